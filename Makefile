@@ -1,0 +1,105 @@
+# dksearch - Danish full-text search on LMDB.  See README.md.
+#
+#   make            build bin/dksearch-index, bin/dksearch-query and the library
+#   make demo       install what is missing, build, index seeds/, run example queries
+#   make test       unit and end-to-end tests, then the same under ASan+UBSan
+#   make asan       only the sanitizer build and its tests
+#   make clean
+#
+# Your CFLAGS/LDFLAGS are appended to ours, never replaced.
+
+ifeq ($(origin CC),default)
+CC = gcc
+endif
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+BUILD ?= build
+BIN ?= bin
+SAN ?= 0
+
+PKGS := lmdb libutf8proc jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson)
+
+DKS_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+	-Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+DKS_LIBS := $(PKG_LIBS) -lstemmer -lm
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+ALL_CFLAGS = $(DKS_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRC := $(wildcard src/*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libdksearch.a
+PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+E2E_BIN := $(BUILD)/tests/e2e
+
+.PHONY: all deps test check asan demo clean
+all: $(PROGS)
+
+# Installs missing Debian packages; returns at once when all are there.
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/gen/stopwords.inc: stemmer-data/danish-stopwords.txt | deps
+	@mkdir -p $(@D)
+	LC_ALL=C sort -u $< | sed -n 's/^\([^"\\]*\)$$/"\1",/p' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/stopwords.o: $(BUILD)/gen/stopwords.inc
+
+$(BUILD)/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BIN)/dksearch-index: indexer/main.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/obj/main-indexer.d $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS)
+
+$(BIN)/dksearch-query: query/main.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/obj/main-query.d $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
+
+$(E2E_BIN): tests/e2e/e2e.c tests/unit/test_util.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
+
+# Runs every test program of this build; fails if any fails.
+check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
+	@failed=0; \
+	for t in $(UNIT_BIN) $(E2E_BIN); do \
+		echo "== $$t"; \
+		DKS_TOP=$(CURDIR) DKS_BIN=$(CURDIR)/$(BIN) $$t || failed=$$((failed + 1)); \
+	done; \
+	if [ $$failed -ne 0 ]; then echo "$$failed test program(s) failed"; exit 1; fi
+
+test: check
+	$(MAKE) asan
+
+asan:
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 check
+
+DEMO_DB := $(BUILD)/demo.db
+demo: $(PROGS)
+	rm -rf $(DEMO_DB)
+	$(BIN)/dksearch-index --db $(DEMO_DB) seeds/
+	@for q in velfærdsalliance telemedicin '"offentlige sektor"' 'sundhedsvæsenet OR telemedicin' 'Djøf -chef'; do \
+		echo; echo "\$$ dksearch-query --db $(DEMO_DB) '$$q'"; \
+		$(BIN)/dksearch-query --db $(DEMO_DB) "$$q"; \
+	done
+
+clean:
+	rm -rf build bin
+
+-include $(wildcard $(BUILD)/obj/*.d)

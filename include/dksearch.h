@@ -1,0 +1,278 @@
+/*
+ * dksearch.h - the public interface of libdksearch, a full-text search
+ * engine for Danish text on top of LMDB.
+ *
+ * Conventions (the same in every function below):
+ *  - Functions that can fail return an int: DKS_OK (0) on success, a
+ *    negative DKS_E* code, or a positive errno value from the system.
+ *    dks_strerror() describes any of them.
+ *  - Results come back through out-parameters, which are set to NULL (or
+ *    zero) on failure.
+ *  - Functions that can fail for a reason worth telling a person (a bad
+ *    query, an unreadable document) also take an optional dks_error_detail,
+ *    which receives a message; pass NULL if you do not want it.
+ *  - Every object from a *_open / *_new function is released by the
+ *    matching *_close / *_free, which accepts NULL.  Every pointer the
+ *    library hands out says who owns it and how long it lives.
+ *  - The library never prints and never exits.
+ */
+#ifndef DKSEARCH_H
+#define DKSEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+enum {
+    DKS_OK = 0,
+    DKS_ENOMEM = -1001,    /* out of memory */
+    DKS_EINVAL = -1002,    /* invalid argument */
+    DKS_ENOINDEX = -1003,  /* no index at the given path */
+    DKS_EVERSION = -1004,  /* index written by an incompatible version */
+    DKS_ECORRUPT = -1005,  /* index bytes fail a consistency check */
+    DKS_EQUERY = -1006,    /* the query cannot be parsed */
+    DKS_EINPUT = -1007,    /* a document cannot be read */
+    DKS_ESTORE = -1008,    /* the storage engine reported an error */
+    DKS_EFULL = -1009,     /* the index reached its size limit */
+    DKS_ELOCKED = -1010,   /* another writer holds the index */
+    DKS_ESTEMMER = -1011,  /* the Danish stemmer is not available */
+    DKS_ELIMIT = -1012     /* a named limit was exceeded */
+};
+
+/* A static, English description of any code this library returns.
+ * Never NULL; the string lives for the whole program. */
+const char *dks_strerror(int rc);
+
+/* Detail for errors that a person should understand.  The library fills
+ * it in when a call fails (the first error wins); `position` is the byte
+ * offset in the query or line number in the input the message refers to,
+ * or -1 when it does not apply. */
+typedef struct dks_error_detail {
+    int code;
+    long position;
+    char message[256];
+} dks_error_detail;
+
+/* ------------------------------------------------------------------ */
+/* Analysis                                                            */
+
+/* The analyzer turns text into index terms: tokenising (runs of letters
+ * and digits in UTF-8), Unicode normalisation and lower-casing, Danish
+ * stop-word marking and Snowball Danish stemming.  The same analyzer runs
+ * over documents at index time and over queries at search time. */
+typedef struct dks_analyzer dks_analyzer;
+
+/* Kinds of term the analysis chain emits.  Every token gives one
+ * DKS_TERM_WORD; later stages add extra terms at the same position. */
+typedef enum dks_term_kind {
+    DKS_TERM_WORD = 0
+} dks_term_kind;
+
+/* One term at one position.  All pointers point into buffers owned by the
+ * analyzer or the caller's text and are valid only during the callback. */
+typedef struct dks_term {
+    const char *term;      /* normalised, stemmed term (UTF-8, not NUL-terminated) */
+    size_t term_len;
+    const char *surface;   /* the token as it stands in the text */
+    size_t surface_len;
+    size_t offset;         /* byte offset of the surface in the text */
+    uint32_t position;     /* token position, counted from 0 */
+    dks_term_kind kind;
+    int is_stopword;       /* 1 for Snowball's Danish stop words */
+} dks_term;
+
+/* Called once per term; a non-zero return stops the analysis and is
+ * returned by dks_analyze(). */
+typedef int (*dks_term_callback)(const dks_term *term, void *ctx);
+
+/* Creates an analyzer.  Not safe to share between threads: create one per
+ * thread.  Release with dks_analyzer_free(). */
+int dks_analyzer_new(dks_analyzer **out);
+void dks_analyzer_free(dks_analyzer *analyzer);
+
+/* Analyses `len` bytes of `text` (need not be valid UTF-8 nor
+ * NUL-terminated: invalid bytes separate tokens and are otherwise
+ * ignored).  Positions start at `first_position`. */
+int dks_analyze(dks_analyzer *analyzer, const char *text, size_t len,
+                uint32_t first_position, dks_term_callback cb, void *ctx);
+
+/* Normalises and stems one word as the chain does for each token; the
+ * result is valid until the next call on this analyzer. */
+int dks_analyze_word(dks_analyzer *analyzer, const char *word, size_t len,
+                     const char **term, size_t *term_len);
+
+/* ------------------------------------------------------------------ */
+/* Index                                                               */
+
+typedef struct dks_index dks_index;
+
+enum {
+    DKS_OPEN_READ = 0,     /* read only; the index must exist */
+    DKS_OPEN_WRITE = 1,    /* read and write; the index must exist */
+    DKS_OPEN_CREATE = 3    /* read and write; created when missing */
+};
+
+/* Opens the index directory at `path`.  Release with dks_index_close().
+ * Errors: DKS_ENOINDEX, DKS_EVERSION, DKS_ECORRUPT, DKS_ESTORE, errno. */
+int dks_index_open(const char *path, int mode, dks_index **out,
+                   dks_error_detail *err);
+void dks_index_close(dks_index *index);
+
+/* Collection statistics as of the last commit. */
+typedef struct dks_index_stats {
+    uint64_t documents;
+    uint64_t terms;          /* distinct terms */
+    uint64_t tokens;         /* sum of document lengths */
+    uint64_t size_bytes;     /* size of the index files on disk */
+} dks_index_stats;
+
+int dks_index_stats_get(dks_index *index, dks_index_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+
+/* A named string field beside title and body (e.g. "date", "party"). */
+typedef struct dks_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} dks_field;
+
+/* A document to index.  The library copies what it keeps; the caller's
+ * buffers may be reused once dks_writer_add() returns. */
+typedef struct dks_document {
+    const char *id;          /* external id, unique in the index */
+    size_t id_len;
+    const char *title;
+    size_t title_len;
+    const char *body;
+    size_t body_len;
+    const dks_field *fields;
+    size_t n_fields;
+} dks_document;
+
+/* The writer holds the index's single write lock from dks_writer_open()
+ * until dks_writer_close().  Documents are committed in bounded batches;
+ * an interrupted run leaves the index as of the last commit. */
+typedef struct dks_writer dks_writer;
+
+int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err);
+
+/* Adds a document, replacing any document with the same id.
+ * `*replaced` (if not NULL) is set to 1 when one was replaced. */
+int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
+                   dks_error_detail *err);
+
+/* Deletes the document with this id; `*found` tells whether it existed. */
+int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
+                      int *found, dks_error_detail *err);
+
+/* Makes everything added so far durable and visible to readers. */
+int dks_writer_commit(dks_writer *writer, dks_error_detail *err);
+
+/* Counters since dks_writer_open(). */
+typedef struct dks_writer_stats {
+    uint64_t added;          /* new documents */
+    uint64_t replaced;       /* documents that replaced one with the same id */
+    uint64_t deleted;
+    uint64_t tokens;
+    uint64_t bytes;          /* bytes of title and body text */
+    uint64_t commits;
+} dks_writer_stats;
+
+void dks_writer_stats_get(const dks_writer *writer, dks_writer_stats *out);
+
+/* Discards what was not committed and releases the write lock. */
+void dks_writer_close(dks_writer *writer);
+
+/* ------------------------------------------------------------------ */
+/* Reading documents from files                                        */
+
+typedef enum dks_format {
+    DKS_FORMAT_TEXT,   /* one document; title = first non-empty line */
+    DKS_FORMAT_JSONL,  /* one JSON object a line: id, title, body, more string fields */
+    DKS_FORMAT_TSV     /* one document a line: id <TAB> text */
+} dks_format;
+
+/* Picks the format from a file name's extension; returns 0 and sets *out,
+ * or DKS_EINVAL for an extension that is not indexed. */
+int dks_format_from_name(const char *name, dks_format *out);
+
+/* Called once per document; `line` is the 1-based line of the document in
+ * its input (1 for text files).  A non-zero return stops the parse. */
+typedef int (*dks_document_callback)(const dks_document *doc, long line,
+                                     void *ctx);
+
+/* Called for each input record that is skipped (malformed JSON, a TSV line
+ * without a tab, ...), with the reason. */
+typedef void (*dks_skip_callback)(long line, const char *reason, void *ctx);
+
+/* Parses `len` bytes of `data` in `format` and calls `cb` for each
+ * document.  `name` is the document id for DKS_FORMAT_TEXT.  Documents
+ * point into `data` or into buffers valid only during the callback. */
+int dks_parse_documents(dks_format format, const char *name, size_t name_len,
+                        const char *data, size_t len,
+                        dks_document_callback cb, dks_skip_callback skip,
+                        void *ctx, dks_error_detail *err);
+
+/* ------------------------------------------------------------------ */
+/* Searching                                                           */
+
+typedef struct dks_search_options {
+    size_t limit;            /* hits to return (0 means 10) */
+    size_t offset;           /* hits to skip, for paging */
+    size_t snippet_words;    /* words in a snippet (0 means 30) */
+} dks_search_options;
+
+/* A highlighted byte range [start, end) of a snippet. */
+typedef struct dks_highlight {
+    size_t start;
+    size_t end;
+} dks_highlight;
+
+/* One hit.  Every pointer is owned by the dks_results it came from and
+ * valid until dks_results_free(). Strings are NUL-terminated UTF-8. */
+typedef struct dks_hit {
+    const char *id;
+    const char *title;
+    double score;
+    const char *snippet;            /* plain text, no markup */
+    const dks_highlight *highlights; /* matched words in the snippet */
+    size_t n_highlights;
+} dks_hit;
+
+typedef struct dks_results dks_results;
+
+/* Runs a query: words are ANDed, `OR` between words means either,
+ * `-word` excludes, "quoted words" are phrases.  Ranked by BM25.
+ * Safe to call from several threads on one index at once.
+ * Errors: DKS_EQUERY (with a message in *err), DKS_ECORRUPT, ... */
+int dks_search(dks_index *index, const char *query, size_t query_len,
+               const dks_search_options *options, dks_results **out,
+               dks_error_detail *err);
+
+uint64_t dks_results_total(const dks_results *results);  /* all matches */
+uint64_t dks_results_took_us(const dks_results *results);
+size_t dks_results_count(const dks_results *results);    /* hits returned */
+const dks_hit *dks_results_hit(const dks_results *results, size_t i);
+
+/* The results as one JSON object:
+ * {"query":..., "total":N, "took_us":T, "hits":[{"id":..., "title":...,
+ *  "score":F, "snippet":..., "highlights":[[start,end],...]}]}
+ * *json is NUL-terminated and owned by the caller (release with free()). */
+int dks_results_json(const dks_results *results, char **json, size_t *len);
+
+void dks_results_free(dks_results *results);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DKSEARCH_H */

@@ -1,0 +1,346 @@
+/*
+ * dksearch-index - adds documents to a dksearch index.
+ *
+ *   dksearch-index [--db PATH] [--quiet] FILE|DIR|- ...
+ *
+ * Files are read by extension (.txt, .jsonl, .tsv; a file named on the
+ * command line with another extension is read as text); directories are
+ * walked recursively for those extensions; "-" reads JSON Lines from
+ * standard input.  A .txt document's id is its path as given, or relative
+ * to the directory argument it was found under.  Re-indexing an id
+ * replaces the document.
+ *
+ * Exit status: 0 when every input was read, 2 when any could not be (what
+ * could be read is still committed), or on an index error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dksearch.h"
+
+#define PROG "dksearch-index"
+
+typedef struct run {
+    dks_writer *writer;
+    int quiet;
+    int progress;          /* standard error is a terminal */
+    unsigned long skipped;
+    unsigned long input_errors;
+    const char *current;   /* the file being read, for messages */
+    double started;
+    double last_progress;
+} run;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " [--db PATH] [--quiet] FILE|DIR|- ...\n"
+            "\n"
+            "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
+            "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
+            "line).  Directories are walked recursively; - reads JSON Lines from\n"
+            "standard input.  A document whose id is already indexed is replaced.\n"
+            "\n"
+            "  --db PATH   index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
+            "  --quiet     print no progress and no summary\n");
+}
+
+static void show_progress(run *r, int final)
+{
+    if (!r->progress || r->quiet)
+        return;
+    double t = now();
+    if (!final && t - r->last_progress < 0.25)
+        return;
+    r->last_progress = t;
+    dks_writer_stats st;
+    dks_writer_stats_get(r->writer, &st);
+    double mib = st.bytes / 1048576.0, secs = t - r->started;
+    fprintf(stderr, "\r%llu documents, %.1f MiB, %.1f MiB/s   %s",
+            (unsigned long long)(st.added + st.replaced), mib, secs > 0 ? mib / secs : 0.0,
+            final ? "\r\033[K" : "");
+    fflush(stderr);
+}
+
+static int add_document(const dks_document *doc, long line, void *ctx)
+{
+    run *r = ctx;
+    dks_error_detail err = {0};
+    int rc = dks_writer_add(r->writer, doc, NULL, &err);
+    if (rc == DKS_EINPUT || rc == DKS_ELIMIT) {
+        /* This document is bad, the run is not: skip it. */
+        fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, line, err.message);
+        r->skipped++;
+        return 0;
+    }
+    if (rc) {
+        fprintf(stderr, PROG ": %s:%ld: %s\n", r->current, line, err.message);
+        return rc;
+    }
+    show_progress(r, 0);
+    return 0;
+}
+
+static void skip_record(long line, const char *reason, void *ctx)
+{
+    run *r = ctx;
+    fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, line, reason);
+    r->skipped++;
+}
+
+/* Indexes one buffer; returns non-zero only for index errors. */
+static int index_buffer(run *r, dks_format format, const char *id, const char *data, size_t len)
+{
+    if (len == 0) {
+        skip_record(1, "empty file", r);
+        return 0;
+    }
+    return dks_parse_documents(format, id, strlen(id), data, len, add_document, skip_record, r,
+                               NULL);
+}
+
+static void input_error(run *r, const char *path, const char *what)
+{
+    fprintf(stderr, PROG ": cannot read %s: %s\n", path, what);
+    r->input_errors++;
+}
+
+static int index_file(run *r, const char *path, const char *id, dks_format format)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        input_error(r, path, strerror(errno));
+        return 0;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        input_error(r, path, S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+        close(fd);
+        return 0;
+    }
+    size_t len = (size_t)st.st_size;
+    void *data = NULL;
+    if (len > 0) {
+        data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (data == MAP_FAILED) {
+            input_error(r, path, strerror(errno));
+            close(fd);
+            return 0;
+        }
+    }
+    close(fd);
+    r->current = path;
+    int rc = index_buffer(r, format, id, data ? data : "", len);
+    if (data)
+        munmap(data, len);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Walks dir in name order; ids of text files are relative to root. */
+static int index_dir(run *r, const char *dir, size_t root_len)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        input_error(r, dir, strerror(errno));
+        return 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;  /* ., .. and hidden files */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = DKS_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            rc = DKS_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (!rc && n)
+        qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n && !rc; i++) {
+        size_t dl = strlen(dir), size = dl + strlen(names[i]) + 2;
+        char *path = malloc(size);
+        if (!path) {
+            rc = DKS_ENOMEM;
+            break;
+        }
+        snprintf(path, size, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names[i]);
+        struct stat st;
+        dks_format format;
+        if (stat(path, &st) != 0)
+            input_error(r, path, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            rc = index_dir(r, path, root_len);
+        else if (S_ISREG(st.st_mode) && dks_format_from_name(path, &format) == 0)
+            rc = index_file(r, path, path + root_len, format);
+        free(path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (rc == DKS_ENOMEM)
+        fprintf(stderr, PROG ": out of memory\n");
+    return rc;
+}
+
+static int index_stdin(run *r)
+{
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while (buf && (got = read(STDIN_FILENO, buf + len, cap - len)) != 0) {
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            input_error(r, "standard input", strerror(errno));
+            free(buf);
+            return 0;
+        }
+        len += (size_t)got;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (!buf) {
+        fprintf(stderr, PROG ": out of memory reading standard input\n");
+        return DKS_ENOMEM;
+    }
+    r->current = "-";
+    int rc = index_buffer(r, DKS_FORMAT_JSONL, "-", buf, len);
+    free(buf);
+    return rc;
+}
+
+static int index_arg(run *r, const char *arg)
+{
+    if (strcmp(arg, "-") == 0)
+        return index_stdin(r);
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        input_error(r, arg, strerror(errno));
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        size_t root_len = strlen(arg);
+        while (root_len > 1 && arg[root_len - 1] == '/')
+            root_len--;
+        /* ids are relative to the directory: skip it and the slash */
+        return index_dir(r, arg, root_len + 1);
+    }
+    dks_format format;
+    if (dks_format_from_name(arg, &format) != 0)
+        format = DKS_FORMAT_TEXT;
+    return index_file(r, arg, arg, format);
+}
+
+int main(int argc, char **argv)
+{
+    const char *db = getenv("DKSEARCH_DB");
+    run r = {.progress = isatty(STDERR_FILENO)};
+    int first_input = argc;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            db = argv[++i];
+        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+            r.quiet = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--") == 0) {
+            first_input = i + 1;
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, PROG ": unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            first_input = i;
+            break;
+        }
+    }
+    if (!db || !*db)
+        db = "dksearch.db";
+    if (first_input >= argc) {
+        fprintf(stderr, PROG ": no input given\n");
+        usage(stderr);
+        return 2;
+    }
+
+    dks_error_detail err = {0};
+    dks_index *index;
+    int rc = dks_index_open(db, DKS_OPEN_CREATE, &index, &err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
+        return 2;
+    }
+    rc = dks_writer_open(index, &r.writer, &err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s: %s\n", db, err.message);
+        dks_index_close(index);
+        return 2;
+    }
+    r.started = now();
+    for (int i = first_input; i < argc && !rc; i++)
+        rc = index_arg(&r, argv[i]);
+    if (!rc && (rc = dks_writer_commit(r.writer, &err)))
+        fprintf(stderr, PROG ": %s\n", err.message);
+    show_progress(&r, 1);
+
+    dks_writer_stats ws;
+    dks_writer_stats_get(r.writer, &ws);
+    dks_writer_close(r.writer);
+    dks_index_stats is = {0};
+    if (!rc)
+        rc = dks_index_stats_get(index, &is);
+    dks_index_close(index);
+    if (rc) {
+        fprintf(stderr, PROG ": index %s keeps what was committed before the error\n", db);
+        return 2;
+    }
+    if (!r.quiet) {
+        double secs = now() - r.started, mib = ws.bytes / 1048576.0;
+        printf("indexed %llu documents (%llu new, %llu replaced, %lu skipped), %.2f MiB in "
+               "%.2f s (%.1f MiB/s); %s holds %llu documents, %llu terms, %.2f MiB\n",
+               (unsigned long long)(ws.added + ws.replaced), (unsigned long long)ws.added,
+               (unsigned long long)ws.replaced, r.skipped, mib, secs,
+               secs > 0 ? mib / secs : 0.0, db, (unsigned long long)is.documents,
+               (unsigned long long)is.terms, is.size_bytes / 1048576.0);
+    }
+    return r.input_errors ? 2 : 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * dksearch-query - searches a dksearch index.
+ *
+ *   dksearch-query [--db PATH] [--limit N] [--offset N] [--json] QUERY...
+ *   dksearch-query --analyze TEXT...
+ *
+ * Exit status as grep: 0 with hits, 1 with none, 2 on an error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dksearch.h"
+
+#define PROG "dksearch-query"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " [--db PATH] [--limit N] [--offset N] [--json] QUERY...\n"
+            "       " PROG " --analyze TEXT...\n"
+            "\n"
+            "Words are all required; a OR b takes either; -word excludes; \"two words\"\n"
+            "is a phrase; parentheses group.  Ranked by BM25.\n"
+            "\n"
+            "  --db PATH           index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
+            "  --limit N           hits to show (default 10)\n"
+            "  --offset N          hits to skip first, for paging\n"
+            "  --snippet-words N   words in a snippet (default 30)\n"
+            "  --json              one JSON object instead of text\n"
+            "  --analyze           print the terms analysis makes of TEXT:\n"
+            "                      position<TAB>surface<TAB>term\n"
+            "\n"
+            "Exit status: 0 hits found, 1 no hits, 2 error.\n");
+}
+
+static int parse_count(const char *opt, const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > 1000000) {
+        fprintf(stderr, PROG ": %s needs a number from 0 to 1000000, not '%s'\n", opt, s);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Joins words with spaces; caller frees. */
+static char *join_words(int n_words, char **words)
+{
+    size_t len = 1;
+    for (int i = 0; i < n_words; i++)
+        len += strlen(words[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    size_t at = 0;
+    for (int i = 0; i < n_words; i++) {
+        size_t n = strlen(words[i]);
+        if (i > 0)
+            s[at++] = ' ';
+        memcpy(s + at, words[i], n);
+        at += n;
+    }
+    s[at] = '\0';
+    return s;
+}
+
+static int print_term(const dks_term *t, void *ctx)
+{
+    (void)ctx;
+    printf("%u\t%.*s\t%.*s\n", t->position, (int)t->surface_len, t->surface, (int)t->term_len,
+           t->term);
+    return 0;
+}
+
+static int analyze(const char *text)
+{
+    dks_analyzer *an;
+    int rc = dks_analyzer_new(&an);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
+        return 2;
+    }
+    rc = dks_analyze(an, text, strlen(text), 0, print_term, NULL);
+    dks_analyzer_free(an);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
+        return 2;
+    }
+    return 0;
+}
+
+/* Prints the query with a caret under the byte the error is about. */
+static void point_at(const char *query, long position)
+{
+    if (position < 0 || (size_t)position > strlen(query))
+        return;
+    long column = 0;
+    for (long i = 0; i < position; i++)
+        column += ((unsigned char)query[i] & 0xC0) != 0x80;  /* count characters, not bytes */
+    fprintf(stderr, "  %s\n  %*s^\n", query, (int)column, "");
+}
+
+static void print_snippet(const dks_hit *h, int bold)
+{
+    const char *on = bold ? "\033[1m" : "[", *off = bold ? "\033[0m" : "]";
+    size_t at = 0;
+    fputs("   ", stdout);
+    for (size_t i = 0; i < h->n_highlights; i++) {
+        const dks_highlight *r = &h->highlights[i];
+        printf("%.*s%s%.*s%s", (int)(r->start - at), h->snippet + at, on,
+               (int)(r->end - r->start), h->snippet + r->start, off);
+        at = r->end;
+    }
+    printf("%s\n", h->snippet + at);
+}
+
+static void print_text(const dks_results *res, size_t offset)
+{
+    int bold = isatty(STDOUT_FILENO);
+    size_t n = dks_results_count(res);
+    for (size_t i = 0; i < n; i++) {
+        const dks_hit *h = dks_results_hit(res, i);
+        printf("%zu. %s  (%.3f)\n", offset + i + 1, h->id, h->score);
+        if (h->title[0])
+            printf("   %s%s%s\n", bold ? "\033[1m" : "", h->title, bold ? "\033[0m" : "");
+        if (h->snippet[0])
+            print_snippet(h, bold);
+    }
+    unsigned long long total = dks_results_total(res);
+    double ms = dks_results_took_us(res) / 1000.0;
+    if (total == 0)
+        printf("No documents match (%.2f ms).\n", ms);
+    else if (n == 0)
+        printf("%llu hits, none from number %zu on (%.2f ms).\n", total, offset + 1, ms);
+    else
+        printf("%zu-%zu of %llu hits (%.2f ms).\n", offset + 1, offset + n, total, ms);
+}
+
+int main(int argc, char **argv)
+{
+    const char *db = getenv("DKSEARCH_DB");
+    dks_search_options opt = {0};
+    int json = 0, analyze_mode = 0, n_words = 0;
+    char **words = calloc((size_t)argc, sizeof *words);
+    if (!words)
+        return 2;
+    /* Options may stand anywhere; "--" ends them.  "-word" is an exclusion
+     * in the query, so only "--name" (and -h) are options. */
+    for (int i = 1, options = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!options || !(a[0] == '-' && (a[1] == '-' || strcmp(a, "-h") == 0))) {
+            words[n_words++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            free(words);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--analyze") == 0) {
+            analyze_mode = 1;
+        } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||
+                   strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, PROG ": %s needs a value\n", a);
+                free(words);
+                return 2;
+            }
+            const char *v = argv[++i];
+            if (strcmp(a, "--db") == 0) {
+                db = v;
+            } else if (parse_count(a, v, strcmp(a, "--limit") == 0    ? &opt.limit
+                                         : strcmp(a, "--offset") == 0 ? &opt.offset
+                                                                      : &opt.snippet_words)) {
+                free(words);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, PROG ": unknown option %s\n", a);
+            usage(stderr);
+            free(words);
+            return 2;
+        }
+    }
+    char *query = join_words(n_words, words);
+    free(words);
+    if (!query) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 2;
+    }
+    if (strspn(query, " \t\r\n") == strlen(query)) {
+        fprintf(stderr, PROG ": %s\n", analyze_mode ? "--analyze needs a text"
+                                                    : "no query given (try --help)");
+        free(query);
+        return 2;
+    }
+    if (analyze_mode) {
+        int rc = analyze(query);
+        free(query);
+        return rc;
+    }
+    if (!db || !*db)
+        db = "dksearch.db";
+
+    dks_error_detail err = {0};
+    dks_index *index;
+    int rc = dks_index_open(db, DKS_OPEN_READ, &index, &err);
+    if (rc) {
+        if (rc == DKS_ENOINDEX)
+            fprintf(stderr, PROG ": no index at %s (build one with dksearch-index, or give "
+                    "--db)\n", db);
+        else
+            fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
+        free(query);
+        return 2;
+    }
+    dks_results *res;
+    rc = dks_search(index, query, strlen(query), &opt, &res, &err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
+        if (rc == DKS_EQUERY)
+            point_at(query, err.position);
+        dks_index_close(index);
+        free(query);
+        return 2;
+    }
+    if (json) {
+        char *out;
+        size_t len;
+        if ((rc = dks_results_json(res, &out, &len)) == 0) {
+            fwrite(out, 1, len, stdout);
+            putchar('\n');
+            free(out);
+        }
+    } else {
+        print_text(res, opt.offset);
+    }
+    int status = rc ? 2 : dks_results_total(res) > 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
+    dks_results_free(res);
+    dks_index_close(index);
+    free(query);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": cannot write results: %s\n", strerror(errno));
+        return 2;
+    }
+    return status;
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Installs the Debian packages dksearch needs to build and test.
+# Called by the Makefile before every build; it returns at once when
+# everything is present, so a fresh Debian 12 machine needs no other step.
+set -eu
+
+# header or program that proves a package is installed -> package name
+needs='
+/usr/include/stdio.h:libc6-dev
+/usr/bin/gcc:gcc
+/usr/bin/pkg-config:pkg-config
+/usr/include/libstemmer.h:libstemmer-dev
+/usr/include/lmdb.h:liblmdb-dev
+/usr/include/cmocka.h:libcmocka-dev
+/usr/include/utf8proc.h:libutf8proc-dev
+/usr/include/jansson.h:libjansson-dev
+'
+
+missing=''
+for pair in $needs; do
+    file=${pair%%:*}
+    pkg=${pair#*:}
+    [ -e "$file" ] || missing="$missing $pkg"
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=''
+elif command -v sudo >/dev/null 2>&1; then
+    sudo='sudo'
+else
+    echo "install-deps: need root or sudo to install:$missing" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,160 @@
+/*
+ * buf.c - growable byte buffers with a hard cap, and the integer codings
+ * (LEB128 varints, fixed big- and little-endian) used by the index format.
+ *
+ * Every decoder takes an end pointer and reports DKS_ECORRUPT instead of
+ * reading past it: index bytes are untrusted.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+int dks_buf_reserve(dks_buf *b, size_t extra)
+{
+    if (extra > DKS_BUF_MAX - b->len)
+        return DKS_ELIMIT;
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return DKS_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > DKS_BUF_MAX / 2 ? DKS_BUF_MAX : cap * 2;
+    unsigned char *p = realloc(b->data, cap);
+    if (!p)
+        return DKS_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return DKS_OK;
+}
+
+int dks_buf_append(dks_buf *b, const void *data, size_t len)
+{
+    int rc = dks_buf_reserve(b, len + 1);
+    if (rc)
+        return rc;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    /* Always NUL-terminated, so text buffers can be handed out as strings. */
+    b->data[b->len] = '\0';
+    return DKS_OK;
+}
+
+int dks_buf_append_str(dks_buf *b, const char *s)
+{
+    return dks_buf_append(b, s, strlen(s));
+}
+
+int dks_buf_putc(dks_buf *b, unsigned char c)
+{
+    return dks_buf_append(b, &c, 1);
+}
+
+int dks_buf_put_varint(dks_buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    return dks_buf_append(b, tmp, dks_varint_encode(tmp, v));
+}
+
+int dks_buf_printf(dks_buf *b, const char *fmt, ...)
+{
+    char small[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DKS_EINVAL;
+    if ((size_t)n < sizeof small)
+        return dks_buf_append(b, small, (size_t)n);
+    int rc = dks_buf_reserve(b, (size_t)n + 1);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return DKS_OK;
+}
+
+void dks_buf_free(dks_buf *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+size_t dks_varint_encode(unsigned char *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (unsigned char)v;
+    return n;
+}
+
+int dks_varint_decode(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    const unsigned char *s = *p;
+    uint64_t result = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (s >= end)
+            return DKS_ECORRUPT;
+        unsigned char byte = *s++;
+        if (shift == 63 && byte > 1)
+            return DKS_ECORRUPT;
+        result |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *p = s;
+            *v = result;
+            return DKS_OK;
+        }
+    }
+    return DKS_ECORRUPT;
+}
+
+int dks_varint_decode32(const unsigned char **p, const unsigned char *end, uint32_t *v)
+{
+    uint64_t wide;
+    int rc = dks_varint_decode(p, end, &wide);
+    if (rc)
+        return rc;
+    if (wide > UINT32_MAX)
+        return DKS_ECORRUPT;
+    *v = (uint32_t)wide;
+    return DKS_OK;
+}
+
+void dks_put_be32(unsigned char *out, uint32_t v)
+{
+    out[0] = (unsigned char)(v >> 24);
+    out[1] = (unsigned char)(v >> 16);
+    out[2] = (unsigned char)(v >> 8);
+    out[3] = (unsigned char)v;
+}
+
+uint32_t dks_get_be32(const unsigned char *in)
+{
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}
+
+void dks_put_le64(unsigned char *out, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t dks_get_le64(const unsigned char *in)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | in[i];
+    return v;
+}

@@ -1,0 +1,401 @@
+/*
+ * dks_int.h - the internal interface between the files of libdksearch.
+ *
+ * One banner per source file lists what it offers the others; everything
+ * not listed here is static in its file.  Nothing here is public: the
+ * binaries use include/dksearch.h only.
+ */
+#ifndef DKS_INT_H
+#define DKS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dksearch.h"
+
+/* ------------------------------------------------------------------ */
+/* Limits.  Each one bounds memory or time on untrusted input.         */
+
+/* Tokens longer than this (bytes, as written) are not indexed: no Danish
+ * word comes near it, and what does (base64, hashes, binary junk) only
+ * bloats the term dictionary. */
+#define DKS_MAX_TOKEN_BYTES 256
+/* A normalised term can grow (case folding ß -> ss); room for that. */
+#define DKS_MAX_TERM_BYTES (DKS_MAX_TOKEN_BYTES * 3)
+/* LMDB keys are at most 511 bytes; ids are keys of their own. */
+#define DKS_MAX_ID_BYTES 500
+/* Postings are stored in blocks of at most this many documents. */
+#define DKS_BLOCK_DOCS 128
+/* Positions beyond this are not recorded (a document's tokens still count
+ * towards its length); keeps per-document position lists bounded. */
+#define DKS_MAX_POSITION 0x3FFFFFFFu
+/* The body's positions start this far after the title's, so that phrases
+ * and proximity never join the last title word with the first body word. */
+#define DKS_FIELD_GAP 64
+/* A growable buffer never exceeds this; a document larger than this
+ * fails with DKS_ELIMIT instead of exhausting memory. */
+#define DKS_BUF_MAX ((size_t)1 << 31)
+/* Queries are bounded so that a hostile query cannot take the server. */
+#define DKS_MAX_QUERY_BYTES 4096
+#define DKS_MAX_QUERY_TERMS 64
+#define DKS_MAX_QUERY_DEPTH 32
+#define DKS_MAX_RESULTS 10000
+
+/* Version numbers stored in the index (see docs/index-format.md). */
+#define DKS_FORMAT_VERSION 1u
+/* Bumped whenever analysis changes the terms it makes of a text: the
+ * writer re-analyses stored text to delete documents, so it must not
+ * mix analyzer versions in one index. */
+#define DKS_ANALYZER_VERSION 1u
+
+/* BM25 parameters. */
+#define DKS_BM25_K1 1.2
+#define DKS_BM25_B 0.75
+
+/* ------------------------------------------------------------------ */
+/* error.c: error detail helpers                                       */
+
+/* Fills `err` (if not NULL and still empty) and returns `code`. */
+int dks_fail(dks_error_detail *err, int code, long position, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void dks_error_clear(dks_error_detail *err);
+
+/* ------------------------------------------------------------------ */
+/* buf.c: bounded growable byte buffers and varints                    */
+
+typedef struct dks_buf {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+} dks_buf;
+
+int dks_buf_reserve(dks_buf *b, size_t extra);
+int dks_buf_append(dks_buf *b, const void *data, size_t len);
+int dks_buf_append_str(dks_buf *b, const char *s);
+int dks_buf_putc(dks_buf *b, unsigned char c);
+int dks_buf_put_varint(dks_buf *b, uint64_t v);
+int dks_buf_printf(dks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dks_buf_free(dks_buf *b);
+
+/* Writes v as LEB128 into out (at least 10 bytes); returns bytes used. */
+size_t dks_varint_encode(unsigned char *out, uint64_t v);
+/* Reads a varint at *p (never past end), advances *p.  DKS_ECORRUPT on
+ * truncation or a value over 64 bits. */
+int dks_varint_decode(const unsigned char **p, const unsigned char *end, uint64_t *v);
+/* Same, for values that must fit 32 bits. */
+int dks_varint_decode32(const unsigned char **p, const unsigned char *end, uint32_t *v);
+
+void dks_put_be32(unsigned char *out, uint32_t v);
+uint32_t dks_get_be32(const unsigned char *in);
+void dks_put_le64(unsigned char *out, uint64_t v);
+uint64_t dks_get_le64(const unsigned char *in);
+
+/* ------------------------------------------------------------------ */
+/* utf8.c: UTF-8 decoding, character classes, normalisation            */
+
+/* Decodes one code point at s (len > 0 bytes available).  Returns bytes
+ * consumed (>= 1); *cp is -1 for an invalid or truncated sequence, in
+ * which case exactly one byte is consumed. */
+size_t dks_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
+
+enum dks_char_class {
+    DKS_CHAR_OTHER,      /* separates tokens */
+    DKS_CHAR_SPACE,      /* white space of any script; also separates tokens */
+    DKS_CHAR_WORD,       /* letter or digit: part of a token */
+    DKS_CHAR_MARK,       /* combining mark: belongs to the previous letter */
+    DKS_CHAR_JOINER,     /* soft hyphen, zero-width joiners: invisible inside words */
+    DKS_CHAR_APOSTROPHE  /* ' and U+2019: joins letters ("Peter's") */
+};
+enum dks_char_class dks_char_class_of(int32_t cp);
+
+/* Lower-cases, NFC-composes and drops apostrophes and invisible joiners
+ * from a token.  Writes at most `cap` bytes to out and sets *out_len.
+ * Returns DKS_ELIMIT if the result does not fit. */
+int dks_normalize(const unsigned char *s, size_t len, char *out, size_t cap,
+                  size_t *out_len);
+
+/* Appends `len` bytes to b as valid UTF-8, replacing each invalid byte
+ * with U+FFFD. */
+int dks_utf8_append_valid(dks_buf *b, const unsigned char *s, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* tokenize.c: splits text into tokens                                 */
+
+typedef struct dks_tokenizer {
+    const unsigned char *text;
+    size_t len;
+    size_t pos;
+} dks_tokenizer;
+
+typedef struct dks_token {
+    size_t offset;  /* byte offset in the text */
+    size_t len;     /* bytes */
+    int ascii;      /* 1 if every byte is ASCII */
+} dks_token;
+
+void dks_tokenizer_init(dks_tokenizer *t, const char *text, size_t len);
+/* Returns 1 and fills *tok, or 0 at the end of the text. */
+int dks_tokenizer_next(dks_tokenizer *t, dks_token *tok);
+
+/* ------------------------------------------------------------------ */
+/* stopwords.c: Snowball's Danish stop words                           */
+
+int dks_is_stopword(const char *word, size_t len);
+size_t dks_stopword_count(void);
+
+/* ------------------------------------------------------------------ */
+/* postings.c: the posting block codec (format in the file's header)   */
+
+typedef struct dks_block_header {
+    uint32_t n;          /* documents in the block, 1..DKS_BLOCK_DOCS */
+    uint32_t first_doc;  /* from the key */
+    uint32_t last_doc;
+    uint32_t max_tf;
+    uint32_t min_len;    /* shortest document in the block (for score bounds) */
+    const unsigned char *docs;      /* doc-gap section */
+    size_t docs_len;
+    const unsigned char *tfs;       /* term-frequency section */
+    size_t tfs_len;
+    const unsigned char *positions; /* position section */
+    size_t positions_len;
+} dks_block_header;
+
+/* A block held in memory, for writing and for merging. */
+typedef struct dks_block_data {
+    uint32_t n;
+    uint32_t docs[DKS_BLOCK_DOCS];
+    uint32_t tfs[DKS_BLOCK_DOCS];
+    uint32_t lens[DKS_BLOCK_DOCS];  /* document lengths, or a lower bound of them */
+    dks_buf positions;              /* the encoded position section */
+} dks_block_data;
+
+/* Parses a block value (key's first doc given).  Cheap: decodes only the
+ * header.  DKS_ECORRUPT on any inconsistency. */
+int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
+                    dks_block_header *h);
+/* Decodes doc ids and term frequencies (arrays of h->n). */
+int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);
+/* Encodes a block; out is cleared first. */
+int dks_block_encode(const dks_block_data *b, dks_buf *out);
+/* Decodes the block fully into b (for merging and deleting). */
+int dks_block_load(const dks_block_header *h, dks_block_data *b);
+/* Appends one document's sorted positions to a position section. */
+int dks_positions_append(dks_buf *section, const uint32_t *positions, uint32_t n);
+/* Reads `tf` positions starting at *p; advances *p. */
+int dks_positions_read(const unsigned char **p, const unsigned char *end,
+                       uint32_t tf, uint32_t *out);
+/* Skips `tf` positions starting at *p. */
+int dks_positions_skip(const unsigned char **p, const unsigned char *end, uint32_t tf);
+
+/* ------------------------------------------------------------------ */
+/* store.c: the LMDB environment (the only file that includes lmdb.h)  */
+
+typedef enum dks_db {
+    DKS_DB_META,
+    DKS_DB_TERMS,
+    DKS_DB_POSTINGS,
+    DKS_DB_DOCS,
+    DKS_DB_IDS,
+    DKS_DB_TEXT,
+    DKS_DB_LENGTHS,
+    DKS_DB_COUNT
+} dks_db;
+
+typedef struct dks_store dks_store;
+typedef struct dks_txn dks_txn;
+typedef struct dks_cursor dks_cursor;
+
+/* DKS_OPEN_* modes. */
+int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail *err);
+void dks_store_close(dks_store *s);
+/* Takes the single-writer lock (non-blocking): DKS_ELOCKED if held. */
+int dks_store_lock_writer(dks_store *s);
+void dks_store_unlock_writer(dks_store *s);
+uint64_t dks_store_size(dks_store *s);
+
+int dks_txn_begin(dks_store *s, int write, dks_txn **out);
+int dks_txn_commit(dks_txn *t);
+void dks_txn_abort(dks_txn *t);
+
+/* Values returned by get and cursors point into the map: valid until
+ * the transaction ends or the next write in it. Not found: 1. */
+int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen,
+               const void **val, size_t *vlen);
+int dks_kv_put(dks_txn *t, dks_db db, const void *key, size_t klen,
+               const void *val, size_t vlen);
+/* Not found: 1. */
+int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen);
+
+int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out);
+void dks_cursor_close(dks_cursor *c);
+/* Positions at the first key >= key.  End: 1. */
+int dks_cursor_seek(dks_cursor *c, const void *key, size_t klen,
+                    const void **k, size_t *kl, const void **v, size_t *vl);
+/* Moves to the next / previous entry.  End: 1. */
+int dks_cursor_next(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
+int dks_cursor_prev(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
+/* Moves to the last entry.  Empty: 1. */
+int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
+
+/* ------------------------------------------------------------------ */
+/* keys.c: key and record layouts shared by writer and reader          */
+
+/* Posting block key: term bytes, 0x00, first doc id big-endian. */
+size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len,
+                        uint32_t first_doc);
+/* Splits a posting key; DKS_ECORRUPT if malformed. */
+int dks_postings_key_parse(const unsigned char *key, size_t klen,
+                           size_t *term_len, uint32_t *first_doc);
+
+/* Term statistics (value of the terms database). */
+typedef struct dks_term_stats {
+    uint64_t df;
+    uint64_t cf;
+} dks_term_stats;
+int dks_term_stats_get(dks_txn *t, const char *term, size_t len,
+                       dks_term_stats *out); /* 1 if absent */
+int dks_term_stats_put(dks_txn *t, const char *term, size_t len,
+                       const dks_term_stats *st);
+
+/* Document record (value of the docs database). */
+typedef struct dks_doc_record {
+    const char *id;
+    size_t id_len;
+    const char *title;
+    size_t title_len;
+    uint32_t length;        /* tokens in title and body */
+    uint32_t body_start;    /* position of the first body token */
+    const unsigned char *fields;  /* encoded: count, then name/value pairs */
+    size_t fields_len;
+} dks_doc_record;
+int dks_doc_record_encode(const dks_document *doc, uint32_t length,
+                          uint32_t body_start, dks_buf *out);
+int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
+
+/* Collection statistics (meta database). */
+typedef struct dks_meta {
+    uint32_t format_version;
+    uint32_t analyzer_version;
+    uint64_t doc_count;
+    uint64_t total_len;
+    uint64_t term_count;
+    uint32_t next_doc;
+} dks_meta;
+int dks_meta_read(dks_txn *t, dks_meta *out); /* 1 if the index is empty/new */
+int dks_meta_write(dks_txn *t, const dks_meta *m);
+
+/* Document lengths live in chunks of DKS_LENGTH_CHUNK little-endian
+ * uint32 values keyed by doc / DKS_LENGTH_CHUNK, so that scoring reads
+ * one map page for many documents. */
+#define DKS_LENGTH_CHUNK 256
+int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length);
+/* Reader side: caches the chunk pointer between calls. */
+typedef struct dks_length_reader {
+    dks_txn *txn;
+    uint32_t chunk;
+    const unsigned char *data;  /* NULL: no chunk loaded */
+    size_t len;
+} dks_length_reader;
+int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
+
+/* ------------------------------------------------------------------ */
+/* index.c: the dks_index handle                                       */
+
+dks_store *dks_index_store(dks_index *index);
+int dks_index_writable(const dks_index *index);
+
+/* ------------------------------------------------------------------ */
+/* bm25.c: scoring                                                     */
+
+typedef struct dks_bm25 {
+    double avg_len;
+    uint64_t doc_count;
+} dks_bm25;
+
+double dks_bm25_idf(const dks_bm25 *m, uint64_t df);
+double dks_bm25_term(const dks_bm25 *m, double idf, double tf, double doc_len);
+/* The highest score a term can reach in a block with these bounds. */
+double dks_bm25_bound(const dks_bm25 *m, double idf, double max_tf, double min_len);
+
+/* ------------------------------------------------------------------ */
+/* query.c: parsing a query into a tree                                */
+
+typedef enum dks_qnode_type {
+    DKS_Q_TERM,     /* one analysed term */
+    DKS_Q_PHRASE,   /* terms at consecutive positions */
+    DKS_Q_AND,
+    DKS_Q_OR,
+    DKS_Q_NOT       /* only as a child of AND: excludes */
+} dks_qnode_type;
+
+typedef struct dks_qnode dks_qnode;
+struct dks_qnode {
+    dks_qnode_type type;
+    /* TERM: term; PHRASE: terms[] with their relative positions */
+    char *term;
+    size_t term_len;
+    int is_stopword;
+    char **terms;
+    size_t *term_lens;
+    uint32_t *offsets;  /* phrase: position of each term relative to the first */
+    size_t n_terms;
+    dks_qnode **children;
+    size_t n_children;
+    long source_offset;  /* byte offset in the query, for messages */
+};
+
+/* Parses and analyses a query.  On DKS_EQUERY, err says what and where. */
+int dks_query_parse(dks_analyzer *an, const char *q, size_t len, dks_qnode **out,
+                    dks_error_detail *err);
+void dks_query_free(dks_qnode *n);
+/* Drops stop words from ranked matching unless nothing else is left. */
+void dks_query_drop_stopwords(dks_qnode **root);
+
+/* ------------------------------------------------------------------ */
+/* match.c: posting iterators and the top-k matcher                    */
+
+#define DKS_DOC_END UINT32_MAX
+
+typedef struct dks_hit_ref {
+    uint32_t doc;
+    double score;
+} dks_hit_ref;
+
+typedef struct dks_match_result {
+    dks_hit_ref *hits;      /* best first, `n_hits` of them (owned; free()) */
+    size_t n_hits;
+    uint64_t total;
+    /* terms that matched, for highlighting (owned; free each and the array) */
+    char **terms;
+    size_t *term_lens;
+    size_t n_terms;
+} dks_match_result;
+
+/* Runs the query tree over the index as of transaction t and keeps the
+ * best `keep` hits (ties by doc id). */
+int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep,
+                  dks_match_result *out);
+void dks_match_result_free(dks_match_result *r);
+
+/* ------------------------------------------------------------------ */
+/* snippet.c: the best passage of a document, with highlights          */
+
+typedef struct dks_snippet {
+    dks_buf text;             /* NUL-terminated, valid UTF-8 */
+    dks_highlight *ranges;
+    size_t n_ranges;
+} dks_snippet;
+
+int dks_snippet_make(dks_analyzer *an, const char *text, size_t len,
+                     char *const *terms, const size_t *term_lens, size_t n_terms,
+                     size_t words, dks_snippet *out);
+void dks_snippet_free(dks_snippet *s);
+
+/* ------------------------------------------------------------------ */
+/* json.c: JSON text                                                   */
+
+/* Appends s as a JSON string literal (quotes included); invalid UTF-8
+ * becomes U+FFFD so the output is always valid JSON. */
+int dks_json_string(dks_buf *b, const char *s, size_t len);
+
+#endif /* DKS_INT_H */

@@ -1,0 +1,111 @@
+/*
+ * index.c - the dks_index handle: opens the store, checks the format and
+ * analyzer versions, creates the metadata of a new index, and reports
+ * collection statistics.  Searching (search.c) and writing (writer.c)
+ * start from this handle.
+ */
+#include <stdlib.h>
+
+#include "dks_int.h"
+
+struct dks_index {
+    dks_store *store;
+    int mode;
+};
+
+dks_store *dks_index_store(dks_index *index)
+{
+    return index->store;
+}
+
+int dks_index_writable(const dks_index *index)
+{
+    return index->mode & DKS_OPEN_WRITE;
+}
+
+/* Reads and checks the metadata; a new writable index gets fresh metadata. */
+static int check_meta(dks_index *idx, const char *path, dks_error_detail *err)
+{
+    dks_txn *t;
+    dks_meta m;
+    int rc = dks_txn_begin(idx->store, 0, &t);
+    if (rc)
+        return dks_fail(err, rc, -1, "cannot read index %s: %s", path, dks_strerror(rc));
+    rc = dks_meta_read(t, &m);
+    dks_txn_abort(t);
+    if (rc == DKS_EVERSION)
+        return dks_fail(err, rc, -1,
+                        "index %s has format version %u; this dksearch reads version %u "
+                        "(rebuild the index)", path, m.format_version, DKS_FORMAT_VERSION);
+    if (rc == 1 && !(idx->mode & DKS_OPEN_WRITE))
+        return dks_fail(err, DKS_ENOINDEX, -1, "no index at %s (nothing was indexed)", path);
+    if (rc == 1) {
+        dks_meta fresh = {
+            .format_version = DKS_FORMAT_VERSION,
+            .analyzer_version = DKS_ANALYZER_VERSION,
+        };
+        if ((rc = dks_txn_begin(idx->store, 1, &t)))
+            return dks_fail(err, rc, -1, "cannot write index %s: %s", path, dks_strerror(rc));
+        if ((rc = dks_meta_write(t, &fresh))) {
+            dks_txn_abort(t);
+            return dks_fail(err, rc, -1, "cannot write index %s: %s", path, dks_strerror(rc));
+        }
+        rc = dks_txn_commit(t);
+        return rc ? dks_fail(err, rc, -1, "cannot write index %s: %s", path, dks_strerror(rc))
+                  : DKS_OK;
+    }
+    if (rc)
+        return dks_fail(err, rc, -1, "cannot read index %s: %s", path, dks_strerror(rc));
+    if (m.analyzer_version != DKS_ANALYZER_VERSION && (idx->mode & DKS_OPEN_WRITE))
+        return dks_fail(err, DKS_EVERSION, -1,
+                        "index %s was built with analyzer version %u, this dksearch has "
+                        "version %u (rebuild the index)", path, m.analyzer_version,
+                        DKS_ANALYZER_VERSION);
+    return DKS_OK;
+}
+
+int dks_index_open(const char *path, int mode, dks_index **out, dks_error_detail *err)
+{
+    *out = NULL;
+    if (!path || (mode != DKS_OPEN_READ && mode != DKS_OPEN_WRITE && mode != DKS_OPEN_CREATE))
+        return dks_fail(err, DKS_EINVAL, -1, "invalid arguments to dks_index_open");
+    dks_index *idx = calloc(1, sizeof *idx);
+    if (!idx)
+        return DKS_ENOMEM;
+    idx->mode = mode;
+    int rc = dks_store_open(path, mode, &idx->store, err);
+    if (!rc)
+        rc = check_meta(idx, path, err);
+    if (rc) {
+        dks_index_close(idx);
+        return rc;
+    }
+    *out = idx;
+    return DKS_OK;
+}
+
+void dks_index_close(dks_index *index)
+{
+    if (!index)
+        return;
+    dks_store_close(index->store);
+    free(index);
+}
+
+int dks_index_stats_get(dks_index *index, dks_index_stats *out)
+{
+    dks_txn *t;
+    dks_meta m;
+    int rc = dks_txn_begin(index->store, 0, &t);
+    if (rc)
+        return rc;
+    rc = dks_meta_read(t, &m);
+    dks_txn_abort(t);
+    if (rc)
+        return rc == 1 ? DKS_ENOINDEX : rc;
+    out->documents = m.doc_count;
+    out->terms = m.term_count;
+    out->tokens = m.total_len;
+    out->size_bytes = dks_store_size(index->store);
+    return DKS_OK;
+}

@@ -1,0 +1,239 @@
+/*
+ * input.c - reads documents from the formats the indexer accepts:
+ *
+ *   .txt    one document; the title is the first non-empty line, the body
+ *           is the text after it
+ *   .jsonl  one JSON object a line: "id" (string or integer), "title",
+ *           "body" (or "text"), and any further string fields, kept as
+ *           named fields; parsed with jansson
+ *   .tsv    one document a line: id <TAB> text (a first line "id<TAB>text"
+ *           is taken as a header)
+ *
+ * A malformed record is reported through the skip callback and the rest
+ * of the input is still read; only the caller's callback can stop a parse.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "dks_int.h"
+
+/* A title is a line, not a document: longer first lines are cut. */
+#define DKS_MAX_TITLE_BYTES 500
+/* Named fields per JSON document; more are ignored. */
+#define DKS_MAX_FIELDS 64
+/* How far to look for NUL bytes when telling binary files from text. */
+#define DKS_BINARY_PROBE 8192
+
+int dks_format_from_name(const char *name, dks_format *out)
+{
+    const char *dot = strrchr(name, '.');
+    const char *slash = strrchr(name, '/');
+    if (dot && (!slash || dot > slash)) {
+        if (strcasecmp(dot, ".txt") == 0 || strcasecmp(dot, ".text") == 0) {
+            *out = DKS_FORMAT_TEXT;
+            return DKS_OK;
+        }
+        if (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".ndjson") == 0) {
+            *out = DKS_FORMAT_JSONL;
+            return DKS_OK;
+        }
+        if (strcasecmp(dot, ".tsv") == 0) {
+            *out = DKS_FORMAT_TSV;
+            return DKS_OK;
+        }
+    }
+    return DKS_EINVAL;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* Cuts a title at a UTF-8 character boundary within the limit. */
+static size_t cut_title(const char *s, size_t len)
+{
+    if (len <= DKS_MAX_TITLE_BYTES)
+        return len;
+    size_t n = DKS_MAX_TITLE_BYTES;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+static int parse_text(const char *name, size_t name_len, const char *data, size_t len,
+                      dks_document_callback cb, dks_skip_callback skip, void *ctx)
+{
+    size_t probe = len < DKS_BINARY_PROBE ? len : DKS_BINARY_PROBE;
+    if (memchr(data, '\0', probe)) {
+        if (skip)
+            skip(1, "binary file (contains NUL bytes)", ctx);
+        return DKS_OK;
+    }
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        data += 3;
+        len -= 3;
+    }
+    size_t i = 0;
+    while (i < len && is_blank(data[i]))
+        i++;
+    const char *nl = memchr(data + i, '\n', len - i);
+    size_t line_end = nl ? (size_t)(nl - data) : len;
+    size_t title_end = line_end;
+    while (title_end > i && is_blank(data[title_end - 1]))
+        title_end--;
+    dks_document doc = {.id = name, .id_len = name_len, .title = data + i};
+    doc.title_len = cut_title(doc.title, title_end - i);
+    if (doc.title_len < title_end - i) {
+        /* An over-long first line stays searchable as body text. */
+        doc.body = data + i;
+        doc.body_len = len - i;
+    } else {
+        doc.body = data + line_end;
+        doc.body_len = len - line_end;
+    }
+    return cb(&doc, 1, ctx);
+}
+
+/* Calls fn for each line (without its newline or trailing \r). */
+typedef int (*line_fn)(const char *line, size_t len, long number, void *state);
+
+static int for_each_line(const char *data, size_t len, line_fn fn, void *state)
+{
+    long number = 0;
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(data + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - data) : len;
+        size_t line_len = end - i;
+        if (line_len && data[i + line_len - 1] == '\r')
+            line_len--;
+        int rc = fn(data + i, line_len, ++number, state);
+        if (rc)
+            return rc;
+        i = end + 1;
+    }
+    return DKS_OK;
+}
+
+typedef struct parse_state {
+    dks_document_callback cb;
+    dks_skip_callback skip;
+    void *ctx;
+} parse_state;
+
+static void skipped(const parse_state *st, long line, const char *fmt, const char *detail)
+{
+    if (!st->skip)
+        return;
+    char reason[300];
+    snprintf(reason, sizeof reason, fmt, detail);
+    st->skip(line, reason, st->ctx);
+}
+
+static int json_line(const char *line, size_t len, long number, void *state)
+{
+    const parse_state *st = state;
+    size_t i = 0;
+    while (i < len && is_blank(line[i]))
+        i++;
+    if (i == len)
+        return DKS_OK;
+    json_error_t jerr;
+    json_t *obj = json_loadb(line + i, len - i, 0, &jerr);
+    if (!obj) {
+        skipped(st, number, "invalid JSON: %s", jerr.text);
+        return DKS_OK;
+    }
+    int rc = DKS_OK;
+    char id_buf[32];
+    dks_document doc = {0};
+    dks_field fields[DKS_MAX_FIELDS];
+    json_t *id = json_object_get(obj, "id");
+    if (!json_is_object(obj)) {
+        skipped(st, number, "%s", "not a JSON object");
+        goto done;
+    }
+    if (json_is_string(id)) {
+        doc.id = json_string_value(id);
+        doc.id_len = json_string_length(id);
+    } else if (json_is_integer(id)) {
+        snprintf(id_buf, sizeof id_buf, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        doc.id = id_buf;
+        doc.id_len = strlen(id_buf);
+    }
+    if (!doc.id || doc.id_len == 0) {
+        skipped(st, number, "%s", "no \"id\" (a string or an integer)");
+        goto done;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        if (!json_is_string(value) || strcmp(key, "id") == 0)
+            continue;
+        const char *s = json_string_value(value);
+        size_t sl = json_string_length(value);
+        if (strcmp(key, "title") == 0) {
+            doc.title = s;
+            doc.title_len = sl;
+        } else if (strcmp(key, "body") == 0 || (strcmp(key, "text") == 0 && !doc.body)) {
+            /* "text" stands in for a missing "body" */
+            doc.body = s;
+            doc.body_len = sl;
+        } else if (doc.n_fields < DKS_MAX_FIELDS) {
+            fields[doc.n_fields++] = (dks_field){key, strlen(key), s, sl};
+        }
+    }
+    doc.fields = fields;
+    rc = st->cb(&doc, number, st->ctx);
+done:
+    json_decref(obj);
+    return rc;
+}
+
+static int tsv_line(const char *line, size_t len, long number, void *state)
+{
+    const parse_state *st = state;
+    if (len == 0)
+        return DKS_OK;
+    if (number == 1 && len == 7 && strncasecmp(line, "id\ttext", 7) == 0)
+        return DKS_OK;
+    const char *tab = memchr(line, '\t', len);
+    if (!tab) {
+        skipped(st, number, "%s", "no tab between id and text");
+        return DKS_OK;
+    }
+    size_t id_len = (size_t)(tab - line);
+    while (id_len && is_blank(line[id_len - 1]))
+        id_len--;
+    if (id_len == 0) {
+        skipped(st, number, "%s", "empty id");
+        return DKS_OK;
+    }
+    dks_document doc = {
+        .id = line, .id_len = id_len,
+        .title = "", .title_len = 0,
+        .body = tab + 1, .body_len = (size_t)(line + len - (tab + 1)),
+    };
+    return st->cb(&doc, number, st->ctx);
+}
+
+int dks_parse_documents(dks_format format, const char *name, size_t name_len, const char *data,
+                        size_t len, dks_document_callback cb, dks_skip_callback skip, void *ctx,
+                        dks_error_detail *err)
+{
+    parse_state st = {cb, skip, ctx};
+    switch (format) {
+    case DKS_FORMAT_TEXT:
+        return parse_text(name, name_len, data, len, cb, skip, ctx);
+    case DKS_FORMAT_JSONL:
+        return for_each_line(data, len, json_line, &st);
+    case DKS_FORMAT_TSV:
+        return for_each_line(data, len, tsv_line, &st);
+    default:
+        return dks_fail(err, DKS_EINVAL, -1, "unknown input format");
+    }
+}

@@ -1,0 +1,210 @@
+/*
+ * keys.c - the layout of every key and value outside the posting blocks:
+ * posting keys, term statistics, document records, collection statistics
+ * and document lengths.  docs/index-format.md describes the same bytes.
+ *
+ *   terms     term bytes                -> varint df, varint cf
+ *   postings  term, 0x00, be32 first doc -> block (postings.c)
+ *   docs      be32 doc                  -> varint id_len, id, varint title_len,
+ *                                          title, varint length, varint body_start,
+ *                                          varint n_fields, n x (varint name_len,
+ *                                          name, varint value_len, value)
+ *   ids       external id               -> be32 doc
+ *   text      be32 doc                  -> body text as given
+ *   lengths   be32 doc/256              -> 256 x le32 document length (0: none)
+ *   meta      "meta"                    -> "DKSI", le32 format version, le32
+ *                                          analyzer version, le32 next doc,
+ *                                          le64 documents, le64 total length,
+ *                                          le64 distinct terms
+ */
+#include <string.h>
+
+#include "dks_int.h"
+
+#define META_KEY "meta"
+#define META_LEN 40
+
+size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len, uint32_t first_doc)
+{
+    memcpy(out, term, term_len);
+    out[term_len] = 0;
+    dks_put_be32(out + term_len + 1, first_doc);
+    return term_len + 5;
+}
+
+int dks_postings_key_parse(const unsigned char *key, size_t klen, size_t *term_len,
+                           uint32_t *first_doc)
+{
+    if (klen < 6 || key[klen - 5] != 0)
+        return DKS_ECORRUPT;
+    *term_len = klen - 5;
+    *first_doc = dks_get_be32(key + klen - 4);
+    return DKS_OK;
+}
+
+int dks_term_stats_get(dks_txn *t, const char *term, size_t len, dks_term_stats *out)
+{
+    const void *v;
+    size_t vl;
+    int rc = dks_kv_get(t, DKS_DB_TERMS, term, len, &v, &vl);
+    if (rc)
+        return rc;
+    const unsigned char *p = v, *end = p + vl;
+    if ((rc = dks_varint_decode(&p, end, &out->df)) || (rc = dks_varint_decode(&p, end, &out->cf)))
+        return rc;
+    if (out->df == 0 || out->cf < out->df)
+        return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st)
+{
+    unsigned char v[20];
+    size_t n = dks_varint_encode(v, st->df);
+    n += dks_varint_encode(v + n, st->cf);
+    return dks_kv_put(t, DKS_DB_TERMS, term, len, v, n);
+}
+
+static int put_string(dks_buf *out, const char *s, size_t len)
+{
+    int rc = dks_buf_put_varint(out, len);
+    return rc ? rc : dks_buf_append(out, s, len);
+}
+
+int dks_doc_record_encode(const dks_document *doc, uint32_t length, uint32_t body_start,
+                          dks_buf *out)
+{
+    int rc;
+    out->len = 0;
+    if ((rc = put_string(out, doc->id, doc->id_len)) ||
+        (rc = put_string(out, doc->title ? doc->title : "", doc->title_len)) ||
+        (rc = dks_buf_put_varint(out, length)) ||
+        (rc = dks_buf_put_varint(out, body_start)) ||
+        (rc = dks_buf_put_varint(out, doc->n_fields)))
+        return rc;
+    for (size_t i = 0; i < doc->n_fields; i++) {
+        const dks_field *f = &doc->fields[i];
+        if ((rc = put_string(out, f->name, f->name_len)) ||
+            (rc = put_string(out, f->value, f->value_len)))
+            return rc;
+    }
+    return DKS_OK;
+}
+
+static int get_string(const unsigned char **p, const unsigned char *end, const char **s,
+                      size_t *len)
+{
+    uint64_t n;
+    int rc = dks_varint_decode(p, end, &n);
+    if (rc)
+        return rc;
+    if (n > (uint64_t)(end - *p))
+        return DKS_ECORRUPT;
+    *s = (const char *)*p;
+    *len = (size_t)n;
+    *p += n;
+    return DKS_OK;
+}
+
+int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out)
+{
+    const unsigned char *p = val, *end = p + len;
+    int rc;
+    if ((rc = get_string(&p, end, &out->id, &out->id_len)) ||
+        (rc = get_string(&p, end, &out->title, &out->title_len)) ||
+        (rc = dks_varint_decode32(&p, end, &out->length)) ||
+        (rc = dks_varint_decode32(&p, end, &out->body_start)))
+        return rc;
+    out->fields = p;
+    out->fields_len = (size_t)(end - p);
+    return out->id_len > 0 ? DKS_OK : DKS_ECORRUPT;
+}
+
+static void put_le32(unsigned char *out, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *in)
+{
+    return in[0] | in[1] << 8 | in[2] << 16 | (uint32_t)in[3] << 24;
+}
+
+int dks_meta_read(dks_txn *t, dks_meta *m)
+{
+    const void *v;
+    size_t vl;
+    int rc = dks_kv_get(t, DKS_DB_META, META_KEY, strlen(META_KEY), &v, &vl);
+    if (rc)
+        return rc;
+    const unsigned char *p = v;
+    if (vl < 8 || memcmp(p, "DKSI", 4) != 0)
+        return DKS_ECORRUPT;
+    m->format_version = get_le32(p + 4);
+    if (m->format_version != DKS_FORMAT_VERSION)
+        return DKS_EVERSION;
+    if (vl != META_LEN)
+        return DKS_ECORRUPT;
+    m->analyzer_version = get_le32(p + 8);
+    m->next_doc = get_le32(p + 12);
+    m->doc_count = dks_get_le64(p + 16);
+    m->total_len = dks_get_le64(p + 24);
+    m->term_count = dks_get_le64(p + 32);
+    if (m->doc_count > m->next_doc)
+        return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+int dks_meta_write(dks_txn *t, const dks_meta *m)
+{
+    unsigned char v[META_LEN];
+    memcpy(v, "DKSI", 4);
+    put_le32(v + 4, m->format_version);
+    put_le32(v + 8, m->analyzer_version);
+    put_le32(v + 12, m->next_doc);
+    dks_put_le64(v + 16, m->doc_count);
+    dks_put_le64(v + 24, m->total_len);
+    dks_put_le64(v + 32, m->term_count);
+    return dks_kv_put(t, DKS_DB_META, META_KEY, strlen(META_KEY), v, sizeof v);
+}
+
+int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
+{
+    unsigned char key[4], chunk[DKS_LENGTH_CHUNK * 4];
+    const void *v;
+    size_t vl;
+    dks_put_be32(key, doc / DKS_LENGTH_CHUNK);
+    int rc = dks_kv_get(t, DKS_DB_LENGTHS, key, sizeof key, &v, &vl);
+    if (rc == 1)
+        memset(chunk, 0, sizeof chunk);
+    else if (rc)
+        return rc;
+    else if (vl != sizeof chunk)
+        return DKS_ECORRUPT;
+    else
+        memcpy(chunk, v, sizeof chunk);
+    put_le32(chunk + (doc % DKS_LENGTH_CHUNK) * 4, length);
+    return dks_kv_put(t, DKS_DB_LENGTHS, key, sizeof key, chunk, sizeof chunk);
+}
+
+int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
+{
+    uint32_t chunk = doc / DKS_LENGTH_CHUNK;
+    if (!r->data || r->chunk != chunk) {
+        unsigned char key[4];
+        const void *v;
+        dks_put_be32(key, chunk);
+        int rc = dks_kv_get(r->txn, DKS_DB_LENGTHS, key, sizeof key, &v, &r->len);
+        if (rc == 1)
+            return DKS_ECORRUPT;  /* a posting names a document with no length */
+        if (rc)
+            return rc;
+        if (r->len != DKS_LENGTH_CHUNK * 4)
+            return DKS_ECORRUPT;
+        r->data = v;
+        r->chunk = chunk;
+    }
+    *length = get_le32(r->data + (doc % DKS_LENGTH_CHUNK) * 4);
+    return DKS_OK;
+}

@@ -1,0 +1,872 @@
+/*
+ * match.c - evaluates a query tree as a tree of posting iterators and
+ * keeps the best hits in a bounded heap.
+ *
+ * Every iterator is positioned on a document (or DKS_DOC_END) from the
+ * moment it is built, and offers next(), skip_to(target) (first document
+ * >= target) and score() for the current document.  A term iterator walks
+ * the term's posting blocks through an LMDB cursor: skip_to() moves from
+ * block to block reading only their headers, and a block's gaps and
+ * frequencies are decoded only when a document in it is needed; positions
+ * only for phrases.  AND leapfrogs its operands from the rarest, OR merges
+ * them, NOT operands of an AND reject candidates, PHRASE is an AND whose
+ * candidates must have the terms at the right relative positions.
+ *
+ * Each iterator also carries max_score, an upper bound of its score, for
+ * the dynamic pruning that sits on top of this interface.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+typedef struct iter iter;
+typedef struct iter_ops {
+    int (*next)(iter *it);
+    int (*skip_to)(iter *it, uint32_t target);
+    int (*score)(iter *it, double *score);
+    void (*free)(iter *it);
+} iter_ops;
+
+struct iter {
+    const iter_ops *ops;
+    uint32_t doc;        /* current document, DKS_DOC_END when exhausted */
+    uint64_t cost;       /* documents it may visit, to order AND operands */
+    double max_score;
+};
+
+/* What every iterator of one search shares. */
+typedef struct match_ctx {
+    dks_txn *txn;
+    dks_bm25 bm25;
+    dks_length_reader lengths;
+} match_ctx;
+
+/* ---- term --------------------------------------------------------------- */
+
+typedef struct term_iter {
+    iter base;
+    match_ctx *ctx;
+    dks_cursor *cur;
+    unsigned char prefix[DKS_MAX_TERM_BYTES + 1];  /* term + 0x00 */
+    size_t prefix_len;
+    dks_block_header h;
+    int decoded;
+    uint32_t i;                       /* index of the current doc in the block */
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    const unsigned char *pos_p;       /* positions of doc pos_i start here */
+    uint32_t pos_i;
+    double idf;
+} term_iter;
+
+/* Reads the block at the cursor's entry (k, v); 1 if it is another term's. */
+static int term_load_block(term_iter *t, const void *k, size_t kl, const void *v, size_t vl)
+{
+    size_t tl;
+    uint32_t first;
+    if (kl < t->prefix_len || memcmp(k, t->prefix, t->prefix_len) != 0)
+        return 1;
+    int rc = dks_postings_key_parse(k, kl, &tl, &first);
+    if (!rc && tl + 1 != t->prefix_len)
+        rc = DKS_ECORRUPT;
+    if (!rc)
+        rc = dks_block_parse(v, vl, first, &t->h);
+    t->decoded = 0;
+    t->i = 0;
+    return rc;
+}
+
+static int term_decode(term_iter *t)
+{
+    if (t->decoded)
+        return DKS_OK;
+    int rc = dks_block_decode(&t->h, t->docs, t->tfs);
+    if (rc)
+        return rc;
+    t->decoded = 1;
+    t->pos_p = t->h.positions;
+    t->pos_i = 0;
+    return DKS_OK;
+}
+
+/* Moves to the next block; sets doc to DKS_DOC_END after the last. */
+static int term_next_block(term_iter *t)
+{
+    const void *k, *v;
+    size_t kl, vl;
+    uint32_t prev_last = t->h.last_doc;
+    int rc = dks_cursor_next(t->cur, &k, &kl, &v, &vl);
+    if (rc == 0)
+        rc = term_load_block(t, k, kl, v, vl);
+    if (rc == 1) {
+        t->base.doc = DKS_DOC_END;
+        return DKS_OK;
+    }
+    if (rc)
+        return rc;
+    /* Blocks of a term must follow each other in document order. */
+    if (t->h.first_doc <= prev_last)
+        return DKS_ECORRUPT;
+    t->base.doc = t->h.first_doc;
+    return DKS_OK;
+}
+
+static int term_next(iter *it)
+{
+    term_iter *t = (term_iter *)it;
+    if (it->doc == DKS_DOC_END)
+        return DKS_OK;
+    int rc = term_decode(t);
+    if (rc)
+        return rc;
+    if (t->i + 1 < t->h.n) {
+        it->doc = t->docs[++t->i];
+        return DKS_OK;
+    }
+    return term_next_block(t);
+}
+
+static int term_skip_to(iter *it, uint32_t target)
+{
+    term_iter *t = (term_iter *)it;
+    int rc;
+    while (it->doc < target && it->doc != DKS_DOC_END && t->h.last_doc < target)
+        if ((rc = term_next_block(t)))
+            return rc;
+    if (it->doc >= target)
+        return DKS_OK;
+    if ((rc = term_decode(t)))
+        return rc;
+    uint32_t lo = t->i, hi = t->h.n - 1;  /* docs[hi] = last_doc >= target */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->docs[mid] < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    t->i = lo;
+    it->doc = t->docs[lo];
+    return DKS_OK;
+}
+
+static int doc_length(match_ctx *ctx, uint32_t doc, double *len)
+{
+    uint32_t l;
+    int rc = dks_length_get(&ctx->lengths, doc, &l);
+    *len = l;
+    return rc;
+}
+
+static int term_score(iter *it, double *score)
+{
+    term_iter *t = (term_iter *)it;
+    double len;
+    int rc = term_decode(t);
+    if (!rc)
+        rc = doc_length(t->ctx, it->doc, &len);
+    if (rc)
+        return rc;
+    *score = dks_bm25_term(&t->ctx->bm25, t->idf, t->tfs[t->i], len);
+    return DKS_OK;
+}
+
+/* The current document's positions, into a buffer that grows as needed. */
+static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
+{
+    int rc = term_decode(t);
+    if (rc)
+        return rc;
+    const unsigned char *end = t->h.positions + t->h.positions_len;
+    if (t->pos_i > t->i) {
+        t->pos_p = t->h.positions;
+        t->pos_i = 0;
+    }
+    for (; t->pos_i < t->i; t->pos_i++)
+        if ((rc = dks_positions_skip(&t->pos_p, end, t->tfs[t->pos_i])))
+            return rc;
+    uint32_t tf = t->tfs[t->i];
+    if (tf > *cap) {
+        uint32_t *b = realloc(*buf, tf * sizeof *b);
+        if (!b)
+            return DKS_ENOMEM;
+        *buf = b;
+        *cap = tf;
+    }
+    const unsigned char *p = t->pos_p;
+    *n = tf;
+    return dks_positions_read(&p, end, tf, *buf);
+}
+
+static void term_free(iter *it)
+{
+    term_iter *t = (term_iter *)it;
+    dks_cursor_close(t->cur);
+    free(t);
+}
+
+static const iter_ops term_ops = {term_next, term_skip_to, term_score, term_free};
+
+static int empty_next(iter *it) { it->doc = DKS_DOC_END; return DKS_OK; }
+static int empty_skip(iter *it, uint32_t target) { (void)target; return empty_next(it); }
+static int empty_score(iter *it, double *s) { (void)it; *s = 0; return DKS_OK; }
+static void empty_free(iter *it) { free(it); }
+static const iter_ops empty_ops = {empty_next, empty_skip, empty_score, empty_free};
+
+static int empty_new(iter **out)
+{
+    iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return DKS_ENOMEM;
+    it->ops = &empty_ops;
+    it->doc = DKS_DOC_END;
+    *out = it;
+    return DKS_OK;
+}
+
+/* Opens an iterator over one term; a term not in the index gives an empty one. */
+static int term_new(match_ctx *ctx, const char *term, size_t len, iter **out, double *idf)
+{
+    *out = NULL;
+    *idf = 0;
+    dks_term_stats st;
+    int rc = dks_term_stats_get(ctx->txn, term, len, &st);
+    if (rc == 1)
+        return empty_new(out);
+    if (rc)
+        return rc;
+    term_iter *t = calloc(1, sizeof *t);
+    if (!t)
+        return DKS_ENOMEM;
+    t->base.ops = &term_ops;
+    t->base.cost = st.df;
+    t->base.doc = 0;
+    t->ctx = ctx;
+    memcpy(t->prefix, term, len);
+    t->prefix[len] = 0;
+    t->prefix_len = len + 1;
+    t->idf = *idf = dks_bm25_idf(&ctx->bm25, st.df);
+    t->base.max_score = t->idf * (DKS_BM25_K1 + 1.0);
+
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
+    size_t kl = dks_postings_key(key, term, len, 0);
+    const void *k, *v;
+    size_t klen, vlen;
+    rc = dks_cursor_open(ctx->txn, DKS_DB_POSTINGS, &t->cur);
+    if (!rc)
+        rc = dks_cursor_seek(t->cur, key, kl, &k, &klen, &v, &vlen);
+    if (!rc)
+        rc = term_load_block(t, k, klen, v, vlen);
+    if (rc) {
+        term_free(&t->base);
+        /* The dictionary names a term that has no postings. */
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    }
+    t->base.doc = t->h.first_doc;
+    *out = &t->base;
+    return DKS_OK;
+}
+
+/* ---- AND, with NOT operands ------------------------------------------- */
+
+typedef struct and_iter {
+    iter base;
+    iter **subs;        /* positive operands, rarest first */
+    size_t n;
+    iter **excluded;
+    size_t n_excluded;
+} and_iter;
+
+/* From subs[0]'s document on, finds the next document all operands share
+ * and no excluded operand has. */
+static int and_align(and_iter *a)
+{
+    int rc;
+    for (;;) {
+        uint32_t target = a->subs[0]->doc;
+        if (target == DKS_DOC_END)
+            break;
+        size_t i;
+        for (i = 1; i < a->n; i++) {
+            if ((rc = a->subs[i]->ops->skip_to(a->subs[i], target)))
+                return rc;
+            if (a->subs[i]->doc != target)
+                break;
+        }
+        if (i < a->n) {
+            uint32_t ahead = a->subs[i]->doc;
+            if (ahead == DKS_DOC_END) {
+                target = DKS_DOC_END;
+                break;
+            }
+            if ((rc = a->subs[0]->ops->skip_to(a->subs[0], ahead)))
+                return rc;
+            continue;
+        }
+        int excluded = 0;
+        for (size_t j = 0; j < a->n_excluded && !excluded; j++) {
+            if ((rc = a->excluded[j]->ops->skip_to(a->excluded[j], target)))
+                return rc;
+            excluded = a->excluded[j]->doc == target;
+        }
+        if (!excluded)
+            break;
+        if ((rc = a->subs[0]->ops->next(a->subs[0])))
+            return rc;
+    }
+    a->base.doc = a->subs[0]->doc == DKS_DOC_END ? DKS_DOC_END : a->subs[0]->doc;
+    return DKS_OK;
+}
+
+static int and_next(iter *it)
+{
+    and_iter *a = (and_iter *)it;
+    if (it->doc == DKS_DOC_END)
+        return DKS_OK;
+    int rc = a->subs[0]->ops->next(a->subs[0]);
+    return rc ? rc : and_align(a);
+}
+
+static int and_skip_to(iter *it, uint32_t target)
+{
+    and_iter *a = (and_iter *)it;
+    if (it->doc >= target)
+        return DKS_OK;
+    int rc = a->subs[0]->ops->skip_to(a->subs[0], target);
+    return rc ? rc : and_align(a);
+}
+
+static int and_score(iter *it, double *score)
+{
+    and_iter *a = (and_iter *)it;
+    *score = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        double s;
+        int rc = a->subs[i]->ops->score(a->subs[i], &s);
+        if (rc)
+            return rc;
+        *score += s;
+    }
+    return DKS_OK;
+}
+
+static void free_iters(iter **its, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (its[i])
+            its[i]->ops->free(its[i]);
+    free(its);
+}
+
+static void and_free(iter *it)
+{
+    and_iter *a = (and_iter *)it;
+    free_iters(a->subs, a->n);
+    free_iters(a->excluded, a->n_excluded);
+    free(a);
+}
+
+static const iter_ops and_ops = {and_next, and_skip_to, and_score, and_free};
+
+static int cmp_cost(const void *x, const void *y)
+{
+    const iter *a = *(iter *const *)x, *b = *(iter *const *)y;
+    return (a->cost > b->cost) - (a->cost < b->cost);
+}
+
+/* Takes ownership of subs and excluded (also on failure). */
+static int and_new(iter **subs, size_t n, iter **excluded, size_t n_excluded, iter **out)
+{
+    and_iter *a = calloc(1, sizeof *a);
+    if (!a) {
+        free_iters(subs, n);
+        free_iters(excluded, n_excluded);
+        return DKS_ENOMEM;
+    }
+    qsort(subs, n, sizeof *subs, cmp_cost);
+    a->base.ops = &and_ops;
+    a->subs = subs;
+    a->n = n;
+    a->excluded = excluded;
+    a->n_excluded = n_excluded;
+    a->base.cost = subs[0]->cost;
+    for (size_t i = 0; i < n; i++)
+        a->base.max_score += subs[i]->max_score;
+    int rc = and_align(a);
+    if (rc) {
+        and_free(&a->base);
+        return rc;
+    }
+    *out = &a->base;
+    return DKS_OK;
+}
+
+/* ---- OR ------------------------------------------------------------------ */
+
+typedef struct or_iter {
+    iter base;
+    iter **subs;
+    size_t n;
+} or_iter;
+
+static void or_settle(or_iter *o)
+{
+    uint32_t doc = DKS_DOC_END;
+    for (size_t i = 0; i < o->n; i++)
+        if (o->subs[i]->doc < doc)
+            doc = o->subs[i]->doc;
+    o->base.doc = doc;
+}
+
+static int or_next(iter *it)
+{
+    or_iter *o = (or_iter *)it;
+    if (it->doc == DKS_DOC_END)
+        return DKS_OK;
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->subs[i]->doc == it->doc) {
+            int rc = o->subs[i]->ops->next(o->subs[i]);
+            if (rc)
+                return rc;
+        }
+    }
+    or_settle(o);
+    return DKS_OK;
+}
+
+static int or_skip_to(iter *it, uint32_t target)
+{
+    or_iter *o = (or_iter *)it;
+    if (it->doc >= target)
+        return DKS_OK;
+    for (size_t i = 0; i < o->n; i++) {
+        int rc = o->subs[i]->ops->skip_to(o->subs[i], target);
+        if (rc)
+            return rc;
+    }
+    or_settle(o);
+    return DKS_OK;
+}
+
+static int or_score(iter *it, double *score)
+{
+    or_iter *o = (or_iter *)it;
+    *score = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->subs[i]->doc != it->doc)
+            continue;
+        double s;
+        int rc = o->subs[i]->ops->score(o->subs[i], &s);
+        if (rc)
+            return rc;
+        *score += s;
+    }
+    return DKS_OK;
+}
+
+static void or_free(iter *it)
+{
+    or_iter *o = (or_iter *)it;
+    free_iters(o->subs, o->n);
+    free(o);
+}
+
+static const iter_ops or_ops = {or_next, or_skip_to, or_score, or_free};
+
+static int or_new(iter **subs, size_t n, iter **out)
+{
+    or_iter *o = calloc(1, sizeof *o);
+    if (!o) {
+        free_iters(subs, n);
+        return DKS_ENOMEM;
+    }
+    o->base.ops = &or_ops;
+    o->subs = subs;
+    o->n = n;
+    for (size_t i = 0; i < n; i++) {
+        o->base.cost += subs[i]->cost;
+        o->base.max_score += subs[i]->max_score;
+    }
+    or_settle(o);
+    *out = &o->base;
+    return DKS_OK;
+}
+
+/* ---- PHRASE -------------------------------------------------------------- */
+
+typedef struct phrase_iter {
+    iter base;
+    match_ctx *ctx;
+    term_iter **terms;
+    uint32_t *offsets;
+    size_t n;
+    double idf;          /* sum of the terms' idf */
+    uint32_t freq;       /* phrase occurrences in the current document */
+    uint32_t **pos;      /* per-term position buffers */
+    size_t *pos_cap;
+    uint32_t *pos_n;
+} phrase_iter;
+
+/* Counts the places where every term stands at its offset from the first. */
+static int phrase_count(phrase_iter *p, uint32_t *freq)
+{
+    int rc;
+    for (size_t i = 0; i < p->n; i++)
+        if ((rc = term_positions(p->terms[i], &p->pos[i], &p->pos_cap[i], &p->pos_n[i])))
+            return rc;
+    size_t *at = calloc(p->n, sizeof *at);
+    if (!at)
+        return DKS_ENOMEM;
+    uint32_t count = 0;
+    for (uint32_t k = 0; k < p->pos_n[0]; k++) {
+        uint64_t start = p->pos[0][k];
+        int all = 1;
+        for (size_t i = 1; i < p->n && all; i++) {
+            uint64_t want = start + p->offsets[i];
+            while (at[i] < p->pos_n[i] && p->pos[i][at[i]] < want)
+                at[i]++;
+            all = at[i] < p->pos_n[i] && p->pos[i][at[i]] == want;
+        }
+        count += all;
+    }
+    free(at);
+    *freq = count;
+    return DKS_OK;
+}
+
+/* From the first term's document on, finds the next phrase match. */
+static int phrase_align(phrase_iter *p)
+{
+    int rc;
+    for (;;) {
+        uint32_t target = p->terms[0]->base.doc;
+        if (target == DKS_DOC_END)
+            break;
+        size_t i;
+        for (i = 1; i < p->n; i++) {
+            if ((rc = term_skip_to(&p->terms[i]->base, target)))
+                return rc;
+            if (p->terms[i]->base.doc != target)
+                break;
+        }
+        if (i < p->n) {
+            if ((rc = term_skip_to(&p->terms[0]->base, p->terms[i]->base.doc)))
+                return rc;
+            continue;
+        }
+        if ((rc = phrase_count(p, &p->freq)))
+            return rc;
+        if (p->freq)
+            break;
+        if ((rc = term_next(&p->terms[0]->base)))
+            return rc;
+    }
+    p->base.doc = p->terms[0]->base.doc;
+    return DKS_OK;
+}
+
+static int phrase_next(iter *it)
+{
+    phrase_iter *p = (phrase_iter *)it;
+    if (it->doc == DKS_DOC_END)
+        return DKS_OK;
+    int rc = term_next(&p->terms[0]->base);
+    return rc ? rc : phrase_align(p);
+}
+
+static int phrase_skip_to(iter *it, uint32_t target)
+{
+    phrase_iter *p = (phrase_iter *)it;
+    if (it->doc >= target)
+        return DKS_OK;
+    int rc = term_skip_to(&p->terms[0]->base, target);
+    return rc ? rc : phrase_align(p);
+}
+
+static int phrase_score(iter *it, double *score)
+{
+    phrase_iter *p = (phrase_iter *)it;
+    double len;
+    int rc = doc_length(p->ctx, it->doc, &len);
+    if (rc)
+        return rc;
+    *score = dks_bm25_term(&p->ctx->bm25, p->idf, p->freq, len);
+    return DKS_OK;
+}
+
+static void phrase_free(iter *it)
+{
+    phrase_iter *p = (phrase_iter *)it;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->terms && p->terms[i])
+            term_free(&p->terms[i]->base);
+        if (p->pos)
+            free(p->pos[i]);
+    }
+    free(p->terms);
+    free(p->pos);
+    free(p->pos_cap);
+    free(p->pos_n);
+    free(p);
+}
+
+static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score, phrase_free};
+
+static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    *out = NULL;
+    phrase_iter *p = calloc(1, sizeof *p);
+    if (!p)
+        return DKS_ENOMEM;
+    p->base.ops = &phrase_ops;
+    p->ctx = ctx;
+    p->n = q->n_terms;
+    p->offsets = q->offsets;
+    p->terms = calloc(p->n, sizeof *p->terms);
+    p->pos = calloc(p->n, sizeof *p->pos);
+    p->pos_cap = calloc(p->n, sizeof *p->pos_cap);
+    p->pos_n = calloc(p->n, sizeof *p->pos_n);
+    if (!p->terms || !p->pos || !p->pos_cap || !p->pos_n) {
+        phrase_free(&p->base);
+        return DKS_ENOMEM;
+    }
+    int rc = DKS_OK, missing = 0;
+    for (size_t i = 0; i < p->n && !rc && !missing; i++) {
+        iter *t;
+        double idf;
+        rc = term_new(ctx, q->terms[i], q->term_lens[i], &t, &idf);
+        if (rc)
+            break;
+        if (t->ops != &term_ops) {
+            missing = 1;  /* a term not in the index: the phrase matches nothing */
+            t->ops->free(t);
+            break;
+        }
+        p->terms[i] = (term_iter *)t;
+        p->idf += idf;
+        if (i == 0 || t->cost < p->base.cost)
+            p->base.cost = t->cost;
+    }
+    if (rc || missing) {
+        phrase_free(&p->base);
+        return rc ? rc : empty_new(out);
+    }
+    p->base.max_score = p->idf * (DKS_BM25_K1 + 1.0);
+    if ((rc = phrase_align(p))) {
+        phrase_free(&p->base);
+        return rc;
+    }
+    *out = &p->base;
+    return DKS_OK;
+}
+
+/* ---- building the tree --------------------------------------------------- */
+
+static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
+
+static int build_children(match_ctx *ctx, const dks_qnode *q, int negated, iter ***out,
+                          size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    iter **its = calloc(q->n_children ? q->n_children : 1, sizeof *its);
+    if (!its)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < q->n_children; i++) {
+        const dks_qnode *c = q->children[i];
+        if ((c->type == DKS_Q_NOT) != negated)
+            continue;
+        int rc = build(ctx, negated ? c->children[0] : c, &its[*n]);
+        if (rc) {
+            free_iters(its, *n);
+            *n = 0;
+            return rc;
+        }
+        (*n)++;
+    }
+    *out = its;
+    return DKS_OK;
+}
+
+static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    iter **subs, **excluded;
+    size_t n, n_excluded;
+    double idf;
+    int rc;
+    switch (q->type) {
+    case DKS_Q_TERM:
+        return term_new(ctx, q->term, q->term_len, out, &idf);
+    case DKS_Q_PHRASE:
+        return phrase_new(ctx, q, out);
+    case DKS_Q_OR:
+        if ((rc = build_children(ctx, q, 0, &subs, &n)))
+            return rc;
+        return or_new(subs, n, out);
+    case DKS_Q_AND:
+        if ((rc = build_children(ctx, q, 0, &subs, &n)))
+            return rc;
+        if ((rc = build_children(ctx, q, 1, &excluded, &n_excluded))) {
+            free_iters(subs, n);
+            return rc;
+        }
+        if (n == 0) {  /* the parser guarantees a positive operand */
+            free_iters(subs, n);
+            free_iters(excluded, n_excluded);
+            return DKS_EINVAL;
+        }
+        return and_new(subs, n, excluded, n_excluded, out);
+    case DKS_Q_NOT:
+    default:
+        return DKS_EINVAL;
+    }
+}
+
+/* ---- top-k --------------------------------------------------------------- */
+
+/* Is a a worse hit than b?  Lower score, or equal score and later doc. */
+static int worse(const dks_hit_ref *a, const dks_hit_ref *b)
+{
+    return a->score < b->score || (a->score == b->score && a->doc > b->doc);
+}
+
+static void sift_down(dks_hit_ref *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && worse(&h[l], &h[m]))
+            m = l;
+        if (r < n && worse(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            return;
+        dks_hit_ref tmp = h[i];
+        h[i] = h[m];
+        h[m] = tmp;
+        i = m;
+    }
+}
+
+static void sift_up(dks_hit_ref *h, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!worse(&h[i], &h[parent]))
+            return;
+        dks_hit_ref tmp = h[i];
+        h[i] = h[parent];
+        h[parent] = tmp;
+        i = parent;
+    }
+}
+
+static int cmp_hits(const void *x, const void *y)
+{
+    const dks_hit_ref *a = x, *b = y;
+    return worse(a, b) ? 1 : worse(b, a) ? -1 : 0;
+}
+
+/* ---- highlight terms ------------------------------------------------------ */
+
+static int add_highlight(dks_match_result *r, const char *term, size_t len)
+{
+    for (size_t i = 0; i < r->n_terms; i++)
+        if (r->term_lens[i] == len && memcmp(r->terms[i], term, len) == 0)
+            return DKS_OK;
+    char **terms = realloc(r->terms, (r->n_terms + 1) * sizeof *terms);
+    if (!terms)
+        return DKS_ENOMEM;
+    r->terms = terms;
+    size_t *lens = realloc(r->term_lens, (r->n_terms + 1) * sizeof *lens);
+    if (!lens)
+        return DKS_ENOMEM;
+    r->term_lens = lens;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return DKS_ENOMEM;
+    memcpy(copy, term, len);
+    copy[len] = '\0';
+    r->terms[r->n_terms] = copy;
+    r->term_lens[r->n_terms++] = len;
+    return DKS_OK;
+}
+
+static int collect_highlights(dks_match_result *r, const dks_qnode *q)
+{
+    int rc = DKS_OK;
+    switch (q->type) {
+    case DKS_Q_TERM:
+        return add_highlight(r, q->term, q->term_len);
+    case DKS_Q_PHRASE:
+        for (size_t i = 0; i < q->n_terms && !rc; i++)
+            rc = add_highlight(r, q->terms[i], q->term_lens[i]);
+        return rc;
+    case DKS_Q_NOT:
+        return DKS_OK;
+    default:
+        for (size_t i = 0; i < q->n_children && !rc; i++)
+            rc = collect_highlights(r, q->children[i]);
+        return rc;
+    }
+}
+
+void dks_match_result_free(dks_match_result *r)
+{
+    free(r->hits);
+    for (size_t i = 0; i < r->n_terms; i++)
+        free(r->terms[i]);
+    free(r->terms);
+    free(r->term_lens);
+    memset(r, 0, sizeof *r);
+}
+
+int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_result *out)
+{
+    memset(out, 0, sizeof *out);
+    dks_meta meta;
+    int rc = dks_meta_read(t, &meta);
+    if (rc)
+        return rc == 1 ? DKS_ENOINDEX : rc;
+    match_ctx ctx = {
+        .txn = t,
+        .bm25 = {.doc_count = meta.doc_count,
+                 .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
+        .lengths = {.txn = t},
+    };
+    if ((rc = collect_highlights(out, root)))
+        goto fail;
+    iter *it;
+    if ((rc = build(&ctx, root, &it)))
+        goto fail;
+    out->hits = malloc((keep ? keep : 1) * sizeof *out->hits);
+    if (!out->hits) {
+        it->ops->free(it);
+        rc = DKS_ENOMEM;
+        goto fail;
+    }
+    size_t n = 0;
+    while (it->doc != DKS_DOC_END) {
+        dks_hit_ref h = {.doc = it->doc};
+        if ((rc = it->ops->score(it, &h.score)))
+            break;
+        out->total++;
+        if (n < keep) {
+            out->hits[n] = h;
+            sift_up(out->hits, n++);
+        } else if (keep && worse(&out->hits[0], &h)) {
+            out->hits[0] = h;
+            sift_down(out->hits, n, 0);
+        }
+        if ((rc = it->ops->next(it)))
+            break;
+    }
+    it->ops->free(it);
+    if (rc)
+        goto fail;
+    qsort(out->hits, n, sizeof *out->hits, cmp_hits);
+    out->n_hits = n;
+    return DKS_OK;
+fail:
+    dks_match_result_free(out);
+    return rc;
+}

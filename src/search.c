@@ -1,0 +1,212 @@
+/*
+ * search.c - dks_search(): parse the query, match it in one read
+ * transaction, and turn the best hits into results with ids, titles and
+ * snippets that the caller owns.  Also the JSON form of the results.
+ *
+ * Every search has its own analyzer and read transaction, so searches on
+ * one dks_index may run in several threads at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dks_int.h"
+
+struct dks_results {
+    char *query;
+    uint64_t total;
+    uint64_t took_us;
+    dks_hit *hits;
+    size_t n_hits;
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static char *copy_string(const char *s, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (c) {
+        memcpy(c, s, len);
+        c[len] = '\0';
+    }
+    return c;
+}
+
+/* Stored ids and titles came from arbitrary input; hand out valid UTF-8. */
+static char *copy_valid(const char *s, size_t len)
+{
+    dks_buf b = {0};
+    if (dks_utf8_append_valid(&b, (const unsigned char *)s, len) || dks_buf_append(&b, "", 0)) {
+        dks_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+void dks_results_free(dks_results *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_hits; i++) {
+        free((char *)r->hits[i].id);
+        free((char *)r->hits[i].title);
+        free((char *)r->hits[i].snippet);
+        free((dks_highlight *)r->hits[i].highlights);
+    }
+    free(r->hits);
+    free(r->query);
+    free(r);
+}
+
+/* Fills one hit from the stored document. */
+static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
+                    const dks_hit_ref *ref, size_t words, dks_hit *hit)
+{
+    unsigned char key[4];
+    const void *v, *text;
+    size_t vl, text_len;
+    dks_doc_record rec;
+    dks_put_be32(key, ref->doc);
+    int rc = dks_kv_get(t, DKS_DB_DOCS, key, sizeof key, &v, &vl);
+    if (!rc)
+        rc = dks_doc_record_decode(v, vl, &rec);
+    if (!rc)
+        rc = dks_kv_get(t, DKS_DB_TEXT, key, sizeof key, &text, &text_len);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;  /* a posting names a missing document */
+
+    dks_snippet snip;
+    if ((rc = dks_snippet_make(an, text, text_len, m->terms, m->term_lens, m->n_terms, words,
+                               &snip)))
+        return rc;
+    hit->score = ref->score;
+    hit->id = copy_valid(rec.id, rec.id_len);
+    hit->title = copy_valid(rec.title, rec.title_len);
+    hit->snippet = (const char *)snip.text.data;
+    hit->highlights = snip.ranges;
+    hit->n_highlights = snip.n_ranges;
+    return hit->id && hit->title ? DKS_OK : DKS_ENOMEM;
+}
+
+int dks_search(dks_index *index, const char *query, size_t query_len,
+               const dks_search_options *options, dks_results **out, dks_error_detail *err)
+{
+    *out = NULL;
+    uint64_t started = now_us();
+    dks_search_options opt = options ? *options : (dks_search_options){0};
+    if (opt.limit == 0)
+        opt.limit = 10;
+    if (opt.snippet_words == 0)
+        opt.snippet_words = 30;
+    if (!index || !query)
+        return dks_fail(err, DKS_EINVAL, -1, "invalid arguments to dks_search");
+    if (opt.limit > DKS_MAX_RESULTS || opt.offset > DKS_MAX_RESULTS - opt.limit)
+        return dks_fail(err, DKS_ELIMIT, -1, "offset + limit may be at most %d",
+                        DKS_MAX_RESULTS);
+
+    dks_analyzer *an = NULL;
+    dks_qnode *root = NULL;
+    dks_txn *t = NULL;
+    dks_match_result m = {0};
+    dks_results *r = calloc(1, sizeof *r);
+    int rc = r ? dks_analyzer_new(&an) : DKS_ENOMEM;
+    if (rc)
+        goto fail;
+    if ((rc = dks_query_parse(an, query, query_len, &root, err)))
+        goto fail;
+    dks_query_drop_stopwords(&root);
+    if ((rc = dks_txn_begin(dks_index_store(index), 0, &t)))
+        goto fail;
+    if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
+        goto fail;
+
+    r->query = copy_string(query, query_len);
+    r->total = m.total;
+    size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;
+    r->hits = calloc(n ? n : 1, sizeof *r->hits);
+    if (!r->query || !r->hits) {
+        rc = DKS_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = make_hit(t, an, &m, &m.hits[opt.offset + i], opt.snippet_words, &r->hits[i]);
+        r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
+        if (rc)
+            goto fail;
+    }
+    dks_txn_abort(t);
+    dks_match_result_free(&m);
+    dks_query_free(root);
+    dks_analyzer_free(an);
+    r->took_us = now_us() - started;
+    *out = r;
+    return DKS_OK;
+fail:
+    dks_txn_abort(t);
+    dks_match_result_free(&m);
+    dks_query_free(root);
+    dks_analyzer_free(an);
+    dks_results_free(r);
+    if (rc != DKS_EQUERY)
+        dks_fail(err, rc, -1, "search failed: %s", dks_strerror(rc));
+    return rc;
+}
+
+uint64_t dks_results_total(const dks_results *r) { return r->total; }
+uint64_t dks_results_took_us(const dks_results *r) { return r->took_us; }
+size_t dks_results_count(const dks_results *r) { return r->n_hits; }
+
+const dks_hit *dks_results_hit(const dks_results *r, size_t i)
+{
+    return i < r->n_hits ? &r->hits[i] : NULL;
+}
+
+int dks_results_json(const dks_results *r, char **json, size_t *len)
+{
+    *json = NULL;
+    if (len)
+        *len = 0;
+    dks_buf b = {0};
+    int rc = dks_buf_append_str(&b, "{\"query\":");
+    if (!rc)
+        rc = dks_json_string(&b, r->query, strlen(r->query));
+    if (!rc)
+        rc = dks_buf_printf(&b, ",\"total\":%llu,\"took_us\":%llu,\"hits\":[",
+                            (unsigned long long)r->total, (unsigned long long)r->took_us);
+    for (size_t i = 0; !rc && i < r->n_hits; i++) {
+        const dks_hit *h = &r->hits[i];
+        rc = dks_buf_append_str(&b, i ? ",{\"id\":" : "{\"id\":");
+        if (!rc)
+            rc = dks_json_string(&b, h->id, strlen(h->id));
+        if (!rc)
+            rc = dks_buf_append_str(&b, ",\"title\":");
+        if (!rc)
+            rc = dks_json_string(&b, h->title, strlen(h->title));
+        if (!rc)
+            rc = dks_buf_printf(&b, ",\"score\":%.10g,\"snippet\":", h->score);
+        if (!rc)
+            rc = dks_json_string(&b, h->snippet, strlen(h->snippet));
+        if (!rc)
+            rc = dks_buf_append_str(&b, ",\"highlights\":[");
+        for (size_t j = 0; !rc && j < h->n_highlights; j++)
+            rc = dks_buf_printf(&b, "%s[%zu,%zu]", j ? "," : "", h->highlights[j].start,
+                                h->highlights[j].end);
+        if (!rc)
+            rc = dks_buf_append_str(&b, "]}");
+    }
+    if (!rc)
+        rc = dks_buf_append_str(&b, "]}");
+    if (rc) {
+        dks_buf_free(&b);
+        return rc;
+    }
+    *json = (char *)b.data;
+    if (len)
+        *len = b.len;
+    return DKS_OK;
+}

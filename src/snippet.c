@@ -1,0 +1,186 @@
+/*
+ * snippet.c - picks the passage of a document that shows most of the
+ * query's terms and marks them.
+ *
+ * The stored text is analysed again with the index's own chain, so every
+ * surface form whose term matched is marked ("velfærdsalliancer" for the
+ * query velfærdsalliance).  The window of `words` tokens with the most
+ * distinct query terms (then the most matches, then the earliest) wins.
+ * The snippet is one line of valid UTF-8 cut at word boundaries: runs of
+ * white space and control characters become one space, invalid bytes
+ * become U+FFFD, and an ellipsis marks text left out.  Highlights are byte
+ * ranges in the snippet, so callers never parse markup.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+typedef struct snip_token {
+    size_t offset, len;
+    int match;    /* index of the matched query term, -1 if none */
+} snip_token;
+
+typedef struct snip_ctx {
+    snip_token *toks;
+    size_t n, cap;
+    char *const *terms;
+    const size_t *term_lens;
+    size_t n_terms;
+} snip_ctx;
+
+static int add_token(const dks_term *t, void *ctx)
+{
+    snip_ctx *s = ctx;
+    if (t->kind != DKS_TERM_WORD)
+        return DKS_OK;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        snip_token *n = realloc(s->toks, cap * sizeof *n);
+        if (!n)
+            return DKS_ENOMEM;
+        s->toks = n;
+        s->cap = cap;
+    }
+    int match = -1;
+    for (size_t i = 0; i < s->n_terms && match < 0; i++)
+        if (s->term_lens[i] == t->term_len && memcmp(s->terms[i], t->term, t->term_len) == 0)
+            match = (int)i;
+    s->toks[s->n++] = (snip_token){t->offset, t->surface_len, match};
+    return DKS_OK;
+}
+
+/* Finds the best window start; distinct terms count most, then matches. */
+static size_t best_window(const snip_ctx *s, size_t words, size_t *counts)
+{
+    size_t best = 0, distinct = 0, matches = 0, best_d = 0, best_m = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int m = s->toks[i].match;
+        if (m >= 0) {
+            matches++;
+            distinct += counts[m]++ == 0;
+        }
+        if (i >= words) {
+            int out = s->toks[i - words].match;
+            if (out >= 0) {
+                matches--;
+                distinct -= --counts[out] == 0;
+            }
+        }
+        size_t start = i + 1 >= words ? i + 1 - words : 0;
+        if (distinct > best_d || (distinct == best_d && matches > best_m)) {
+            best = start;
+            best_d = distinct;
+            best_m = matches;
+        }
+    }
+    return best;
+}
+
+/* Copies text between words: white space (of any script) and controls
+ * collapse to one space, invalid bytes become U+FFFD. */
+static int append_gap(dks_buf *b, const unsigned char *s, size_t len)
+{
+    int space = 0;
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t n = dks_utf8_decode(s + i, len - i, &cp);
+        if (cp >= 0 && (cp < ' ' || cp == 0x7f || dks_char_class_of(cp) == DKS_CHAR_SPACE)) {
+            space = 1;
+            i += n;
+            continue;
+        }
+        int rc = DKS_OK;
+        if (space)
+            rc = dks_buf_putc(b, ' ');
+        space = 0;
+        if (!rc)
+            rc = dks_utf8_append_valid(b, s + i, n);
+        if (rc)
+            return rc;
+        i += n;
+    }
+    return space ? dks_buf_putc(b, ' ') : DKS_OK;
+}
+
+static size_t trailing_punctuation(const char *text, size_t len, size_t end)
+{
+    size_t limit = end + 3;
+    while (end < len && end < limit && strchr(".,;:!?)", text[end]) && text[end] != '\0')
+        end++;
+    return end;
+}
+
+int dks_snippet_make(dks_analyzer *an, const char *text, size_t len, char *const *terms,
+                     const size_t *term_lens, size_t n_terms, size_t words, dks_snippet *out)
+{
+    memset(out, 0, sizeof *out);
+    snip_ctx s = {.terms = terms, .term_lens = term_lens, .n_terms = n_terms};
+    size_t *counts = calloc(n_terms ? n_terms : 1, sizeof *counts);
+    int rc = counts ? dks_analyze(an, text, len, 0, add_token, &s) : DKS_ENOMEM;
+    if (rc || (rc = dks_buf_append(&out->text, "", 0)) || s.n == 0)
+        goto done;
+    if (words == 0)
+        words = 1;
+
+    size_t first = best_window(&s, words, counts);
+    size_t last = first + words < s.n ? first + words : s.n;  /* exclusive */
+    /* Centre the matches in the window, so they come with context. */
+    size_t lo = last, hi = first;
+    for (size_t i = first; i < last; i++)
+        if (s.toks[i].match >= 0) {
+            lo = i < lo ? i : lo;
+            hi = i;
+        }
+    if (lo < last) {
+        size_t slack = words - (hi - lo + 1);
+        first = lo > slack / 2 ? lo - slack / 2 : 0;
+        last = first + words < s.n ? first + words : s.n;
+        if (last - first < words && s.n >= words)
+            first = s.n - words;
+    }
+    size_t n_matches = 0;
+    for (size_t i = first; i < last; i++)
+        n_matches += s.toks[i].match >= 0;
+    if (n_matches && !(out->ranges = calloc(n_matches, sizeof *out->ranges))) {
+        rc = DKS_ENOMEM;
+        goto done;
+    }
+    if (first > 0 && (rc = dks_buf_append_str(&out->text, "… ")))
+        goto done;
+    for (size_t i = first; i < last; i++) {
+        const snip_token *t = &s.toks[i];
+        if (i > first) {
+            size_t gap_from = s.toks[i - 1].offset + s.toks[i - 1].len;
+            if ((rc = append_gap(&out->text, (const unsigned char *)text + gap_from,
+                                 t->offset - gap_from)))
+                goto done;
+        }
+        size_t start = out->text.len;
+        if ((rc = dks_utf8_append_valid(&out->text, (const unsigned char *)text + t->offset,
+                                        t->len)))
+            goto done;
+        if (t->match >= 0)
+            out->ranges[out->n_ranges++] = (dks_highlight){start, out->text.len};
+    }
+    size_t end = s.toks[last - 1].offset + s.toks[last - 1].len;
+    size_t punct = trailing_punctuation(text, len, end);
+    if ((rc = dks_buf_append(&out->text, text + end, punct - end)))
+        goto done;
+    if (last < s.n)
+        rc = dks_buf_append_str(&out->text, " …");
+done:
+    free(counts);
+    free(s.toks);
+    if (rc)
+        dks_snippet_free(out);
+    return rc;
+}
+
+void dks_snippet_free(dks_snippet *s)
+{
+    dks_buf_free(&s->text);
+    free(s->ranges);
+    s->ranges = NULL;
+    s->n_ranges = 0;
+}

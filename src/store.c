@@ -1,0 +1,293 @@
+/*
+ * store.c - the LMDB environment behind an index: one directory holding
+ * LMDB's data.mdb and lock.mdb, seven named databases (see
+ * docs/index-format.md), transactions and cursors.  This is the only file
+ * that includes lmdb.h; everything above it speaks dks_txn and dks_cursor.
+ *
+ * Readers use MDB_NOTLS so that a read transaction belongs to a search,
+ * not to a thread.  LMDB allows one write transaction at a time; the
+ * writer additionally holds an flock() on writer.lock for its whole run so
+ * that a second indexer is refused at once instead of interleaving.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "dks_int.h"
+
+/* Virtual size of the map.  LMDB grows the file only as pages are used,
+ * and every process maps the same size, so no reader ever sees a map
+ * resized under it. */
+#define DKS_MAP_SIZE ((size_t)1 << 40)
+
+static const char *const db_names[DKS_DB_COUNT] = {
+    [DKS_DB_META] = "meta",         [DKS_DB_TERMS] = "terms",
+    [DKS_DB_POSTINGS] = "postings", [DKS_DB_DOCS] = "docs",
+    [DKS_DB_IDS] = "ids",           [DKS_DB_TEXT] = "text",
+    [DKS_DB_LENGTHS] = "lengths",
+};
+
+struct dks_store {
+    MDB_env *env;
+    MDB_dbi dbi[DKS_DB_COUNT];
+    char *path;
+    int lock_fd;
+};
+
+struct dks_txn {
+    dks_store *store;
+    MDB_txn *txn;
+};
+
+struct dks_cursor {
+    MDB_cursor *cur;
+};
+
+static int map_error(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:        return DKS_OK;
+    case MDB_NOTFOUND:       return 1;
+    case MDB_MAP_FULL:       return DKS_EFULL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_BAD_TXN:        return DKS_ECORRUPT;
+    case MDB_VERSION_MISMATCH: return DKS_EVERSION;
+    default:                 return rc > 0 ? rc : DKS_ESTORE;
+    }
+}
+
+void dks_store_close(dks_store *s)
+{
+    if (!s)
+        return;
+    dks_store_unlock_writer(s);
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s->path);
+    free(s);
+}
+
+int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail *err)
+{
+    *out = NULL;
+    int writable = mode & DKS_OPEN_WRITE;
+    struct stat st;
+    char data_path[4096];
+    if ((size_t)snprintf(data_path, sizeof data_path, "%s/data.mdb", path) >= sizeof data_path)
+        return dks_fail(err, DKS_EINVAL, -1, "index path too long");
+    if (stat(data_path, &st) != 0) {
+        if (mode != DKS_OPEN_CREATE)
+            return dks_fail(err, DKS_ENOINDEX, -1, "no index at %s", path);
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return dks_fail(err, errno, -1, "cannot create %s: %s", path, strerror(errno));
+    }
+
+    dks_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return DKS_ENOMEM;
+    s->lock_fd = -1;
+    s->path = strdup(path);
+    int rc = s->path ? mdb_env_create(&s->env) : ENOMEM;
+    if (!rc)
+        rc = mdb_env_set_maxdbs(s->env, DKS_DB_COUNT);
+    if (!rc)
+        rc = mdb_env_set_mapsize(s->env, DKS_MAP_SIZE);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(s->env, 512);
+    if (!rc)
+        rc = mdb_env_open(s->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
+    if (rc) {
+        int code = map_error(rc);
+        dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
+        dks_store_close(s);
+        return code;
+    }
+
+    MDB_txn *txn = NULL;
+    rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &txn);
+    for (int i = 0; !rc && i < DKS_DB_COUNT; i++)
+        rc = mdb_dbi_open(txn, db_names[i], writable ? MDB_CREATE : 0, &s->dbi[i]);
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    if (rc) {
+        int code = rc == MDB_NOTFOUND ? DKS_ENOINDEX : map_error(rc);
+        dks_fail(err, code, -1, "cannot open index %s: %s", path,
+                 rc == MDB_NOTFOUND ? "not a dksearch index" : mdb_strerror(rc));
+        dks_store_close(s);
+        return code;
+    }
+    *out = s;
+    return DKS_OK;
+}
+
+int dks_store_lock_writer(dks_store *s)
+{
+    char lock_path[4096];
+    if ((size_t)snprintf(lock_path, sizeof lock_path, "%s/writer.lock", s->path) >= sizeof lock_path)
+        return DKS_EINVAL;
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        return e == EWOULDBLOCK ? DKS_ELOCKED : e;
+    }
+    s->lock_fd = fd;
+    return DKS_OK;
+}
+
+void dks_store_unlock_writer(dks_store *s)
+{
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd);  /* releases the flock */
+        s->lock_fd = -1;
+    }
+}
+
+uint64_t dks_store_size(dks_store *s)
+{
+    char data_path[4096];
+    struct stat st;
+    snprintf(data_path, sizeof data_path, "%s/data.mdb", s->path);
+    if (stat(data_path, &st) != 0)
+        return 0;
+    /* Blocks actually used: LMDB files can be sparse. */
+    uint64_t used = (uint64_t)st.st_blocks * 512;
+    return used < (uint64_t)st.st_size ? used : (uint64_t)st.st_size;
+}
+
+int dks_txn_begin(dks_store *s, int write, dks_txn **out)
+{
+    *out = NULL;
+    dks_txn *t = malloc(sizeof *t);
+    if (!t)
+        return DKS_ENOMEM;
+    t->store = s;
+    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc) {
+        free(t);
+        return map_error(rc);
+    }
+    *out = t;
+    return DKS_OK;
+}
+
+int dks_txn_commit(dks_txn *t)
+{
+    int rc = mdb_txn_commit(t->txn);
+    free(t);
+    return map_error(rc);
+}
+
+void dks_txn_abort(dks_txn *t)
+{
+    if (!t)
+        return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen, const void **val,
+               size_t *vlen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(t->txn, t->store->dbi[db], &k, &v);
+    if (rc) {
+        *val = NULL;
+        *vlen = 0;
+        return map_error(rc);
+    }
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return DKS_OK;
+}
+
+int dks_kv_put(dks_txn *t, dks_db db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return map_error(mdb_put(t->txn, t->store->dbi[db], &k, &v, 0));
+}
+
+int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    return map_error(mdb_del(t->txn, t->store->dbi[db], &k, NULL));
+}
+
+int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out)
+{
+    *out = NULL;
+    dks_cursor *c = malloc(sizeof *c);
+    if (!c)
+        return DKS_ENOMEM;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &c->cur);
+    if (rc) {
+        free(c);
+        return map_error(rc);
+    }
+    *out = c;
+    return DKS_OK;
+}
+
+void dks_cursor_close(dks_cursor *c)
+{
+    if (!c)
+        return;
+    mdb_cursor_close(c->cur);
+    free(c);
+}
+
+static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **kp, size_t *kl,
+                     const void **vp, size_t *vl)
+{
+    MDB_val v;
+    int rc = mdb_cursor_get(c->cur, k, &v, op);
+    if (rc)
+        return map_error(rc);
+    if (kp) {
+        *kp = k->mv_data;
+        *kl = k->mv_size;
+    }
+    if (vp) {
+        *vp = v.mv_data;
+        *vl = v.mv_size;
+    }
+    return DKS_OK;
+}
+
+int dks_cursor_seek(dks_cursor *c, const void *key, size_t klen, const void **k, size_t *kl,
+                    const void **v, size_t *vl)
+{
+    MDB_val kv = {klen, (void *)key};
+    return cursor_op(c, MDB_SET_RANGE, &kv, k, kl, v, vl);
+}
+
+int dks_cursor_next(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val kv;
+    return cursor_op(c, MDB_NEXT, &kv, k, kl, v, vl);
+}
+
+int dks_cursor_prev(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val kv;
+    return cursor_op(c, MDB_PREV, &kv, k, kl, v, vl);
+}
+
+int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val kv;
+    return cursor_op(c, MDB_LAST, &kv, k, kl, v, vl);
+}

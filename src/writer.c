@@ -1,0 +1,742 @@
+/*
+ * writer.c - adds, replaces and deletes documents.
+ *
+ * Postings of new documents are inverted in memory (a hash table from
+ * term to the documents, frequencies and positions of the current batch)
+ * and merged into the posting blocks when the batch is flushed.  Because
+ * document ids only grow, a flush appends to the last block of each term.
+ * Document records, ids, stored text and lengths go straight into the open
+ * write transaction.
+ *
+ * Each batch is one LMDB write transaction of bounded size (DKS_BATCH_*);
+ * a crash loses at most the batch in progress, never the index.
+ *
+ * Deleting a document (also when a new one replaces it) re-analyses its
+ * stored title and text to find its terms, removes it from each term's
+ * block and lowers the term statistics, so document frequencies and
+ * lengths always describe exactly the live documents.  That is why an
+ * index refuses a writer of another analyzer version (index.c).
+ *
+ * After an error from the store the transaction is aborted and the writer
+ * refuses further work: what was committed stays, the batch is lost.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+/* A batch is committed when its text or its documents reach these bounds,
+ * which keep a write transaction well inside LMDB's dirty-page limit. */
+#define DKS_BATCH_BYTES ((size_t)32 << 20)
+#define DKS_BATCH_DOCS 20000
+
+typedef struct pending_term {
+    char *term;
+    size_t len;
+    uint32_t n, cap;
+    uint32_t *docs, *tfs, *lens;
+    uint32_t *pos_end;     /* end offset of each document's positions */
+    dks_buf positions;
+    uint64_t cf;
+} pending_term;
+
+typedef struct occurrence {
+    uint32_t term;        /* index into the writer's pending terms */
+    uint32_t position;
+} occurrence;
+
+struct dks_writer {
+    dks_index *index;
+    dks_store *store;
+    dks_analyzer *an;
+    dks_txn *txn;
+    dks_meta meta;
+    int locked;            /* this writer holds the store's writer lock */
+    int failed;
+
+    pending_term *terms;
+    size_t n_terms, terms_cap;
+    uint32_t *slots;       /* hash table: term index + 1, 0 = empty */
+    size_t n_slots;
+    size_t batch_bytes;
+    uint32_t batch_docs;
+
+    occurrence *occ;       /* the current document's terms */
+    size_t n_occ, occ_cap;
+    uint32_t doc_tokens;
+    int occ_error;
+
+    dks_buf scratch;
+    dks_block_data block;
+    dks_writer_stats stats;
+};
+
+/* ---- the in-memory batch ---------------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static int grow_slots(dks_writer *w)
+{
+    size_t n = w->n_slots ? w->n_slots * 2 : 4096;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < w->n_terms; i++) {
+        size_t s = hash_bytes(w->terms[i].term, w->terms[i].len) & (n - 1);
+        while (slots[s])
+            s = (s + 1) & (n - 1);
+        slots[s] = (uint32_t)i + 1;
+    }
+    free(w->slots);
+    w->slots = slots;
+    w->n_slots = n;
+    return DKS_OK;
+}
+
+/* Finds or adds a pending term; sets *index. */
+static int intern(dks_writer *w, const char *term, size_t len, uint32_t *index)
+{
+    if (w->n_terms * 2 >= w->n_slots && grow_slots(w))
+        return DKS_ENOMEM;
+    size_t s = hash_bytes(term, len) & (w->n_slots - 1);
+    while (w->slots[s]) {
+        pending_term *p = &w->terms[w->slots[s] - 1];
+        if (p->len == len && memcmp(p->term, term, len) == 0) {
+            *index = w->slots[s] - 1;
+            return DKS_OK;
+        }
+        s = (s + 1) & (w->n_slots - 1);
+    }
+    if (w->n_terms == w->terms_cap) {
+        size_t cap = w->terms_cap ? w->terms_cap * 2 : 1024;
+        pending_term *t = realloc(w->terms, cap * sizeof *t);
+        if (!t)
+            return DKS_ENOMEM;
+        w->terms = t;
+        w->terms_cap = cap;
+    }
+    pending_term *p = &w->terms[w->n_terms];
+    memset(p, 0, sizeof *p);
+    p->term = malloc(len + 1);
+    if (!p->term)
+        return DKS_ENOMEM;
+    memcpy(p->term, term, len);
+    p->term[len] = '\0';
+    p->len = len;
+    w->slots[s] = (uint32_t)w->n_terms + 1;
+    *index = (uint32_t)w->n_terms++;
+    return DKS_OK;
+}
+
+static void free_batch(dks_writer *w)
+{
+    for (size_t i = 0; i < w->n_terms; i++) {
+        pending_term *p = &w->terms[i];
+        free(p->term);
+        free(p->docs);
+        free(p->tfs);
+        free(p->lens);
+        free(p->pos_end);
+        dks_buf_free(&p->positions);
+    }
+    free(w->terms);
+    free(w->slots);
+    w->terms = NULL;
+    w->slots = NULL;
+    w->n_terms = w->terms_cap = w->n_slots = 0;
+    w->batch_bytes = 0;
+    w->batch_docs = 0;
+}
+
+static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
+                           const uint32_t *positions, uint32_t tf)
+{
+    if (p->n == p->cap) {
+        uint32_t cap = p->cap ? p->cap * 2 : 4;
+        uint32_t *docs = realloc(p->docs, cap * sizeof *docs);
+        if (docs)
+            p->docs = docs;
+        uint32_t *tfs = realloc(p->tfs, cap * sizeof *tfs);
+        if (tfs)
+            p->tfs = tfs;
+        uint32_t *lens = realloc(p->lens, cap * sizeof *lens);
+        if (lens)
+            p->lens = lens;
+        uint32_t *ends = realloc(p->pos_end, cap * sizeof *ends);
+        if (ends)
+            p->pos_end = ends;
+        if (!docs || !tfs || !lens || !ends)
+            return DKS_ENOMEM;
+        p->cap = cap;
+    }
+    int rc = dks_positions_append(&p->positions, positions, tf);
+    if (rc)
+        return rc;
+    if (p->positions.len > UINT32_MAX)
+        return DKS_ELIMIT;
+    p->docs[p->n] = doc;
+    p->tfs[p->n] = tf;
+    p->lens[p->n] = len;
+    p->pos_end[p->n] = (uint32_t)p->positions.len;
+    p->n++;
+    p->cf += tf;
+    return DKS_OK;
+}
+
+/* ---- analysing one document -------------------------------------------- */
+
+static int collect_term(const dks_term *t, void *ctx)
+{
+    dks_writer *w = ctx;
+    if (t->kind == DKS_TERM_WORD)
+        w->doc_tokens++;
+    if (w->n_occ == w->occ_cap) {
+        size_t cap = w->occ_cap ? w->occ_cap * 2 : 1024;
+        occurrence *o = realloc(w->occ, cap * sizeof *o);
+        if (!o)
+            return DKS_ENOMEM;
+        w->occ = o;
+        w->occ_cap = cap;
+    }
+    uint32_t index;
+    int rc = intern(w, t->term, t->term_len, &index);
+    if (rc)
+        return rc;
+    w->occ[w->n_occ].term = index;
+    w->occ[w->n_occ].position = t->position;
+    w->n_occ++;
+    return DKS_OK;
+}
+
+static int cmp_occurrence(const void *a, const void *b)
+{
+    const occurrence *x = a, *y = b;
+    if (x->term != y->term)
+        return x->term < y->term ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* Analyses title and body into w->occ, sorted by term then position.
+ * Sets the document length and where the body's positions start. */
+static int analyze_document(dks_writer *w, const char *title, size_t title_len, const char *body,
+                            size_t body_len, uint32_t body_start_hint, uint32_t *body_start)
+{
+    w->n_occ = 0;
+    w->doc_tokens = 0;
+    int rc = dks_analyze(w->an, title, title_len, 0, collect_term, w);
+    if (rc)
+        return rc;
+    uint32_t start = body_start_hint;
+    if (start == UINT32_MAX) {
+        uint32_t last = 0;
+        for (size_t i = 0; i < w->n_occ; i++)
+            if (w->occ[i].position >= last)
+                last = w->occ[i].position + 1;
+        start = w->n_occ ? last + DKS_FIELD_GAP : 0;
+    }
+    rc = dks_analyze(w->an, body, body_len, start, collect_term, w);
+    if (rc)
+        return rc;
+    if (w->n_occ > 1)
+        qsort(w->occ, w->n_occ, sizeof *w->occ, cmp_occurrence);
+    *body_start = start;
+    return DKS_OK;
+}
+
+/* Calls fn for each distinct term of the analysed document with its
+ * sorted, distinct positions. */
+typedef int (*term_group_fn)(dks_writer *w, uint32_t term, const uint32_t *positions,
+                             uint32_t tf, void *ctx);
+
+static int for_each_term(dks_writer *w, term_group_fn fn, void *ctx)
+{
+    uint32_t positions_buf[256];
+    uint32_t *positions = positions_buf;
+    size_t cap = 256;
+    int rc = DKS_OK;
+    for (size_t i = 0; i < w->n_occ && !rc;) {
+        size_t j = i;
+        uint32_t tf = 0;
+        while (j < w->n_occ && w->occ[j].term == w->occ[i].term) {
+            if (tf == cap) {
+                size_t ncap = cap * 2;
+                uint32_t *np = positions == positions_buf ? malloc(ncap * sizeof *np)
+                                                          : realloc(positions, ncap * sizeof *np);
+                if (!np) {
+                    rc = DKS_ENOMEM;
+                    break;
+                }
+                if (positions == positions_buf)
+                    memcpy(np, positions_buf, sizeof positions_buf);
+                positions = np;
+                cap = ncap;
+            }
+            if (tf == 0 || positions[tf - 1] != w->occ[j].position)
+                positions[tf++] = w->occ[j].position;
+            j++;
+        }
+        if (!rc)
+            rc = fn(w, w->occ[i].term, positions, tf, ctx);
+        i = j;
+    }
+    if (positions != positions_buf)
+        free(positions);
+    return rc;
+}
+
+/* ---- merging a batch into the posting blocks --------------------------- */
+
+/* Finds the block of `term` that would hold `doc` (the last block whose
+ * first document is <= doc).  Returns 1 if the term has no such block. */
+static int find_block(dks_writer *w, const char *term, size_t len, uint32_t doc,
+                      dks_block_header *h)
+{
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
+    size_t kl = dks_postings_key(key, term, len, doc);
+    dks_cursor *c;
+    const void *k, *v;
+    size_t klen, vlen;
+    int rc = dks_cursor_open(w->txn, DKS_DB_POSTINGS, &c);
+    if (rc)
+        return rc;
+    rc = dks_cursor_seek(c, key, kl, &k, &klen, &v, &vlen);
+    if (rc == 0 && !(klen == kl && memcmp(k, key, kl) == 0))
+        rc = dks_cursor_prev(c, &k, &klen, &v, &vlen);
+    else if (rc == 1)
+        rc = dks_cursor_last(c, &k, &klen, &v, &vlen);
+    if (rc == 0) {
+        size_t tl;
+        uint32_t first;
+        rc = dks_postings_key_parse(k, klen, &tl, &first);
+        if (rc == 0 && (tl != len || memcmp(k, term, len) != 0))
+            rc = 1;
+        if (rc == 0)
+            rc = dks_block_parse(v, vlen, first, h);
+    }
+    dks_cursor_close(c);
+    return rc;
+}
+
+static int put_block(dks_writer *w, const char *term, size_t len, const dks_block_data *b)
+{
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
+    size_t kl = dks_postings_key(key, term, len, b->docs[0]);
+    int rc = dks_block_encode(b, &w->scratch);
+    return rc ? rc : dks_kv_put(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data, w->scratch.len);
+}
+
+static int merge_term(dks_writer *w, pending_term *p)
+{
+    dks_term_stats st = {0, 0};
+    int rc = dks_term_stats_get(w->txn, p->term, p->len, &st);
+    if (rc == 1)
+        w->meta.term_count++;
+    else if (rc)
+        return rc;
+    st.df += p->n;
+    st.cf += p->cf;
+    if ((rc = dks_term_stats_put(w->txn, p->term, p->len, &st)))
+        return rc;
+
+    dks_block_data *b = &w->block;
+    b->n = 0;
+    b->positions.len = 0;
+    dks_block_header h;
+    rc = find_block(w, p->term, p->len, UINT32_MAX - 1, &h);
+    if (rc == 0 && h.n < DKS_BLOCK_DOCS) {
+        if (h.last_doc >= p->docs[0])
+            return DKS_ECORRUPT;
+        rc = dks_block_load(&h, b);
+    } else if (rc == 1 || rc == 0) {
+        rc = DKS_OK;
+    }
+    if (rc)
+        return rc;
+
+    uint32_t pos_start = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (b->n == DKS_BLOCK_DOCS) {
+            if ((rc = put_block(w, p->term, p->len, b)))
+                return rc;
+            b->n = 0;
+            b->positions.len = 0;
+        }
+        b->docs[b->n] = p->docs[i];
+        b->tfs[b->n] = p->tfs[i];
+        b->lens[b->n] = p->lens[i];
+        b->n++;
+        if ((rc = dks_buf_append(&b->positions, p->positions.data + pos_start,
+                                 p->pos_end[i] - pos_start)))
+            return rc;
+        pos_start = p->pos_end[i];
+    }
+    return b->n ? put_block(w, p->term, p->len, b) : DKS_OK;
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+    const pending_term *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->term, y->term, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Writes the in-memory batch into the open transaction. */
+static int flush_postings(dks_writer *w)
+{
+    if (w->n_terms == 0)
+        return DKS_OK;
+    /* Key order keeps B-tree pages local; the hash table is rebuilt below. */
+    qsort(w->terms, w->n_terms, sizeof *w->terms, cmp_pending);
+    int rc = DKS_OK;
+    for (size_t i = 0; i < w->n_terms && !rc; i++)
+        if (w->terms[i].n)
+            rc = merge_term(w, &w->terms[i]);
+    free_batch(w);
+    return rc;
+}
+
+/* ---- deleting ---------------------------------------------------------- */
+
+static int remove_posting(dks_writer *w, uint32_t term, const uint32_t *positions, uint32_t tf,
+                          void *ctx)
+{
+    (void)positions;
+    uint32_t doc = *(const uint32_t *)ctx;
+    const pending_term *p = &w->terms[term];
+    dks_block_header h;
+    int rc = find_block(w, p->term, p->len, doc, &h);
+    if (rc == 1)
+        return DKS_ECORRUPT;  /* the document's term has no postings */
+    if (rc)
+        return rc;
+    dks_block_data *b = &w->block;
+    if ((rc = dks_block_load(&h, b)))
+        return rc;
+    uint32_t i = 0;
+    while (i < b->n && b->docs[i] != doc)
+        i++;
+    if (i == b->n || b->tfs[i] != tf)
+        return DKS_ECORRUPT;
+
+    /* Cut the document's positions out of the position section. */
+    const unsigned char *s = b->positions.data, *end = s + b->positions.len;
+    for (uint32_t j = 0; j < i && !rc; j++)
+        rc = dks_positions_skip(&s, end, b->tfs[j]);
+    const unsigned char *cut = s;
+    if (!rc)
+        rc = dks_positions_skip(&s, end, tf);
+    if (rc)
+        return rc;
+    size_t cut_at = (size_t)(cut - b->positions.data), cut_len = (size_t)(s - cut);
+    memmove(b->positions.data + cut_at, s, (size_t)(end - s));
+    b->positions.len -= cut_len;
+    memmove(b->docs + i, b->docs + i + 1, (b->n - i - 1) * sizeof *b->docs);
+    memmove(b->tfs + i, b->tfs + i + 1, (b->n - i - 1) * sizeof *b->tfs);
+    memmove(b->lens + i, b->lens + i + 1, (b->n - i - 1) * sizeof *b->lens);
+    b->n--;
+
+    if (i == 0 || b->n == 0) {
+        unsigned char key[DKS_MAX_TERM_BYTES + 5];
+        size_t kl = dks_postings_key(key, p->term, p->len, doc);
+        if ((rc = dks_kv_del(w->txn, DKS_DB_POSTINGS, key, kl)))
+            return rc == 1 ? DKS_ECORRUPT : rc;
+    }
+    if (b->n && (rc = put_block(w, p->term, p->len, b)))
+        return rc;
+
+    dks_term_stats st;
+    rc = dks_term_stats_get(w->txn, p->term, p->len, &st);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    if (st.df == 1) {
+        w->meta.term_count--;
+        rc = dks_kv_del(w->txn, DKS_DB_TERMS, p->term, p->len);
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    }
+    if (st.cf < tf + st.df - 1)
+        return DKS_ECORRUPT;
+    st.df--;
+    st.cf -= tf;
+    return dks_term_stats_put(w->txn, p->term, p->len, &st);
+}
+
+static int delete_doc(dks_writer *w, uint32_t doc)
+{
+    unsigned char key[4];
+    const void *v;
+    size_t vl;
+    dks_doc_record rec;
+    dks_put_be32(key, doc);
+
+    /* Postings of the batch in memory may include this document. */
+    int rc = flush_postings(w);
+    if (rc)
+        return rc;
+    rc = dks_kv_get(w->txn, DKS_DB_DOCS, key, sizeof key, &v, &vl);
+    if (!rc)
+        rc = dks_doc_record_decode(v, vl, &rec);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    /* Copies: map pointers do not survive the writes below. */
+    char *id = malloc(rec.id_len + 1), *title = malloc(rec.title_len + 1), *body = NULL;
+    size_t body_len = 0;
+    uint32_t length = rec.length, body_start = rec.body_start, ignored;
+    if (!id || !title) {
+        rc = DKS_ENOMEM;
+        goto free_copies;
+    }
+    memcpy(id, rec.id, rec.id_len);
+    memcpy(title, rec.title, rec.title_len);
+    size_t id_len = rec.id_len, title_len = rec.title_len;
+    rc = dks_kv_get(w->txn, DKS_DB_TEXT, key, sizeof key, &v, &vl);
+    if (rc)
+        goto free_copies;
+    body = malloc(vl + 1);
+    if (!body) {
+        rc = DKS_ENOMEM;
+        goto free_copies;
+    }
+    memcpy(body, v, vl);
+    body_len = vl;
+
+    if ((rc = analyze_document(w, title, title_len, body, body_len, body_start, &ignored)))
+        goto free_batch_terms;
+    if (w->doc_tokens != length) {
+        rc = DKS_ECORRUPT;
+        goto free_batch_terms;
+    }
+    rc = for_each_term(w, remove_posting, &doc);
+    if (!rc) {
+        if ((rc = dks_kv_del(w->txn, DKS_DB_DOCS, key, sizeof key)) ||
+            (rc = dks_kv_del(w->txn, DKS_DB_TEXT, key, sizeof key)) ||
+            (rc = dks_kv_del(w->txn, DKS_DB_IDS, id, id_len)) ||
+            (rc = dks_length_set(w->txn, doc, 0)))
+            rc = rc == 1 ? DKS_ECORRUPT : rc;
+    }
+    if (!rc) {
+        w->meta.doc_count--;
+        w->meta.total_len -= length;
+    }
+free_batch_terms:
+    /* The terms interned for this deletion are not postings to write. */
+    free_batch(w);
+free_copies:
+    free(body);
+    free(title);
+    free(id);
+    return rc == 1 ? DKS_ECORRUPT : rc;
+}
+
+/* ---- the public interface ---------------------------------------------- */
+
+static int begin_batch(dks_writer *w)
+{
+    if (w->txn)
+        return DKS_OK;
+    int rc = dks_txn_begin(w->store, 1, &w->txn);
+    if (rc)
+        return rc;
+    rc = dks_meta_read(w->txn, &w->meta);
+    return rc == 1 ? DKS_ECORRUPT : rc;
+}
+
+/* A store error leaves the transaction unusable: drop the batch. */
+static int fail_store(dks_writer *w, int rc, dks_error_detail *err, const char *what)
+{
+    dks_txn_abort(w->txn);
+    w->txn = NULL;
+    free_batch(w);
+    w->failed = rc;
+    return dks_fail(err, rc, -1, "%s: %s", what, dks_strerror(rc));
+}
+
+int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
+{
+    *out = NULL;
+    if (!dks_index_writable(index))
+        return dks_fail(err, DKS_EINVAL, -1, "index was opened read-only");
+    dks_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return DKS_ENOMEM;
+    w->index = index;
+    w->store = dks_index_store(index);
+    int rc = dks_analyzer_new(&w->an);
+    if (rc) {
+        dks_writer_close(w);
+        return dks_fail(err, rc, -1, "%s", dks_strerror(rc));
+    }
+    rc = dks_store_lock_writer(w->store);
+    if (rc) {
+        dks_writer_close(w);
+        return dks_fail(err, rc, -1, "%s", rc == DKS_ELOCKED
+                        ? "another dksearch-index is writing to this index"
+                        : dks_strerror(rc));
+    }
+    w->locked = 1;
+    *out = w;
+    return DKS_OK;
+}
+
+int dks_writer_commit(dks_writer *w, dks_error_detail *err)
+{
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    if (!w->txn)
+        return DKS_OK;
+    int rc = flush_postings(w);
+    if (!rc)
+        rc = dks_meta_write(w->txn, &w->meta);
+    if (rc)
+        return fail_store(w, rc, err, "cannot write batch");
+    rc = dks_txn_commit(w->txn);
+    w->txn = NULL;
+    if (rc) {
+        w->failed = rc;
+        return dks_fail(err, rc, -1, "cannot commit batch: %s", dks_strerror(rc));
+    }
+    w->stats.commits++;
+    return DKS_OK;
+}
+
+/* Looks up an external id; *doc is valid when 0 is returned, 1 if absent. */
+static int lookup_id(dks_writer *w, const char *id, size_t len, uint32_t *doc)
+{
+    const void *v;
+    size_t vl;
+    int rc = dks_kv_get(w->txn, DKS_DB_IDS, id, len, &v, &vl);
+    if (rc)
+        return rc;
+    if (vl != 4)
+        return DKS_ECORRUPT;
+    *doc = dks_get_be32(v);
+    return DKS_OK;
+}
+
+static int add_term_postings(dks_writer *w, uint32_t term, const uint32_t *positions,
+                             uint32_t tf, void *ctx)
+{
+    const uint32_t *doc_and_len = ctx;
+    return pending_add_doc(&w->terms[term], doc_and_len[0], doc_and_len[1], positions, tf);
+}
+
+int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_error_detail *err)
+{
+    if (replaced)
+        *replaced = 0;
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    if (!doc->id || doc->id_len == 0)
+        return dks_fail(err, DKS_EINPUT, -1, "document has an empty id");
+    if (doc->id_len > DKS_MAX_ID_BYTES)
+        return dks_fail(err, DKS_ELIMIT, -1, "document id is longer than %d bytes",
+                        DKS_MAX_ID_BYTES);
+    if (memchr(doc->id, '\0', doc->id_len))
+        return dks_fail(err, DKS_EINPUT, -1, "document id contains a NUL byte");
+    if (doc->body_len > UINT32_MAX || doc->title_len > UINT32_MAX)
+        return dks_fail(err, DKS_ELIMIT, -1, "document is larger than 4 GiB");
+
+    int rc = begin_batch(w);
+    if (rc)
+        return fail_store(w, rc, err, "cannot start a write transaction");
+    uint32_t old;
+    int was_replaced = 0;
+    rc = lookup_id(w, doc->id, doc->id_len, &old);
+    if (rc == 0) {
+        if ((rc = delete_doc(w, old)))
+            return fail_store(w, rc, err, "cannot replace document");
+        was_replaced = 1;
+    } else if (rc != 1) {
+        return fail_store(w, rc, err, "cannot look up document id");
+    }
+    if (w->meta.next_doc >= DKS_DOC_END - 1)
+        return fail_store(w, DKS_ELIMIT, err, "index holds the maximum number of documents");
+
+    uint32_t id = w->meta.next_doc, body_start;
+    rc = analyze_document(w, doc->title ? doc->title : "", doc->title_len,
+                          doc->body ? doc->body : "", doc->body_len, UINT32_MAX, &body_start);
+    uint32_t doc_and_len[2] = {id, w->doc_tokens};
+    if (!rc)
+        rc = for_each_term(w, add_term_postings, doc_and_len);
+    unsigned char key[4];
+    dks_put_be32(key, id);
+    if (!rc)
+        rc = dks_doc_record_encode(doc, w->doc_tokens, body_start, &w->scratch);
+    if (!rc)
+        rc = dks_kv_put(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data, w->scratch.len);
+    if (!rc)
+        rc = dks_kv_put(w->txn, DKS_DB_IDS, doc->id, doc->id_len, key, sizeof key);
+    if (!rc)
+        rc = dks_kv_put(w->txn, DKS_DB_TEXT, key, sizeof key, doc->body ? doc->body : "",
+                        doc->body_len);
+    if (!rc)
+        rc = dks_length_set(w->txn, id, w->doc_tokens);
+    if (rc)
+        return fail_store(w, rc, err, "cannot add document");
+
+    if (replaced)
+        *replaced = was_replaced;
+    if (was_replaced)
+        w->stats.replaced++;
+    else
+        w->stats.added++;
+    w->meta.next_doc++;
+    w->meta.doc_count++;
+    w->meta.total_len += w->doc_tokens;
+    w->stats.tokens += w->doc_tokens;
+    w->stats.bytes += doc->title_len + doc->body_len;
+    w->batch_bytes += doc->title_len + doc->body_len;
+    w->batch_docs++;
+    if (w->batch_bytes >= DKS_BATCH_BYTES || w->batch_docs >= DKS_BATCH_DOCS)
+        return dks_writer_commit(w, err);
+    return DKS_OK;
+}
+
+int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
+                      dks_error_detail *err)
+{
+    *found = 0;
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    int rc = begin_batch(w);
+    if (rc)
+        return fail_store(w, rc, err, "cannot start a write transaction");
+    uint32_t doc;
+    rc = lookup_id(w, id, id_len, &doc);
+    if (rc == 1)
+        return DKS_OK;
+    if (!rc)
+        rc = delete_doc(w, doc);
+    if (rc)
+        return fail_store(w, rc, err, "cannot delete document");
+    *found = 1;
+    w->stats.deleted++;
+    return DKS_OK;
+}
+
+void dks_writer_stats_get(const dks_writer *w, dks_writer_stats *out)
+{
+    *out = w->stats;
+}
+
+void dks_writer_close(dks_writer *w)
+{
+    if (!w)
+        return;
+    dks_txn_abort(w->txn);
+    free_batch(w);
+    free(w->occ);
+    dks_buf_free(&w->scratch);
+    dks_buf_free(&w->block.positions);
+    dks_analyzer_free(w->an);
+    if (w->locked)
+        dks_store_unlock_writer(w->store);
+    free(w);
+}
+
