@@ -234,7 +234,8 @@ int dks_cursor_seek(dks_cursor *c, const void *key, size_t klen,
 /* Moves to the next / previous entry.  End: 1. */
 int dks_cursor_next(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
 int dks_cursor_prev(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
-/* Moves to the last entry.  Empty: 1. */
+/* Moves to the first / last entry.  Empty: 1. */
+int dks_cursor_first(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
 int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
 
 /* ------------------------------------------------------------------ */

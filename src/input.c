@@ -143,7 +143,7 @@ static int json_line(const char *line, size_t len, long number, void *state)
     if (i == len)
         return DKS_OK;
     json_error_t jerr;
-    json_t *obj = json_loadb(line + i, len - i, 0, &jerr);
+    json_t *obj = json_loadb(line + i, len - i, JSON_ALLOW_NUL, &jerr);
     if (!obj) {
         skipped(st, number, "invalid JSON: %s", jerr.text);
         return DKS_OK;

@@ -130,6 +130,10 @@ static int term_skip_to(iter *it, uint32_t target)
 {
     term_iter *t = (term_iter *)it;
     int rc;
+    if (target == DKS_DOC_END) {
+        it->doc = DKS_DOC_END;
+        return DKS_OK;
+    }
     while (it->doc < target && it->doc != DKS_DOC_END && t->h.last_doc < target)
         if ((rc = term_next_block(t)))
             return rc;
@@ -284,8 +288,10 @@ static int and_align(and_iter *a)
     int rc;
     for (;;) {
         uint32_t target = a->subs[0]->doc;
-        if (target == DKS_DOC_END)
-            break;
+        if (target == DKS_DOC_END) {
+            a->base.doc = DKS_DOC_END;
+            return DKS_OK;
+        }
         size_t i;
         for (i = 1; i < a->n; i++) {
             if ((rc = a->subs[i]->ops->skip_to(a->subs[i], target)))
@@ -294,12 +300,8 @@ static int and_align(and_iter *a)
                 break;
         }
         if (i < a->n) {
-            uint32_t ahead = a->subs[i]->doc;
-            if (ahead == DKS_DOC_END) {
-                target = DKS_DOC_END;
-                break;
-            }
-            if ((rc = a->subs[0]->ops->skip_to(a->subs[0], ahead)))
+            /* subs[i] is past target (or exhausted): the lead catches up */
+            if ((rc = a->subs[0]->ops->skip_to(a->subs[0], a->subs[i]->doc)))
                 return rc;
             continue;
         }
@@ -309,13 +311,13 @@ static int and_align(and_iter *a)
                 return rc;
             excluded = a->excluded[j]->doc == target;
         }
-        if (!excluded)
-            break;
+        if (!excluded) {
+            a->base.doc = target;
+            return DKS_OK;
+        }
         if ((rc = a->subs[0]->ops->next(a->subs[0])))
             return rc;
     }
-    a->base.doc = a->subs[0]->doc == DKS_DOC_END ? DKS_DOC_END : a->subs[0]->doc;
-    return DKS_OK;
 }
 
 static int and_next(iter *it)

@@ -286,6 +286,12 @@ int dks_cursor_prev(dks_cursor *c, const void **k, size_t *kl, const void **v, s
     return cursor_op(c, MDB_PREV, &kv, k, kl, v, vl);
 }
 
+int dks_cursor_first(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+    MDB_val kv;
+    return cursor_op(c, MDB_FIRST, &kv, k, kl, v, vl);
+}
+
 int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
 {
     MDB_val kv;

@@ -1,0 +1,124 @@
+/*
+ * BM25 (k1 = 1.2, b = 0.75) on a three-document collection, through the
+ * library's writer and dks_search(), against values computed by hand:
+ *
+ *   d1 "kat hund kat"          length 3
+ *   d2 "hund fisk"             length 2
+ *   d3 "fisk fugl fugl fugl"   length 4      N = 3, avgdl = 3
+ *
+ *   idf(df) = ln(1 + (N - df + 0.5) / (df + 0.5))
+ *   idf(1) = ln(8/3) = 0.980829253,  idf(2) = ln(1.6) = 0.470003629
+ *   score = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / 3))
+ *
+ *   kat  in d1: tf 2, dl 3 -> 0.980829253 * 4.4 / 3.2  = 1.348640223
+ *   hund in d2: tf 1, dl 2 -> 0.470003629 * 2.2 / 1.9  = 0.544214729
+ *   hund in d1: tf 1, dl 3 -> 0.470003629 * 2.2 / 2.2  = 0.470003629
+ *   fugl in d3: tf 3, dl 4 -> 0.980829253 * 6.6 / 4.5  = 1.438549571
+ *   hund AND fisk in d2: 2 * 0.544214729             = 1.088429457
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "dksearch.h"
+#include "dks_int.h"
+#include "test_util.h"
+
+static char *dir;
+static char db[4200];
+static dks_index *idx;
+
+static int add(dks_writer *w, const char *id, const char *body)
+{
+    dks_document d = {.id = id, .id_len = strlen(id), .title = "", .body = body,
+                      .body_len = strlen(body)};
+    return dks_writer_add(w, &d, NULL, NULL);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = test_tmpdir();
+    snprintf(db, sizeof db, "%s/db", dir);
+    dks_writer *w;
+    if (dks_index_open(db, DKS_OPEN_CREATE, &idx, NULL) || dks_writer_open(idx, &w, NULL))
+        return -1;
+    int rc = add(w, "d1", "kat hund kat") || add(w, "d2", "hund fisk") ||
+             add(w, "d3", "fisk fugl fugl fugl") || dks_writer_commit(w, NULL);
+    dks_writer_close(w);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dks_index_close(idx);
+    test_rmrf(dir);
+    free(dir);
+    return 0;
+}
+
+/* Runs q and checks the ranked ids and scores (to 1e-9). */
+static void expect(const char *q, size_t n, const char *const ids[], const double scores[])
+{
+    dks_results *r;
+    dks_error_detail err = {0};
+    assert_int_equal(dks_search(idx, q, strlen(q), NULL, &r, &err), DKS_OK);
+    assert_int_equal(dks_results_total(r), n);
+    assert_int_equal(dks_results_count(r), n);
+    for (size_t i = 0; i < n; i++) {
+        const dks_hit *h = dks_results_hit(r, i);
+        assert_string_equal(h->id, ids[i]);
+        if (fabs(h->score - scores[i]) > 1e-9)
+            fail_msg("%s: hit %zu score %.12f, expected %.12f", q, i, h->score, scores[i]);
+    }
+    dks_results_free(r);
+}
+
+static void test_idf_and_term_score(void **state)
+{
+    (void)state;
+    dks_bm25 m = {.doc_count = 3, .avg_len = 3};
+    assert_true(fabs(dks_bm25_idf(&m, 1) - 0.980829253) < 1e-9);
+    assert_true(fabs(dks_bm25_idf(&m, 2) - 0.470003629) < 1e-9);
+    /* A term in every document still scores above zero. */
+    assert_true(dks_bm25_idf(&m, 3) > 0);
+    double idf = dks_bm25_idf(&m, 1);
+    assert_true(fabs(dks_bm25_term(&m, idf, 2, 3) - 1.348640223) < 1e-9);
+    /* The block bound is never below a score it covers. */
+    assert_true(dks_bm25_bound(&m, idf, 3, 2) >= dks_bm25_term(&m, idf, 2, 3));
+}
+
+static void test_single_terms(void **state)
+{
+    (void)state;
+    expect("kat", 1, (const char *const[]){"d1"}, (const double[]){1.348640223});
+    expect("fugl", 1, (const char *const[]){"d3"}, (const double[]){1.438549571});
+    /* The shorter document wins at equal tf. */
+    expect("hund", 2, (const char *const[]){"d2", "d1"},
+           (const double[]){0.544214729, 0.470003629});
+    /* Inflected query words are stemmed like the documents. */
+    expect("katte", 1, (const char *const[]){"d1"}, (const double[]){1.348640223});
+}
+
+static void test_conjunction_sums_terms(void **state)
+{
+    (void)state;
+    expect("hund fisk", 1, (const char *const[]){"d2"}, (const double[]){1.088429457});
+    expect("hund OR fugl", 3, (const char *const[]){"d3", "d2", "d1"},
+           (const double[]){1.438549571, 0.544214729, 0.470003629});
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idf_and_term_score),
+        cmocka_unit_test(test_single_terms),
+        cmocka_unit_test(test_conjunction_sums_terms),
+    };
+    return cmocka_run_group_tests_name("bm25", tests, setup, teardown);
+}

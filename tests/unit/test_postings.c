@@ -1,0 +1,222 @@
+/*
+ * The posting block codec and the integer codings under it: random round
+ * trips, and damaged bytes that must give DKS_ECORRUPT, never a crash or a
+ * read past the value (the sanitizer build checks the latter).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(void)
+{
+    /* xorshift64*: deterministic, so a failure reproduces */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
+}
+
+static void test_varint_round_trip(void **state)
+{
+    (void)state;
+    uint64_t values[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+                         UINT64_MAX - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        unsigned char buf[10];
+        size_t n = dks_varint_encode(buf, values[i]);
+        const unsigned char *p = buf;
+        uint64_t v;
+        assert_int_equal(dks_varint_decode(&p, buf + n, &v), DKS_OK);
+        assert_true(v == values[i]);
+        assert_ptr_equal(p, buf + n);
+        /* Every truncation is detected. */
+        for (size_t cut = 0; cut < n; cut++) {
+            p = buf;
+            assert_int_equal(dks_varint_decode(&p, buf + cut, &v), DKS_ECORRUPT);
+        }
+    }
+    /* Eleven continuation bytes are not a 64-bit number. */
+    unsigned char endless[11];
+    memset(endless, 0xFF, sizeof endless);
+    const unsigned char *p = endless;
+    uint64_t v;
+    assert_int_equal(dks_varint_decode(&p, endless + sizeof endless, &v), DKS_ECORRUPT);
+    /* A value over 32 bits where 32 are expected. */
+    unsigned char big[10];
+    size_t n = dks_varint_encode(big, (uint64_t)UINT32_MAX + 5);
+    p = big;
+    uint32_t v32;
+    assert_int_equal(dks_varint_decode32(&p, big + n, &v32), DKS_ECORRUPT);
+}
+
+/* Fills a block with n random documents and positions. */
+static void random_block(dks_block_data *b, uint32_t n, uint32_t first, uint32_t max_gap,
+                         uint32_t positions[][16])
+{
+    b->n = n;
+    b->positions.len = 0;
+    uint32_t doc = first;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            doc += 1 + rnd() % max_gap;
+        b->docs[i] = doc;
+        b->tfs[i] = 1 + rnd() % 16;
+        b->lens[i] = 5 + rnd() % 5000;
+        uint32_t pos = rnd() % 1000;
+        for (uint32_t j = 0; j < b->tfs[i]; j++) {
+            positions[i][j] = pos;
+            pos += 1 + rnd() % 300;
+        }
+        assert_int_equal(dks_positions_append(&b->positions, positions[i], b->tfs[i]), DKS_OK);
+    }
+}
+
+static void test_block_round_trip(void **state)
+{
+    (void)state;
+    static uint32_t positions[DKS_BLOCK_DOCS][16];
+    dks_block_data b = {0};
+    dks_buf enc = {0};
+    for (int round = 0; round < 2000; round++) {
+        uint32_t n = 1 + rnd() % DKS_BLOCK_DOCS;
+        uint32_t max_gap = round % 3 == 0 ? 1 : round % 3 == 1 ? 100 : 1000000;
+        uint32_t first = rnd() % 1000000;
+        random_block(&b, n, first, max_gap, positions);
+        assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
+
+        dks_block_header h;
+        assert_int_equal(dks_block_parse(enc.data, enc.len, first, &h), DKS_OK);
+        assert_int_equal(h.n, n);
+        assert_int_equal(h.first_doc, b.docs[0]);
+        assert_int_equal(h.last_doc, b.docs[n - 1]);
+        uint32_t max_tf = 0, min_len = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            max_tf = b.tfs[i] > max_tf ? b.tfs[i] : max_tf;
+            min_len = b.lens[i] < min_len ? b.lens[i] : min_len;
+        }
+        assert_int_equal(h.max_tf, max_tf);
+        assert_int_equal(h.min_len, min_len);
+
+        uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+        assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
+        assert_memory_equal(docs, b.docs, n * sizeof *docs);
+        assert_memory_equal(tfs, b.tfs, n * sizeof *tfs);
+
+        const unsigned char *p = h.positions, *end = h.positions + h.positions_len;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t got[16];
+            if (i % 2) {
+                assert_int_equal(dks_positions_skip(&p, end, tfs[i]), DKS_OK);
+                continue;
+            }
+            assert_int_equal(dks_positions_read(&p, end, tfs[i], got), DKS_OK);
+            assert_memory_equal(got, positions[i], tfs[i] * sizeof *got);
+        }
+        assert_ptr_equal(p, end);
+    }
+    dks_buf_free(&enc);
+    dks_buf_free(&b.positions);
+}
+
+static void test_encode_rejects_unsorted_docs(void **state)
+{
+    (void)state;
+    dks_block_data b = {.n = 2, .docs = {5, 5}, .tfs = {1, 1}, .lens = {3, 3}};
+    dks_buf enc = {0};
+    assert_int_equal(dks_block_encode(&b, &enc), DKS_EINVAL);
+    b.docs[1] = 6;
+    b.tfs[1] = 0;
+    assert_int_equal(dks_block_encode(&b, &enc), DKS_EINVAL);
+    dks_buf_free(&enc);
+}
+
+/* Parses and decodes a possibly damaged block; returns the first error. */
+static int decode_all(const unsigned char *val, size_t len, uint32_t first)
+{
+    dks_block_header h;
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS], pos[4096];
+    int rc = dks_block_parse(val, len, first, &h);
+    if (!rc)
+        rc = dks_block_decode(&h, docs, tfs);
+    const unsigned char *p = rc ? NULL : h.positions, *end = p + h.positions_len;
+    for (uint32_t i = 0; !rc && i < h.n; i++) {
+        if (tfs[i] > 4096)
+            return DKS_ECORRUPT;
+        rc = dks_positions_read(&p, end, tfs[i], pos);
+    }
+    return rc;
+}
+
+static void test_damaged_blocks_are_detected(void **state)
+{
+    (void)state;
+    static uint32_t positions[DKS_BLOCK_DOCS][16];
+    dks_block_data b = {0};
+    dks_buf enc = {0};
+    random_block(&b, 100, 1000, 50, positions);
+    assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
+    assert_int_equal(decode_all(enc.data, enc.len, 1000), DKS_OK);
+
+    /* Every truncation of the header and doc/tf sections is an error.
+     * (Cutting inside the position section is found when positions are read.) */
+    for (size_t cut = 0; cut < enc.len; cut++) {
+        unsigned char *copy = malloc(cut ? cut : 1);
+        memcpy(copy, enc.data, cut);
+        assert_int_equal(decode_all(copy, cut, 1000), DKS_ECORRUPT);
+        free(copy);
+    }
+    /* Random byte flips: an error or a clean decode, never a crash. */
+    size_t errors = 0;
+    for (int round = 0; round < 20000; round++) {
+        unsigned char *copy = malloc(enc.len);
+        memcpy(copy, enc.data, enc.len);
+        for (int k = 0; k < 1 + round % 4; k++)
+            copy[rnd() % enc.len] ^= (unsigned char)(1 + rnd() % 255);
+        errors += decode_all(copy, enc.len, 1000) != DKS_OK;
+        free(copy);
+    }
+    assert_true(errors > 0);
+    /* A first document near the top of the id space cannot overflow. */
+    assert_int_equal(decode_all(enc.data, enc.len, UINT32_MAX - 10), DKS_ECORRUPT);
+    dks_buf_free(&enc);
+    dks_buf_free(&b.positions);
+}
+
+static void test_posting_keys(void **state)
+{
+    (void)state;
+    unsigned char key[64];
+    size_t kl = dks_postings_key(key, "velfærd", strlen("velfærd"), 0x01020304);
+    size_t tl;
+    uint32_t first;
+    assert_int_equal(dks_postings_key_parse(key, kl, &tl, &first), DKS_OK);
+    assert_int_equal(tl, strlen("velfærd"));
+    assert_int_equal(first, 0x01020304);
+    /* Keys of one term sort by document: big-endian ids compare bytewise. */
+    unsigned char a[64], b2[64];
+    size_t al = dks_postings_key(a, "sol", 3, 255), bl = dks_postings_key(b2, "sol", 3, 256);
+    assert_true(memcmp(a, b2, al < bl ? al : bl) < 0);
+    assert_int_equal(dks_postings_key_parse(key, 4, &tl, &first), DKS_ECORRUPT);
+    key[kl - 5] = 'x';
+    assert_int_equal(dks_postings_key_parse(key, kl, &tl, &first), DKS_ECORRUPT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_varint_round_trip),
+        cmocka_unit_test(test_block_round_trip),
+        cmocka_unit_test(test_encode_rejects_unsorted_docs),
+        cmocka_unit_test(test_damaged_blocks_are_detected),
+        cmocka_unit_test(test_posting_keys),
+    };
+    return cmocka_run_group_tests_name("postings", tests, NULL, NULL);
+}

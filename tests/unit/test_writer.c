@@ -1,0 +1,330 @@
+/*
+ * The writer and the store: replacing and deleting keep the collection
+ * statistics exact (equal to a fresh index of the same documents), posting
+ * lists that span many blocks and batches, uncommitted work that vanishes,
+ * the single-writer lock, and version checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "dksearch.h"
+#include "dks_int.h"
+#include "test_util.h"
+
+static const char *const words[] = {
+    "velfærd", "sundhed", "skole", "kommune", "cykel", "borger", "klima", "vand",
+    "ældre", "læge", "hospital", "bibliotek", "trafik", "energi", "natur", "kultur",
+};
+#define N_WORDS (sizeof words / sizeof words[0])
+
+/* Document i: a deterministic mix of words, so every index built from the
+ * same ids has the same statistics. */
+static void make_body(unsigned i, unsigned version, char *out, size_t cap)
+{
+    size_t at = 0;
+    unsigned x = i * 2654435761u + version * 40503u + 1;
+    unsigned n = 3 + i % 9;
+    for (unsigned k = 0; k < n && at + 40 < cap; k++) {
+        x = x * 1103515245u + 12345u;
+        at += (size_t)snprintf(out + at, cap - at, "%s ", words[(x >> 16) % N_WORDS]);
+    }
+    if (i % 7 == 0)
+        at += (size_t)snprintf(out + at, cap - at, "sjælden%u", version);
+    out[at] = '\0';
+}
+
+static int add_doc(dks_writer *w, unsigned i, unsigned version)
+{
+    char id[32], body[512];
+    snprintf(id, sizeof id, "doc-%u", i);
+    make_body(i, version, body, sizeof body);
+    dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
+                      .body = body, .body_len = strlen(body)};
+    return dks_writer_add(w, &d, NULL, NULL);
+}
+
+typedef struct fixture {
+    char *dir;
+    char db[4200];
+    dks_index *idx;
+} fixture;
+
+static void open_fresh(fixture *f, const char *name)
+{
+    if (!f->dir)
+        f->dir = test_tmpdir();
+    snprintf(f->db, sizeof f->db, "%s/%s", f->dir, name);
+    assert_int_equal(dks_index_open(f->db, DKS_OPEN_CREATE, &f->idx, NULL), DKS_OK);
+}
+
+static void close_fixture(fixture *f)
+{
+    dks_index_close(f->idx);
+    f->idx = NULL;
+}
+
+/* Every term with its df and cf, in key order, as text. */
+static char *dump_terms(dks_index *idx)
+{
+    dks_buf b = {0};
+    dks_txn *t;
+    dks_cursor *c;
+    const void *k, *v;
+    size_t kl, vl;
+    assert_int_equal(dks_txn_begin(dks_index_store(idx), 0, &t), DKS_OK);
+    assert_int_equal(dks_cursor_open(t, DKS_DB_TERMS, &c), DKS_OK);
+    int rc = dks_cursor_first(c, &k, &kl, &v, &vl);
+    while (rc == 0) {
+        dks_term_stats st;
+        assert_int_equal(dks_term_stats_get(t, k, kl, &st), DKS_OK);
+        dks_buf_printf(&b, "%.*s %llu %llu\n", (int)kl, (const char *)k,
+                       (unsigned long long)st.df, (unsigned long long)st.cf);
+        rc = dks_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    assert_int_equal(rc, 1);
+    dks_cursor_close(c);
+    dks_txn_abort(t);
+    dks_buf_append(&b, "", 0);
+    return (char *)b.data;
+}
+
+static void same_scores(dks_index *a, dks_index *b, const char *q)
+{
+    dks_results *ra, *rb;
+    dks_search_options opt = {.limit = 1000};
+    dks_error_detail err = {0};
+    if (dks_search(a, q, strlen(q), &opt, &ra, &err) != DKS_OK)
+        fail_msg("updated index, query %s: %s", q, err.message);
+    if (dks_search(b, q, strlen(q), &opt, &rb, &err) != DKS_OK)
+        fail_msg("fresh index, query %s: %s", q, err.message);
+    assert_int_equal(dks_results_total(ra), dks_results_total(rb));
+    for (size_t i = 0; i < dks_results_count(ra); i++) {
+        const dks_hit *x = dks_results_hit(ra, i), *y = dks_results_hit(rb, i);
+        assert_true(fabs(x->score - y->score) <= 1e-9 * fabs(y->score));
+    }
+    dks_results_free(ra);
+    dks_results_free(rb);
+}
+
+static void test_updates_keep_statistics_exact(void **state)
+{
+    (void)state;
+    fixture updated = {0}, fresh = {0};
+    dks_writer *w;
+    const unsigned n = 700;
+
+    /* Index all documents, then replace every third with a new version and
+     * delete every fifth, in several commits. */
+    open_fresh(&updated, "updated");
+    assert_int_equal(dks_writer_open(updated.idx, &w, NULL), DKS_OK);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(add_doc(w, i, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    for (unsigned i = 0; i < n; i += 3)
+        assert_int_equal(add_doc(w, i, 1), DKS_OK);
+    /* Replace a document twice within one uncommitted batch. */
+    assert_int_equal(add_doc(w, 3, 2), DKS_OK);
+    assert_int_equal(add_doc(w, 3, 1), DKS_OK);
+    for (unsigned i = 0; i < n; i += 5) {
+        char id[32];
+        int found;
+        snprintf(id, sizeof id, "doc-%u", i);
+        assert_int_equal(dks_writer_delete(w, id, strlen(id), &found, NULL), DKS_OK);
+        assert_true(found);
+    }
+    int found = 1;
+    assert_int_equal(dks_writer_delete(w, "doc-0", 5, &found, NULL), DKS_OK);
+    assert_false(found);  /* already deleted */
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_stats ws;
+    dks_writer_stats_get(w, &ws);
+    assert_int_equal(ws.added, n);
+    assert_int_equal(ws.replaced, (n + 2) / 3 + 2);
+    assert_int_equal(ws.deleted, (n + 4) / 5);
+    dks_writer_close(w);
+
+    /* A fresh index of the surviving documents, each in its last version. */
+    fresh.dir = updated.dir;
+    open_fresh(&fresh, "fresh");
+    assert_int_equal(dks_writer_open(fresh.idx, &w, NULL), DKS_OK);
+    for (unsigned i = 0; i < n; i++)
+        if (i % 5 != 0)
+            assert_int_equal(add_doc(w, i, i % 3 == 0 ? 1 : 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+
+    dks_index_stats su, sf;
+    assert_int_equal(dks_index_stats_get(updated.idx, &su), DKS_OK);
+    assert_int_equal(dks_index_stats_get(fresh.idx, &sf), DKS_OK);
+    assert_int_equal(su.documents, n - (n + 4) / 5);
+    assert_int_equal(su.documents, sf.documents);
+    assert_int_equal(su.tokens, sf.tokens);
+    assert_int_equal(su.terms, sf.terms);
+    char *tu = dump_terms(updated.idx), *tf = dump_terms(fresh.idx);
+    assert_string_equal(tu, tf);
+    free(tu);
+    free(tf);
+    const char *queries[] = {"velfærd", "sundhed skole", "klima OR vand OR energi",
+                             "sjælden1", "sjælden0", "\"cykel borger\"", "titel"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
+        same_scores(updated.idx, fresh.idx, queries[q]);
+    close_fixture(&fresh);
+    close_fixture(&updated);
+    test_rmrf(updated.dir);
+    free(updated.dir);
+}
+
+static void test_long_posting_lists_across_blocks(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    /* 1000 documents say "fælles"; every 97th also says "sjælden".  Commit
+     * in between, so the lists are appended to across batches. */
+    for (unsigned i = 0; i < 1000; i++) {
+        char id[32], body[64];
+        snprintf(id, sizeof id, "n%u", i);
+        snprintf(body, sizeof body, "fælles tekst%s", i % 97 == 0 ? " sjælden" : "");
+        dks_document d = {.id = id, .id_len = strlen(id), .body = body, .body_len = strlen(body)};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+        if (i % 300 == 299)
+            assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    }
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+
+    dks_results *r;
+    dks_search_options opt = {.limit = 100};
+    assert_int_equal(dks_search(f.idx, "fælles", 6, &opt, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 1000);
+    dks_results_free(r);
+    /* The rare term leads the AND and skips through the frequent one's blocks. */
+    const char *q = "fælles sjælden";
+    assert_int_equal(dks_search(f.idx, q, strlen(q), &opt, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 11);  /* 0, 97, ..., 970 */
+    dks_results_free(r);
+    q = "\"fælles tekst\" -sjælden";
+    assert_int_equal(dks_search(f.idx, q, strlen(q), &opt, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 989);
+    dks_results_free(r);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+static void test_uncommitted_work_is_discarded(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    assert_int_equal(add_doc(w, 1, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    assert_int_equal(add_doc(w, 2, 0), DKS_OK);
+    assert_int_equal(add_doc(w, 1, 1), DKS_OK);
+    dks_writer_close(w);  /* no commit: the batch is dropped */
+    dks_index_stats st;
+    assert_int_equal(dks_index_stats_get(f.idx, &st), DKS_OK);
+    assert_int_equal(st.documents, 1);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+static void test_bad_documents_are_refused_alone(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    dks_error_detail err = {0};
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    dks_document empty = {.id = "", .body = "tekst", .body_len = 5};
+    assert_int_equal(dks_writer_add(w, &empty, NULL, &err), DKS_EINPUT);
+    assert_non_null(strstr(err.message, "empty id"));
+    char long_id[DKS_MAX_ID_BYTES + 2];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    dks_document lng = {.id = long_id, .id_len = strlen(long_id), .body = "a", .body_len = 1};
+    dks_error_clear(&err);
+    assert_int_equal(dks_writer_add(w, &lng, NULL, &err), DKS_ELIMIT);
+    assert_non_null(strstr(err.message, "longer"));
+    /* The writer goes on. */
+    assert_int_equal(add_doc(w, 5, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+static void test_one_writer_at_a_time(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w1, *w2;
+    dks_index *second;
+    dks_error_detail err = {0};
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w1, NULL), DKS_OK);
+    assert_int_equal(dks_index_open(f.db, DKS_OPEN_WRITE, &second, NULL), DKS_OK);
+    assert_int_equal(dks_writer_open(second, &w2, &err), DKS_ELOCKED);
+    assert_null(w2);
+    assert_non_null(strstr(err.message, "another"));
+    dks_writer_close(w1);
+    /* Free again once the first writer is gone. */
+    assert_int_equal(dks_writer_open(second, &w2, NULL), DKS_OK);
+    dks_writer_close(w2);
+    dks_index_close(second);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+static void test_versions_and_missing_index(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_index *idx;
+    dks_error_detail err = {0};
+    f.dir = test_tmpdir();
+    snprintf(f.db, sizeof f.db, "%s/none", f.dir);
+    assert_int_equal(dks_index_open(f.db, DKS_OPEN_READ, &idx, &err), DKS_ENOINDEX);
+    assert_null(idx);
+
+    open_fresh(&f, "db");
+    dks_txn *t;
+    dks_meta m;
+    assert_int_equal(dks_txn_begin(dks_index_store(f.idx), 1, &t), DKS_OK);
+    assert_int_equal(dks_meta_read(t, &m), DKS_OK);
+    m.format_version = DKS_FORMAT_VERSION + 1;
+    assert_int_equal(dks_meta_write(t, &m), DKS_OK);
+    assert_int_equal(dks_txn_commit(t), DKS_OK);
+    close_fixture(&f);
+    dks_error_clear(&err);
+    assert_int_equal(dks_index_open(f.db, DKS_OPEN_READ, &idx, &err), DKS_EVERSION);
+    assert_non_null(strstr(err.message, "format version"));
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_updates_keep_statistics_exact),
+        cmocka_unit_test(test_long_posting_lists_across_blocks),
+        cmocka_unit_test(test_uncommitted_work_is_discarded),
+        cmocka_unit_test(test_bad_documents_are_refused_alone),
+        cmocka_unit_test(test_one_writer_at_a_time),
+        cmocka_unit_test(test_versions_and_missing_index),
+    };
+    return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
+}
