@@ -91,13 +91,17 @@ asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 check
 
 DEMO_DB := $(BUILD)/demo.db
+DEMO_QUERIES := velfærdsalliance telemedicin '"offentlige sektor"' \
+	'sundhedsvæsenet OR telemedicin' 'partnerskaber -hospital'
 demo: $(PROGS)
 	rm -rf $(DEMO_DB)
 	$(BIN)/dksearch-index --db $(DEMO_DB) seeds/
-	@for q in velfærdsalliance telemedicin '"offentlige sektor"' 'sundhedsvæsenet OR telemedicin' 'Djøf -chef'; do \
+	@for q in $(DEMO_QUERIES); do \
 		echo; echo "\$$ dksearch-query --db $(DEMO_DB) '$$q'"; \
-		$(BIN)/dksearch-query --db $(DEMO_DB) "$$q"; \
+		$(BIN)/dksearch-query --db $(DEMO_DB) "$$q" || exit 1; \
 	done
+	@echo; echo "\$$ dksearch-query --db $(DEMO_DB) --json telemedicin"
+	@$(BIN)/dksearch-query --db $(DEMO_DB) --json telemedicin
 
 clean:
 	rm -rf build bin

@@ -34,12 +34,12 @@ static void snippet(const char *text, const char *words, size_t n_words, dks_sni
 {
     char *terms[8];
     size_t lens[8], n = 0;
-    char copy[256];
-    snprintf(copy, sizeof copy, "%s", words);
-    for (char *w = strtok(copy, " "); w && n < 8; w = strtok(NULL, " ")) {
+    for (const char *w = words; *w && n < 8;) {
+        size_t wl = strcspn(w, " ");
         const char *t;
         size_t tl;
-        assert_int_equal(dks_analyze_word(an, w, strlen(w), &t, &tl), DKS_OK);
+        assert_int_equal(dks_analyze_word(an, w, wl, &t, &tl), DKS_OK);
+        w += wl + (w[wl] == ' ');
         terms[n] = strndup(t, tl);
         lens[n++] = tl;
     }
