@@ -212,6 +212,9 @@ void dks_store_close(dks_store *s);
 int dks_store_lock_writer(dks_store *s);
 void dks_store_unlock_writer(dks_store *s);
 uint64_t dks_store_size(dks_store *s);
+/* Grows the map (between transactions) so that at least `headroom` bytes
+ * are free for the next write transaction. */
+int dks_store_reserve(dks_store *s, size_t headroom);
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out);
 int dks_txn_commit(dks_txn *t);

@@ -22,10 +22,12 @@
 
 #include "dks_int.h"
 
-/* Virtual size of the map.  LMDB grows the file only as pages are used,
- * and every process maps the same size, so no reader ever sees a map
- * resized under it. */
-#define DKS_MAP_SIZE ((size_t)1 << 40)
+/* The map a writer starts with.  The writer grows it between batches
+ * (dks_store_reserve); readers adopt the size recorded in the file, and a
+ * reader that finds the map grown under it re-maps (MDB_MAP_RESIZED).  A
+ * modest map keeps the index usable under valgrind and in small address
+ * spaces. */
+#define DKS_MAP_MIN ((size_t)1 << 30)
 
 static const char *const db_names[DKS_DB_COUNT] = {
     [DKS_DB_META] = "meta",         [DKS_DB_TERMS] = "terms",
@@ -99,8 +101,8 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     int rc = s->path ? mdb_env_create(&s->env) : ENOMEM;
     if (!rc)
         rc = mdb_env_set_maxdbs(s->env, DKS_DB_COUNT);
-    if (!rc)
-        rc = mdb_env_set_mapsize(s->env, DKS_MAP_SIZE);
+    if (!rc && writable)
+        rc = mdb_env_set_mapsize(s->env, DKS_MAP_MIN);
     if (!rc)
         rc = mdb_env_set_maxreaders(s->env, 512);
     if (!rc)
@@ -168,6 +170,23 @@ uint64_t dks_store_size(dks_store *s)
     return used < (uint64_t)st.st_size ? used : (uint64_t)st.st_size;
 }
 
+int dks_store_reserve(dks_store *s, size_t headroom)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &st);
+    if (rc)
+        return map_error(rc);
+    size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+    if (info.me_mapsize >= used && info.me_mapsize - used >= headroom)
+        return DKS_OK;
+    size_t size = used * 2 > used + headroom ? used * 2 : used + headroom;
+    size = (size + st.ms_psize - 1) / st.ms_psize * st.ms_psize;
+    return map_error(mdb_env_set_mapsize(s->env, size));
+}
+
 int dks_txn_begin(dks_store *s, int write, dks_txn **out)
 {
     *out = NULL;
@@ -176,6 +195,12 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
         return DKS_ENOMEM;
     t->store = s;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* A writer grew the map since we opened it: adopt its size. */
+        rc = mdb_env_set_mapsize(s->env, 0);
+        if (!rc)
+            rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    }
     if (rc) {
         free(t);
         return map_error(rc);

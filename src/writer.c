@@ -29,6 +29,7 @@
  * which keep a write transaction well inside LMDB's dirty-page limit. */
 #define DKS_BATCH_BYTES ((size_t)32 << 20)
 #define DKS_BATCH_DOCS 20000
+#define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
 
 typedef struct pending_term {
     char *term;
@@ -540,7 +541,10 @@ static int begin_batch(dks_writer *w)
 {
     if (w->txn)
         return DKS_OK;
-    int rc = dks_txn_begin(w->store, 1, &w->txn);
+    /* Far more than one batch can write, so the map never fills mid-batch. */
+    int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+    if (!rc)
+        rc = dks_txn_begin(w->store, 1, &w->txn);
     if (rc)
         return rc;
     rc = dks_meta_read(w->txn, &w->meta);
