@@ -89,6 +89,23 @@ void dks_buf_free(dks_buf *b)
     b->len = b->cap = 0;
 }
 
+int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return DKS_OK;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap > DKS_BUF_MAX / size)
+        return DKS_ELIMIT;
+    void *old;
+    memcpy(&old, array, sizeof old);  /* array is a T **, for any T */
+    void *grown = realloc(old, ncap * size);
+    if (!grown)
+        return DKS_ENOMEM;
+    memcpy(array, &grown, sizeof grown);
+    *cap = ncap;
+    return DKS_OK;
+}
+
 size_t dks_varint_encode(unsigned char *out, uint64_t v)
 {
     size_t n = 0;

@@ -77,6 +77,11 @@ int dks_buf_put_varint(dks_buf *b, uint64_t v);
 int dks_buf_printf(dks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dks_buf_free(dks_buf *b);
 
+/* Makes room for element n of the array *array (elements of `size` bytes,
+ * capacity *cap), doubling it, or allocating `first` elements at first.
+ * `array` is the address of the array pointer. */
+int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first);
+
 /* Writes v as LEB128 into out (at least 10 bytes); returns bytes used. */
 size_t dks_varint_encode(unsigned char *out, uint64_t v);
 /* Reads a varint at *p (never past end), advances *p.  DKS_ECORRUPT on

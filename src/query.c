@@ -163,7 +163,7 @@ typedef struct term_list {
     size_t *lens;
     uint32_t *positions;
     int all_stop;
-    size_t n, cap;
+    size_t n, terms_cap, lens_cap, positions_cap;
 } term_list;
 
 static int collect(const dks_term *t, void *ctx)
@@ -171,21 +171,11 @@ static int collect(const dks_term *t, void *ctx)
     term_list *l = ctx;
     if (l->p->n_terms >= DKS_MAX_QUERY_TERMS)
         return DKS_ELIMIT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        char **terms = realloc(l->terms, cap * sizeof *terms);
-        if (terms)
-            l->terms = terms;
-        size_t *lens = realloc(l->lens, cap * sizeof *lens);
-        if (lens)
-            l->lens = lens;
-        uint32_t *pos = realloc(l->positions, cap * sizeof *pos);
-        if (pos)
-            l->positions = pos;
-        if (!terms || !lens || !pos)
-            return DKS_ENOMEM;
-        l->cap = cap;
-    }
+    int rc;
+    if ((rc = dks_grow(&l->terms, l->n, &l->terms_cap, sizeof *l->terms, 4)) ||
+        (rc = dks_grow(&l->lens, l->n, &l->lens_cap, sizeof *l->lens, 4)) ||
+        (rc = dks_grow(&l->positions, l->n, &l->positions_cap, sizeof *l->positions, 4)))
+        return rc;
     char *copy = malloc(t->term_len + 1);
     if (!copy)
         return DKS_ENOMEM;

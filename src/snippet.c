@@ -34,14 +34,9 @@ static int add_token(const dks_term *t, void *ctx)
     snip_ctx *s = ctx;
     if (t->kind != DKS_TERM_WORD)
         return DKS_OK;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        snip_token *n = realloc(s->toks, cap * sizeof *n);
-        if (!n)
-            return DKS_ENOMEM;
-        s->toks = n;
-        s->cap = cap;
-    }
+    int rc = dks_grow(&s->toks, s->n, &s->cap, sizeof *s->toks, 256);
+    if (rc)
+        return rc;
     int match = -1;
     for (size_t i = 0; i < s->n_terms && match < 0; i++)
         if (s->term_lens[i] == t->term_len && memcmp(s->terms[i], t->term, t->term_len) == 0)

@@ -31,12 +31,16 @@
 #define DKS_BATCH_DOCS 20000
 #define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
 
+typedef struct pending_posting {
+    uint32_t doc, tf, len;
+    uint32_t pos_end;      /* end offset of the document's positions */
+} pending_posting;
+
 typedef struct pending_term {
     char *term;
     size_t len;
-    uint32_t n, cap;
-    uint32_t *docs, *tfs, *lens;
-    uint32_t *pos_end;     /* end offset of each document's positions */
+    pending_posting *postings;
+    size_t n, cap;
     dks_buf positions;
     uint64_t cf;
 } pending_term;
@@ -64,6 +68,8 @@ struct dks_writer {
 
     occurrence *occ;       /* the current document's terms */
     size_t n_occ, occ_cap;
+    uint32_t *positions;   /* one term's positions in the current document */
+    size_t positions_cap;
     uint32_t doc_tokens;
     int occ_error;
 
@@ -114,14 +120,8 @@ static int intern(dks_writer *w, const char *term, size_t len, uint32_t *index)
         }
         s = (s + 1) & (w->n_slots - 1);
     }
-    if (w->n_terms == w->terms_cap) {
-        size_t cap = w->terms_cap ? w->terms_cap * 2 : 1024;
-        pending_term *t = realloc(w->terms, cap * sizeof *t);
-        if (!t)
-            return DKS_ENOMEM;
-        w->terms = t;
-        w->terms_cap = cap;
-    }
+    if (dks_grow(&w->terms, w->n_terms, &w->terms_cap, sizeof *w->terms, 1024))
+        return DKS_ENOMEM;
     pending_term *p = &w->terms[w->n_terms];
     memset(p, 0, sizeof *p);
     p->term = malloc(len + 1);
@@ -140,10 +140,7 @@ static void free_batch(dks_writer *w)
     for (size_t i = 0; i < w->n_terms; i++) {
         pending_term *p = &w->terms[i];
         free(p->term);
-        free(p->docs);
-        free(p->tfs);
-        free(p->lens);
-        free(p->pos_end);
+        free(p->postings);
         dks_buf_free(&p->positions);
     }
     free(w->terms);
@@ -158,34 +155,14 @@ static void free_batch(dks_writer *w)
 static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
                            const uint32_t *positions, uint32_t tf)
 {
-    if (p->n == p->cap) {
-        uint32_t cap = p->cap ? p->cap * 2 : 4;
-        uint32_t *docs = realloc(p->docs, cap * sizeof *docs);
-        if (docs)
-            p->docs = docs;
-        uint32_t *tfs = realloc(p->tfs, cap * sizeof *tfs);
-        if (tfs)
-            p->tfs = tfs;
-        uint32_t *lens = realloc(p->lens, cap * sizeof *lens);
-        if (lens)
-            p->lens = lens;
-        uint32_t *ends = realloc(p->pos_end, cap * sizeof *ends);
-        if (ends)
-            p->pos_end = ends;
-        if (!docs || !tfs || !lens || !ends)
-            return DKS_ENOMEM;
-        p->cap = cap;
-    }
-    int rc = dks_positions_append(&p->positions, positions, tf);
+    int rc = dks_grow(&p->postings, p->n, &p->cap, sizeof *p->postings, 4);
+    if (!rc)
+        rc = dks_positions_append(&p->positions, positions, tf);
     if (rc)
         return rc;
     if (p->positions.len > UINT32_MAX)
         return DKS_ELIMIT;
-    p->docs[p->n] = doc;
-    p->tfs[p->n] = tf;
-    p->lens[p->n] = len;
-    p->pos_end[p->n] = (uint32_t)p->positions.len;
-    p->n++;
+    p->postings[p->n++] = (pending_posting){doc, tf, len, (uint32_t)p->positions.len};
     p->cf += tf;
     return DKS_OK;
 }
@@ -197,16 +174,10 @@ static int collect_term(const dks_term *t, void *ctx)
     dks_writer *w = ctx;
     if (t->kind == DKS_TERM_WORD)
         w->doc_tokens++;
-    if (w->n_occ == w->occ_cap) {
-        size_t cap = w->occ_cap ? w->occ_cap * 2 : 1024;
-        occurrence *o = realloc(w->occ, cap * sizeof *o);
-        if (!o)
-            return DKS_ENOMEM;
-        w->occ = o;
-        w->occ_cap = cap;
-    }
     uint32_t index;
-    int rc = intern(w, t->term, t->term_len, &index);
+    int rc = dks_grow(&w->occ, w->n_occ, &w->occ_cap, sizeof *w->occ, 1024);
+    if (!rc)
+        rc = intern(w, t->term, t->term_len, &index);
     if (rc)
         return rc;
     w->occ[w->n_occ].term = index;
@@ -257,37 +228,20 @@ typedef int (*term_group_fn)(dks_writer *w, uint32_t term, const uint32_t *posit
 
 static int for_each_term(dks_writer *w, term_group_fn fn, void *ctx)
 {
-    uint32_t positions_buf[256];
-    uint32_t *positions = positions_buf;
-    size_t cap = 256;
     int rc = DKS_OK;
     for (size_t i = 0; i < w->n_occ && !rc;) {
-        size_t j = i;
         uint32_t tf = 0;
-        while (j < w->n_occ && w->occ[j].term == w->occ[i].term) {
-            if (tf == cap) {
-                size_t ncap = cap * 2;
-                uint32_t *np = positions == positions_buf ? malloc(ncap * sizeof *np)
-                                                          : realloc(positions, ncap * sizeof *np);
-                if (!np) {
-                    rc = DKS_ENOMEM;
-                    break;
-                }
-                if (positions == positions_buf)
-                    memcpy(np, positions_buf, sizeof positions_buf);
-                positions = np;
-                cap = ncap;
-            }
-            if (tf == 0 || positions[tf - 1] != w->occ[j].position)
-                positions[tf++] = w->occ[j].position;
-            j++;
+        size_t j;
+        for (j = i; j < w->n_occ && w->occ[j].term == w->occ[i].term; j++) {
+            if (tf > 0 && w->positions[tf - 1] == w->occ[j].position)
+                continue;  /* two terms of one token: one position */
+            if ((rc = dks_grow(&w->positions, tf, &w->positions_cap, sizeof *w->positions, 256)))
+                return rc;
+            w->positions[tf++] = w->occ[j].position;
         }
-        if (!rc)
-            rc = fn(w, w->occ[i].term, positions, tf, ctx);
+        rc = fn(w, w->occ[i].term, w->positions, tf, ctx);
         i = j;
     }
-    if (positions != positions_buf)
-        free(positions);
     return rc;
 }
 
@@ -351,7 +305,7 @@ static int merge_term(dks_writer *w, pending_term *p)
     dks_block_header h;
     rc = find_block(w, p->term, p->len, UINT32_MAX - 1, &h);
     if (rc == 0 && h.n < DKS_BLOCK_DOCS) {
-        if (h.last_doc >= p->docs[0])
+        if (h.last_doc >= p->postings[0].doc)
             return DKS_ECORRUPT;
         rc = dks_block_load(&h, b);
     } else if (rc == 1 || rc == 0) {
@@ -361,21 +315,22 @@ static int merge_term(dks_writer *w, pending_term *p)
         return rc;
 
     uint32_t pos_start = 0;
-    for (uint32_t i = 0; i < p->n; i++) {
+    for (size_t i = 0; i < p->n; i++) {
         if (b->n == DKS_BLOCK_DOCS) {
             if ((rc = put_block(w, p->term, p->len, b)))
                 return rc;
             b->n = 0;
             b->positions.len = 0;
         }
-        b->docs[b->n] = p->docs[i];
-        b->tfs[b->n] = p->tfs[i];
-        b->lens[b->n] = p->lens[i];
+        const pending_posting *pp = &p->postings[i];
+        b->docs[b->n] = pp->doc;
+        b->tfs[b->n] = pp->tf;
+        b->lens[b->n] = pp->len;
         b->n++;
         if ((rc = dks_buf_append(&b->positions, p->positions.data + pos_start,
-                                 p->pos_end[i] - pos_start)))
+                                 pp->pos_end - pos_start)))
             return rc;
-        pos_start = p->pos_end[i];
+        pos_start = pp->pos_end;
     }
     return b->n ? put_block(w, p->term, p->len, b) : DKS_OK;
 }
@@ -736,6 +691,7 @@ void dks_writer_close(dks_writer *w)
     dks_txn_abort(w->txn);
     free_batch(w);
     free(w->occ);
+    free(w->positions);
     dks_buf_free(&w->scratch);
     dks_buf_free(&w->block.positions);
     dks_analyzer_free(w->an);

@@ -13,21 +13,7 @@
 #include <string.h>
 
 #include "dks_int.h"
-
-static dks_analyzer *an;
-
-static int setup(void **state)
-{
-    (void)state;
-    return dks_analyzer_new(&an);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dks_analyzer_free(an);
-    return 0;
-}
+#include "analyzer_fixture.h"
 
 /* Writes the tree as compact text: AND(a,OR(b,c)), "x y", -z. */
 static void show(const dks_qnode *n, dks_buf *b)
@@ -269,5 +255,5 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_random_queries_never_crash),
     };
-    return cmocka_run_group_tests_name("query", tests, setup, teardown);
+    return cmocka_run_group_tests_name("query", tests, analyzer_setup, analyzer_teardown);
 }

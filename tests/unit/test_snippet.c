@@ -13,27 +13,13 @@
 #include <string.h>
 
 #include "dks_int.h"
-
-static dks_analyzer *an;
-
-static int setup(void **state)
-{
-    (void)state;
-    return dks_analyzer_new(&an);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dks_analyzer_free(an);
-    return 0;
-}
+#include "analyzer_fixture.h"
 
 /* Makes a snippet for the query words (analysed like a query). */
 static void snippet(const char *text, const char *words, size_t n_words, dks_snippet *out)
 {
-    char *terms[8];
-    size_t lens[8], n = 0;
+    char *terms[8] = {0};
+    size_t lens[8] = {0}, n = 0;
     for (const char *w = words; *w && n < 8;) {
         size_t wl = strcspn(w, " ");
         const char *t;
@@ -123,5 +109,5 @@ int main(void)
         cmocka_unit_test(test_one_line_valid_utf8),
         cmocka_unit_test(test_no_match_gives_the_beginning),
     };
-    return cmocka_run_group_tests_name("snippet", tests, setup, teardown);
+    return cmocka_run_group_tests_name("snippet", tests, analyzer_setup, analyzer_teardown);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dks_int.h"
+#include "analyzer_fixture.h"
 
 #define MAX_TERMS 64
 
@@ -40,21 +41,6 @@ static int collect(const dks_term *t, void *ctx)
     c->offset[c->n] = t->offset;
     c->stop[c->n] = t->is_stopword;
     c->n++;
-    return 0;
-}
-
-static dks_analyzer *an;
-
-static int setup(void **state)
-{
-    (void)state;
-    return dks_analyzer_new(&an);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dks_analyzer_free(an);
     return 0;
 }
 
@@ -286,5 +272,5 @@ int main(void)
         cmocka_unit_test(test_other_scripts_and_accents),
         cmocka_unit_test(test_emoji_and_symbols_separate),
     };
-    return cmocka_run_group_tests_name("tokenize", tests, setup, teardown);
+    return cmocka_run_group_tests_name("tokenize", tests, analyzer_setup, analyzer_teardown);
 }

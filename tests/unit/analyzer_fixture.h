@@ -1,0 +1,25 @@
+/*
+ * analyzer_fixture.h - a group fixture for tests that need one analyzer:
+ * cmocka_run_group_tests(tests, analyzer_setup, analyzer_teardown).
+ */
+#ifndef DKS_ANALYZER_FIXTURE_H
+#define DKS_ANALYZER_FIXTURE_H
+
+#include "dksearch.h"
+
+static dks_analyzer *an;
+
+static int analyzer_setup(void **state)
+{
+    (void)state;
+    return dks_analyzer_new(&an);
+}
+
+static int analyzer_teardown(void **state)
+{
+    (void)state;
+    dks_analyzer_free(an);
+    return 0;
+}
+
+#endif
