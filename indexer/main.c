@@ -28,8 +28,16 @@
 
 #define PROG "dksearch-index"
 
+/* A directory already walked, to survive symbolic-link loops. */
+typedef struct visited_dir {
+    dev_t dev;
+    ino_t ino;
+} visited_dir;
+
 typedef struct run {
     dks_writer *writer;
+    visited_dir *visited;
+    size_t n_visited, visited_cap;
     int quiet;
     int progress;          /* standard error is a terminal */
     unsigned long skipped;
@@ -156,9 +164,34 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Walks dir in name order; ids of text files are relative to root. */
+/* Records a directory as walked; returns 1 if it already was. */
+static int seen_before(run *r, const struct stat *st)
+{
+    for (size_t i = 0; i < r->n_visited; i++)
+        if (r->visited[i].dev == st->st_dev && r->visited[i].ino == st->st_ino)
+            return 1;
+    if (r->n_visited == r->visited_cap) {
+        size_t cap = r->visited_cap ? r->visited_cap * 2 : 64;
+        visited_dir *v = realloc(r->visited, cap * sizeof *v);
+        if (!v)
+            return 0;  /* without memory we only lose loop protection */
+        r->visited = v;
+        r->visited_cap = cap;
+    }
+    r->visited[r->n_visited++] = (visited_dir){st->st_dev, st->st_ino};
+    return 0;
+}
+
+/* Walks dir in name order; ids of text files are relative to root, the
+ * first root_len bytes of every path. */
 static int index_dir(run *r, const char *dir, size_t root_len)
 {
+    struct stat dst;
+    if (stat(dir, &dst) == 0 && seen_before(r, &dst)) {
+        fprintf(stderr, PROG ": %s: skipped: directory already indexed in this run "
+                "(a symbolic link loop?)\n", dir);
+        return 0;
+    }
     DIR *d = opendir(dir);
     if (!d) {
         input_error(r, dir, strerror(errno));
@@ -257,11 +290,19 @@ static int index_arg(run *r, const char *arg)
         return 0;
     }
     if (S_ISDIR(st.st_mode)) {
-        size_t root_len = strlen(arg);
-        while (root_len > 1 && arg[root_len - 1] == '/')
-            root_len--;
-        /* ids are relative to the directory: skip it and the slash */
-        return index_dir(r, arg, root_len + 1);
+        /* ids are relative to the directory: "corpus//" and "corpus" give
+         * the same ids, and "/" gives ids without the leading slash */
+        size_t len = strlen(arg);
+        while (len > 1 && arg[len - 1] == '/')
+            len--;
+        char *dir = strndup(arg, len);
+        if (!dir) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return DKS_ENOMEM;
+        }
+        int rc = index_dir(r, dir, len + (dir[len - 1] != '/'));
+        free(dir);
+        return rc;
     }
     dks_format format;
     if (dks_format_from_name(arg, &format) != 0)
@@ -325,6 +366,7 @@ int main(int argc, char **argv)
     dks_writer_stats ws;
     dks_writer_stats_get(r.writer, &ws);
     dks_writer_close(r.writer);
+    free(r.visited);
     dks_index_stats is = {0};
     if (!rc)
         rc = dks_index_stats_get(index, &is);

@@ -36,13 +36,13 @@ static void usage(FILE *out)
             "Exit status: 0 hits found, 1 no hits, 2 error.\n");
 }
 
-static int parse_count(const char *opt, const char *s, size_t *out)
+static int parse_count(const char *opt, const char *s, size_t min, size_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > 1000000) {
-        fprintf(stderr, PROG ": %s needs a number from 0 to 1000000, not '%s'\n", opt, s);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > 10000) {
+        fprintf(stderr, PROG ": %s needs a number from %zu to 10000, not '%s'\n", opt, min, s);
         return -1;
     }
     *out = (size_t)v;
@@ -176,9 +176,9 @@ int main(int argc, char **argv)
             const char *v = argv[++i];
             if (strcmp(a, "--db") == 0) {
                 db = v;
-            } else if (parse_count(a, v, strcmp(a, "--limit") == 0    ? &opt.limit
-                                         : strcmp(a, "--offset") == 0 ? &opt.offset
-                                                                      : &opt.snippet_words)) {
+            } else if (strcmp(a, "--offset") == 0 ? parse_count(a, v, 0, &opt.offset)
+                       : strcmp(a, "--limit") == 0 ? parse_count(a, v, 1, &opt.limit)
+                                                   : parse_count(a, v, 1, &opt.snippet_words)) {
                 free(words);
                 return 2;
             }

@@ -96,7 +96,9 @@ static void next_token(parser *p)
         p->tok = TOK_WORD;
 }
 
-/* Records the first error; the message gets " (at position N)", 1-based. */
+/* Records the first error.  The message says where in characters, as a
+ * person counts ("at character 5" in "ærø OR"); err->position keeps the
+ * byte offset for programs. */
 static int fail(parser *p, long offset, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(parser *p, long offset, const char *fmt, ...)
@@ -108,8 +110,12 @@ static int fail(parser *p, long offset, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (offset >= 0)
-        p->rc = dks_fail(p->err, DKS_EQUERY, offset, "%s (at position %ld)", msg, offset + 1);
+    if (offset >= 0) {
+        long character = 1;
+        for (long i = 0; i < offset && (size_t)i < p->len; i++)
+            character += ((unsigned char)p->q[i] & 0xC0) != 0x80;
+        p->rc = dks_fail(p->err, DKS_EQUERY, offset, "%s (at character %ld)", msg, character);
+    }
     else
         p->rc = dks_fail(p->err, DKS_EQUERY, offset, "%s", msg);
     return p->rc;

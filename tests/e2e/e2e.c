@@ -1,0 +1,1092 @@
+/*
+ * End-to-end tests: the real dksearch-index and dksearch-query binaries on
+ * the fixture corpus in tests/fixtures/corpus (see its README.md for what
+ * each document is designed to show).  Every expectation below about hit
+ * sets, counts and order follows from those texts, so a change to the
+ * corpus must come with a change here.
+ *
+ * The corpus is indexed once per run (group setup); tests that write to an
+ * index build their own in a temporary directory, so the order of the
+ * tests does not matter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../unit/test_util.h"
+
+/* 12 .txt files, 3 lines of extra.jsonl, 4 lines of taler.tsv. */
+#define CORPUS_DOCS 19
+#define MAX_HITS 64
+
+static char *g_tmp;           /* removed by the group teardown */
+static char g_db[4200];       /* the corpus index */
+static char g_corpus[4200];
+static char *g_index_out;     /* what indexing the corpus printed */
+
+#define assert_contains(hay, needle)                                                   \
+    do {                                                                               \
+        const char *hay_ = (hay), *needle_ = (needle);                                 \
+        if (!hay_ || !strstr(hay_, needle_))                                           \
+            fail_msg("expected \"%s\" in %s, got: %s", needle_, #hay, hay_ ? hay_ : "(null)"); \
+    } while (0)
+
+/* ---- running the indexer ------------------------------------------------ */
+
+typedef struct summary {
+    unsigned long indexed, added, replaced, skipped, docs, terms;
+} summary;
+
+/* The indexer's summary is one line; the counts are what the tests need. */
+static int parse_summary(const char *out, summary *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!out || !*out || strchr(out, '\n') != out + strlen(out) - 1)
+        return -1;
+    if (sscanf(out, "indexed %lu documents (%lu new, %lu replaced, %lu skipped)", &s->indexed,
+               &s->added, &s->replaced, &s->skipped) != 4)
+        return -1;
+    const char *h = strstr(out, " holds ");
+    if (!h || sscanf(h, " holds %lu documents, %lu terms", &s->docs, &s->terms) != 2)
+        return -1;
+    return 0;
+}
+
+/* Indexes path1 (and path2 unless NULL) into db, with `input` (unless NULL)
+ * as standard input for "-"; asserts a clean run and returns its summary. */
+static summary index_ok(const char *input, const char *db, const char *path1,
+                        const char *path2)
+{
+    test_run r = input ? test_tool_stdin(input, "dksearch-index", "--db", db, path1, path2, NULL)
+                       : test_tool("dksearch-index", "--db", db, path1, path2, NULL);
+    if (r.status != 0)
+        fail_msg("dksearch-index %s exited %d: %s", path1, r.status, r.err);
+    summary s;
+    if (parse_summary(r.out, &s) != 0)
+        fail_msg("unexpected indexer summary: %s", r.out);
+    test_run_free(&r);
+    return s;
+}
+
+/* ---- running queries ------------------------------------------------------ */
+
+typedef struct hits {
+    int status;
+    json_t *root;
+    json_int_t total;
+    size_t n;
+    const char *id[MAX_HITS];
+    const char *title[MAX_HITS];
+    const char *snippet[MAX_HITS];
+    json_t *highlights[MAX_HITS];
+    double score[MAX_HITS];
+} hits;
+
+static void hits_free(hits *h)
+{
+    json_decref(h->root);
+    h->root = NULL;
+}
+
+/* Checks everything the --json format promises and fills h from it. */
+static void check_json(const char *out, const char *query, hits *h)
+{
+    size_t len = out ? strlen(out) : 0;
+    if (len == 0 || strchr(out, '\n') != out + len - 1)
+        fail_msg("--json must print exactly one line, got: %s", out ? out : "(nothing)");
+    json_error_t e;
+    h->root = json_loads(out, 0, &e);
+    if (!h->root)
+        fail_msg("invalid JSON (%s, column %d): %s", e.text, e.column, out);
+    assert_true(json_is_object(h->root));
+    json_t *q = json_object_get(h->root, "query"), *total = json_object_get(h->root, "total"),
+           *took = json_object_get(h->root, "took_us"), *arr = json_object_get(h->root, "hits");
+    assert_true(json_is_string(q));
+    assert_string_equal(json_string_value(q), query);
+    assert_true(json_is_integer(total));
+    assert_true(json_is_integer(took));
+    assert_true(json_integer_value(took) >= 0);
+    assert_true(json_is_array(arr));
+    h->total = json_integer_value(total);
+    h->n = json_array_size(arr);
+    assert_true(h->total >= 0);
+    assert_true((json_int_t)h->n <= h->total);
+    assert_true(h->n <= MAX_HITS);
+    for (size_t i = 0; i < h->n; i++) {
+        json_t *hit = json_array_get(arr, i);
+        assert_true(json_is_object(hit));
+        json_t *id = json_object_get(hit, "id"), *title = json_object_get(hit, "title"),
+               *score = json_object_get(hit, "score"), *snip = json_object_get(hit, "snippet"),
+               *hl = json_object_get(hit, "highlights");
+        assert_true(json_is_string(id) && json_string_length(id) > 0);
+        assert_true(json_is_string(title));
+        assert_true(json_is_number(score));
+        assert_true(json_is_string(snip));
+        assert_true(json_is_array(hl));
+        h->id[i] = json_string_value(id);
+        h->title[i] = json_string_value(title);
+        h->snippet[i] = json_string_value(snip);
+        h->score[i] = json_number_value(score);
+        h->highlights[i] = hl;
+        /* BM25 with the "+1" idf is positive for every match, and hits
+         * come best first. */
+        assert_true(h->score[i] > 0);
+        if (i > 0 && h->score[i] > h->score[i - 1])
+            fail_msg("hit %zu (%s, %g) scores above hit %zu (%g)", i, h->id[i], h->score[i],
+                     i - 1, h->score[i - 1]);
+        size_t snip_len = json_string_length(snip), prev_end = 0;
+        for (size_t j = 0; j < json_array_size(hl); j++) {
+            json_t *range = json_array_get(hl, j);
+            assert_true(json_is_array(range) && json_array_size(range) == 2);
+            json_t *s = json_array_get(range, 0), *en = json_array_get(range, 1);
+            assert_true(json_is_integer(s) && json_is_integer(en));
+            json_int_t start = json_integer_value(s), end = json_integer_value(en);
+            if (start < (json_int_t)prev_end || start >= end || end > (json_int_t)snip_len)
+                fail_msg("bad highlight [%lld,%lld] in a %zu-byte snippet of %s",
+                         (long long)start, (long long)end, snip_len, h->id[i]);
+            prev_end = (size_t)end;
+        }
+    }
+}
+
+/* Runs a --json query; limit and offset may be NULL. */
+static hits search_page(const char *db, const char *query, const char *limit, const char *offset)
+{
+    hits h = {0};
+    test_run r = test_tool("dksearch-query", "--db", db, "--json", "--limit",
+                           limit ? limit : "100", "--offset", offset ? offset : "0", query, NULL);
+    h.status = r.status;
+    if (r.status != 0 && r.status != 1)
+        fail_msg("query '%s' exited %d: %s", query, r.status, r.err);
+    check_json(r.out, query, &h);
+    /* grep's convention: 0 exactly when something matched. */
+    assert_int_equal(h.status, h.total > 0 ? 0 : 1);
+    test_run_free(&r);
+    return h;
+}
+
+static hits search(const char *query)
+{
+    return search_page(g_db, query, NULL, NULL);
+}
+
+static int has_id(const hits *h, const char *id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->id[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t count_ids(const char *const *ids)
+{
+    size_t n = 0;
+    while (ids[n])
+        n++;
+    return n;
+}
+
+static void print_hits(const char *query, const hits *h)
+{
+    fprintf(stderr, "query '%s': total %lld\n", query, (long long)h->total);
+    for (size_t i = 0; i < h->n; i++)
+        fprintf(stderr, "  %zu. %s (%g)\n", i + 1, h->id[i], h->score[i]);
+}
+
+#define IDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* The query matches exactly these documents, in any order. */
+static void expect_set(const char *db, const char *query, const char *const *ids)
+{
+    hits h = search_page(db, query, NULL, NULL);
+    size_t n = count_ids(ids);
+    int ok = h.total == (json_int_t)n && h.n == n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = has_id(&h, ids[i]);
+    if (!ok) {
+        print_hits(query, &h);
+        fail_msg("query '%s' should match exactly %zu listed documents", query, n);
+    }
+    hits_free(&h);
+}
+
+/* The query matches exactly these documents, in this order. */
+static void expect_ranked(const char *db, const char *query, const char *const *ids)
+{
+    hits h = search_page(db, query, NULL, NULL);
+    size_t n = count_ids(ids);
+    int ok = h.total == (json_int_t)n && h.n == n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = strcmp(h.id[i], ids[i]) == 0;
+    if (!ok) {
+        print_hits(query, &h);
+        fail_msg("query '%s' should rank exactly %zu listed documents in order", query, n);
+    }
+    hits_free(&h);
+}
+
+static void expect_none(const char *db, const char *query)
+{
+    expect_set(db, query, (const char *const[]){NULL});
+}
+
+/* Two queries give the same hits: ids, order, scores, snippets, highlights. */
+static void expect_same_hits(const char *db_a, const char *query_a, const char *db_b,
+                             const char *query_b)
+{
+    hits a = search_page(db_a, query_a, NULL, NULL), b = search_page(db_b, query_b, NULL, NULL);
+    assert_int_equal(a.total, b.total);
+    if (!json_equal(json_object_get(a.root, "hits"), json_object_get(b.root, "hits"))) {
+        print_hits(query_a, &a);
+        print_hits(query_b, &b);
+        fail_msg("'%s' and '%s' should give identical hits", query_a, query_b);
+    }
+    hits_free(&a);
+    hits_free(&b);
+}
+
+/* ---- fixture helpers --------------------------------------------------------- */
+
+/* Whole-word occurrences of word in s; bytes >= 0x80 count as letters, so
+ * "Ærø" is not found inside "Ærøskøbing" nor "cykler" inside "Ladcykler". */
+static int is_word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+           (c >= 'A' && c <= 'Z');
+}
+
+static int is_whole_word(const char *s, size_t start, size_t end)
+{
+    return (start == 0 || !is_word_byte((unsigned char)s[start - 1])) &&
+           !is_word_byte((unsigned char)s[end]);
+}
+
+static size_t count_word(const char *s, const char *word)
+{
+    size_t n = 0, wl = strlen(word);
+    for (const char *p = strstr(s, word); p; p = strstr(p + 1, word))
+        n += is_whole_word(s, (size_t)(p - s), (size_t)(p - s) + wl);
+    return n;
+}
+
+/* Asserts every highlight of hit i is one of the allowed surface forms,
+ * standing as a whole word, and that every such form in the snippet is
+ * highlighted.  Returns the number of highlights. */
+static size_t check_highlights(const hits *h, size_t i, const char *const *forms)
+{
+    const char *snip = h->snippet[i];
+    json_t *hl = h->highlights[i];
+    for (size_t j = 0; j < json_array_size(hl); j++) {
+        size_t start = (size_t)json_integer_value(json_array_get(json_array_get(hl, j), 0));
+        size_t end = (size_t)json_integer_value(json_array_get(json_array_get(hl, j), 1));
+        int known = 0;
+        for (size_t k = 0; forms[k] && !known; k++)
+            known = strlen(forms[k]) == end - start &&
+                    memcmp(snip + start, forms[k], end - start) == 0;
+        if (!known || !is_whole_word(snip, start, end))
+            fail_msg("highlight [%zu,%zu] of %s is \"%.*s\", not a matched word; snippet: %s",
+                     start, end, h->id[i], (int)(end - start), snip + start, snip);
+    }
+    size_t expected = 0;
+    for (size_t k = 0; forms[k]; k++)
+        expected += count_word(snip, forms[k]);
+    if (expected != json_array_size(hl))
+        fail_msg("%s: %zu matched words in the snippet but %zu highlights: %s", h->id[i],
+                 expected, json_array_size(hl), snip);
+    return expected;
+}
+
+/* grep over the fixture corpus, to check the texts say what a test assumes. */
+static char *grep_corpus(const char *word)
+{
+    char *argv[] = {"/bin/sh", "-c",
+                    "cd \"$0\" && grep -rliw --include='*.txt' --include='*.jsonl' "
+                    "--include='*.tsv' -- \"$1\" . | sort",
+                    g_corpus, (char *)word, NULL};
+    test_run r = test_exec(argv, NULL);
+    char *out = r.out;
+    r.out = NULL;
+    test_run_free(&r);
+    return out;
+}
+
+/* A directory of its own for a test that writes, inside the group's
+ * temporary directory: the group teardown removes it even after a failed
+ * assertion skipped the rest of the test. */
+static void test_dir(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", g_tmp, name);
+    if (mkdir(out, 0700) != 0)
+        fail_msg("cannot create %s", out);
+}
+
+/* ---- group setup ------------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(g_corpus, sizeof g_corpus, "%s/tests/fixtures/corpus", test_top());
+    g_tmp = test_tmpdir();
+    if (!g_tmp)
+        return -1;
+    snprintf(g_db, sizeof g_db, "%s/db", g_tmp);
+    test_run r = test_tool("dksearch-index", "--db", g_db, g_corpus, NULL);
+    /* Only a failed run stops the group; wrong counts are
+     * test_corpus_summary's to report. */
+    summary s;
+    int ok = r.status == 0 && parse_summary(r.out, &s) == 0;
+    if (!ok)
+        fprintf(stderr, "indexing %s failed (exit %d):\n%s%s", g_corpus, r.status,
+                r.out ? r.out : "", r.err ? r.err : "");
+    g_index_out = r.out;
+    r.out = NULL;
+    test_run_free(&r);
+    return ok ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_tmp)
+        test_rmrf(g_tmp);
+    free(g_tmp);
+    free(g_index_out);
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_corpus_summary(void **state)
+{
+    (void)state;
+    summary s;
+    assert_int_equal(parse_summary(g_index_out, &s), 0);
+    assert_int_equal(s.indexed, CORPUS_DOCS);
+    assert_int_equal(s.added, CORPUS_DOCS);
+    assert_int_equal(s.replaced, 0);
+    assert_int_equal(s.skipped, 0);
+    assert_int_equal(s.docs, CORPUS_DOCS);
+    assert_true(s.terms > 100);
+    /* The summary names the index it wrote. */
+    assert_contains(g_index_out, g_db);
+}
+
+static void test_single_words(void **state)
+{
+    (void)state;
+    expect_set(g_db, "telemedicin",
+               IDS("sundhed/telemedicin.txt", "sundhed/sygehuse.txt", "tale-2"));
+    expect_set(g_db, "borgmester", IDS("kommuner/budget.txt", "klima/aeroe.txt"));
+    expect_set(g_db, "velfærd", IDS("velfaerd/sektorerne.txt", "parti-1"));
+    expect_set(g_db, "klima",
+               IDS("klima/aeroe.txt", "klima/aarhus.txt", "cykler/pendlere.txt"));
+    expect_none(g_db, "xyzzyvolapyk");
+}
+
+static void test_stemmed_forms(void **state)
+{
+    (void)state;
+    /* No text says "cyklerne": both hits come through the stem. */
+    char *files = grep_corpus("cyklerne");
+    assert_non_null(files);
+    assert_string_equal(files, "");
+    free(files);
+    expect_set(g_db, "cyklerne", IDS("cykler/hverdag.txt", "cykler/pendlere.txt"));
+    expect_set(g_db, "Cyklen", IDS("cykler/hverdag.txt", "cykler/pendlere.txt"));
+    /* kommune, kommunen, kommuner, Kommunerne and Kommunernes are one term. */
+    static const char *const kommune[] = {
+        "kommuner/budget.txt", "kommuner/sammenlaegning.txt", "klima/aarhus.txt",
+        "klima/aeroe.txt",     "skoler/folkeskolen.txt",      "velfaerd/aeldrepleje.txt",
+        NULL};
+    expect_set(g_db, "kommune", kommune);
+    expect_set(g_db, "kommunernes", kommune);
+    /* Definite forms: the texts only say "borgmesteren"/"Borgmesteren". */
+    expect_same_hits(g_db, "borgmester", g_db, "borgmesteren");
+}
+
+static void test_and(void **state)
+{
+    (void)state;
+    /* klima: 3 documents, kommune: 6; both: only the two about places. */
+    expect_set(g_db, "klima kommune", IDS("klima/aarhus.txt", "klima/aeroe.txt"));
+    expect_set(g_db, "kommune klima", IDS("klima/aarhus.txt", "klima/aeroe.txt"));
+    expect_same_hits(g_db, "klima kommune", g_db, "klima AND kommune");
+    expect_set(g_db, "telemedicin øresund", IDS("sundhed/sygehuse.txt"));
+    expect_none(g_db, "telemedicin borgmester");
+}
+
+static void test_or(void **state)
+{
+    (void)state;
+    /* Disjoint operands: the totals add up. */
+    expect_set(g_db, "borgmester OR cyklerne",
+               IDS("kommuner/budget.txt", "klima/aeroe.txt", "cykler/hverdag.txt",
+                   "cykler/pendlere.txt"));
+    /* Overlapping operands (aeroe has both words) count once, and the
+     * document with both ranks first with the sum of both scores. */
+    hits both = search("klima OR borgmester"), k = search("klima"), b = search("borgmester");
+    assert_int_equal(both.total, 4);
+    assert_string_equal(both.id[0], "klima/aeroe.txt");
+    assert_true(has_id(&both, "kommuner/budget.txt"));
+    assert_true(has_id(&both, "klima/aarhus.txt"));
+    assert_true(has_id(&both, "cykler/pendlere.txt"));
+    double sum = 0;
+    for (size_t i = 0; i < k.n; i++)
+        if (strcmp(k.id[i], "klima/aeroe.txt") == 0)
+            sum += k.score[i];
+    for (size_t i = 0; i < b.n; i++)
+        if (strcmp(b.id[i], "klima/aeroe.txt") == 0)
+            sum += b.score[i];
+    assert_true(fabs(both.score[0] - sum) < 1e-6 * sum);
+    hits_free(&both);
+    hits_free(&k);
+    hits_free(&b);
+}
+
+static void test_exclusion(void **state)
+{
+    (void)state;
+    /* borgmester is in exactly two of the six kommune documents. */
+    static const char *const rest[] = {"kommuner/sammenlaegning.txt", "klima/aarhus.txt",
+                                       "skoler/folkeskolen.txt", "velfaerd/aeldrepleje.txt",
+                                       NULL};
+    expect_set(g_db, "kommune -borgmester", rest);
+    expect_set(g_db, "kommune NOT borgmester", rest);
+    expect_set(g_db, "-borgmester kommune", rest);
+    /* Excluding a word no hit has changes nothing. */
+    expect_same_hits(g_db, "telemedicin", g_db, "telemedicin -borgmester");
+    /* Excluding through a stemmed form excludes the same documents. */
+    expect_set(g_db, "klima -cyklen", IDS("klima/aeroe.txt", "klima/aarhus.txt"));
+}
+
+static void test_phrase(void **state)
+{
+    (void)state;
+    /* "den offentlige sektor" stands in one text; the other has all three
+     * words apart ("den private sektor ... offentlige ansatte"). */
+    expect_set(g_db, "\"den offentlige sektor\"", IDS("velfaerd/sektorerne.txt"));
+    expect_set(g_db, "den offentlige sektor",
+               IDS("velfaerd/sektorerne.txt", "velfaerd/aeldrepleje.txt"));
+    expect_set(g_db, "\"offentlige sektor\"", IDS("velfaerd/sektorerne.txt"));
+    expect_set(g_db, "\"den private sektor\"", IDS("velfaerd/aeldrepleje.txt"));
+    /* Order matters in a phrase. */
+    expect_none(g_db, "\"sektor offentlige\"");
+    /* The title ends with "hjemmet" and the body starts with "Telemedicin",
+     * but a phrase never joins title and body. */
+    expect_set(g_db, "hjemmet telemedicin", IDS("sundhed/telemedicin.txt"));
+    expect_none(g_db, "\"hjemmet telemedicin\"");
+    /* Phrases match on stems too: the text says "Den offentlige sektor". */
+    expect_set(g_db, "\"offentlig sektorer\"", IDS("velfaerd/sektorerne.txt"));
+}
+
+static void test_ranking(void **state)
+{
+    (void)state;
+    /* tf 5 in a short text, tf 1 in a short speech, tf 1 in a long text. */
+    expect_ranked(g_db, "telemedicin",
+                  IDS("sundhed/telemedicin.txt", "tale-2", "sundhed/sygehuse.txt"));
+    hits h = search("telemedicin");
+    assert_true(h.score[0] > h.score[1] && h.score[1] > h.score[2]);
+    hits_free(&h);
+    /* The one document with all three words outranks those with two. */
+    hits c = search("klima kommune OR borgmester");
+    assert_string_equal(c.id[0], "klima/aeroe.txt");
+    hits_free(&c);
+}
+
+/* Exact BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5)))
+ * on a collection small enough to compute by hand. */
+static double bm25(double tf, double len, double avg, double n, double df)
+{
+    double idf = log(1.0 + (n - df + 0.5) / (df + 0.5));
+    return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len / avg));
+}
+
+static void test_bm25_scores(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200];
+    test_dir("bm25", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    summary s = index_ok("{\"id\": \"a\", \"body\": \"sol sol sol regn\"}\n"
+                         "{\"id\": \"b\", \"body\": \"sol regn regn regn regn regn regn regn\"}\n"
+                         "{\"id\": \"c\", \"title\": \"Sne\", \"body\": \"og hagl\"}\n",
+                         db, "-", NULL);
+    assert_int_equal(s.docs, 3);
+    const double avg = (4 + 8 + 3) / 3.0;
+    hits sol = search_page(db, "sol", NULL, NULL);
+    assert_int_equal(sol.total, 2);
+    assert_string_equal(sol.id[0], "a");
+    assert_string_equal(sol.id[1], "b");
+    double want_a = bm25(3, 4, avg, 3, 2), want_b = bm25(1, 8, avg, 3, 2);
+    if (fabs(sol.score[0] - want_a) > 1e-8 || fabs(sol.score[1] - want_b) > 1e-8)
+        fail_msg("sol: scores %.10g, %.10g; BM25 gives %.10g, %.10g", sol.score[0],
+                 sol.score[1], want_a, want_b);
+    hits_free(&sol);
+    /* A title word counts like a body word. */
+    hits sne = search_page(db, "sne", NULL, NULL);
+    assert_int_equal(sne.total, 1);
+    assert_true(fabs(sne.score[0] - bm25(1, 3, avg, 3, 1)) < 1e-8);
+    hits_free(&sne);
+}
+
+static void test_stopword_phrase(void **state)
+{
+    (void)state;
+    /* "i dag" stands in two texts; "dag" alone also in "hver dag". */
+    expect_set(g_db, "\"i dag\"", IDS("kommuner/budget.txt", "skoler/folkeskolen.txt"));
+    expect_set(g_db, "dag",
+               IDS("kommuner/budget.txt", "skoler/folkeskolen.txt", "cykler/hverdag.txt"));
+    /* Unquoted, the stop word "i" is left out. */
+    expect_same_hits(g_db, "i dag", g_db, "dag");
+}
+
+static void test_stopword_only_query(void **state)
+{
+    (void)state;
+    /* Only the two speeches say "jeg". */
+    char *files = grep_corpus("jeg");
+    assert_non_null(files);
+    assert_string_equal(files, "./taler.tsv\n");
+    free(files);
+    expect_set(g_db, "jeg", IDS("tale-1", "tale-2"));
+    expect_set(g_db, "Jeg", IDS("tale-1", "tale-2"));
+    /* 16 of the 19 documents have "og". */
+    hits og = search("og");
+    assert_int_equal(og.total, 16);
+    hits_free(&og);
+}
+
+static void test_stopword_beside_content(void **state)
+{
+    (void)state;
+    /* Of the three telemedicin documents only tale-2 says "jeg"; were the
+     * stop word required, one hit would be left. */
+    expect_same_hits(g_db, "telemedicin", g_db, "telemedicin jeg");
+    expect_same_hits(g_db, "telemedicin", g_db, "jeg telemedicin");
+    expect_same_hits(g_db, "klima", g_db, "klima og i");
+}
+
+static void test_danish_letters(void **state)
+{
+    (void)state;
+    expect_set(g_db, "ærø", IDS("klima/aeroe.txt"));
+    expect_same_hits(g_db, "ærø", g_db, "ÆRØ");
+    expect_same_hits(g_db, "ærø", g_db, "Ærø");
+    expect_set(g_db, "ærøskøbing", IDS("klima/aeroe.txt"));
+    expect_set(g_db, "øresund", IDS("sundhed/sygehuse.txt"));
+    expect_set(g_db, "århus", IDS("klima/aarhus.txt"));
+    expect_set(g_db, "ældreplejen", IDS("velfaerd/aeldrepleje.txt", "parti-1"));
+    /* å as a + COMBINING RING ABOVE (U+030A) is the same letter. */
+    expect_same_hits(g_db, "århus", g_db, "a\xcc\x8arhus");
+    expect_same_hits(g_db, "århus", g_db, "A\xcc\x8aRHUS");
+    hits h = search("ærø");
+    /* The highlight is the bytes of "Ærø" (5 bytes), not of Ærøskøbing. */
+    check_highlights(&h, 0, IDS("Ærø"));
+    assert_true(json_array_size(h.highlights[0]) >= 1);
+    hits_free(&h);
+}
+
+static void test_json_output(void **state)
+{
+    (void)state;
+    hits h = search("cyklerne");
+    assert_int_equal(h.total, 2);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.id[0], "cykler/hverdag.txt");
+    assert_string_equal(h.title[0], "Hverdag på to hjul");
+    assert_string_equal(h.title[1], "Supercykelstier til pendlerne");
+    /* Snippets are one line of the body, without markup. */
+    for (size_t i = 0; i < h.n; i++) {
+        assert_null(strchr(h.snippet[i], '\n'));
+        assert_null(strchr(h.snippet[i], '['));
+        /* Ladcykler, cykelstierne and supercykelsti are other terms. */
+        assert_true(check_highlights(&h, i, IDS("cykler", "cyklen", "Cyklen")) >= 2);
+    }
+    hits_free(&h);
+    /* Highlights of a stemmed query cover the forms in the text. */
+    hits k = search("kommunerne");
+    for (size_t i = 0; i < k.n; i++)
+        check_highlights(&k, i, IDS("kommune", "kommunen", "kommuner", "Kommunen", "Kommunerne"));
+    hits_free(&k);
+    /* The query is echoed as given, escapes and all. */
+    hits q = search("\"den offentlige sektor\"");
+    assert_int_equal(q.total, 1);
+    hits_free(&q);
+    /* No hits is still a complete object, with exit status 1. */
+    hits none = search("xyzzyvolapyk");
+    assert_int_equal(none.status, 1);
+    assert_int_equal(none.total, 0);
+    assert_int_equal(none.n, 0);
+    hits_free(&none);
+}
+
+static void test_text_output(void **state)
+{
+    (void)state;
+    test_run r = test_tool("dksearch-query", "--db", g_db, "telemedicin", NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    /* Not a terminal: brackets, never escape sequences. */
+    assert_null(strchr(r.out, '\033'));
+    assert_true(strncmp(r.out, "1. sundhed/telemedicin.txt  (", 29) == 0);
+    assert_contains(r.out, "\n   Telemedicin i hjemmet\n");
+    assert_contains(r.out, "\n2. tale-2  (");
+    assert_contains(r.out, "\n3. sundhed/sygehuse.txt  (");
+    assert_contains(r.out, "\n1-3 of 3 hits (");
+    assert_contains(r.out, "[telemedicin]");
+    /* Every bracketed word is a matched one. */
+    size_t marked = 0;
+    for (const char *p = strchr(r.out, '['); p; p = strchr(p + 1, '[')) {
+        const char *end = strchr(p, ']');
+        assert_non_null(end);
+        size_t n = (size_t)(end - p - 1);
+        if (!(n == 11 && (strncmp(p + 1, "telemedicin", 11) == 0 ||
+                          strncmp(p + 1, "Telemedicin", 11) == 0)))
+            fail_msg("marked \"%.*s\" in: %s", (int)n, p + 1, r.out);
+        marked++;
+    }
+    /* Every hit's snippet shows its match. */
+    assert_true(marked >= 3);
+    test_run_free(&r);
+
+    r = test_tool("dksearch-query", "--db", g_db, "xyzzyvolapyk", NULL);
+    assert_int_equal(r.status, 1);
+    assert_true(strncmp(r.out, "No documents match", 18) == 0);
+    test_run_free(&r);
+}
+
+static void test_exit_codes(void **state)
+{
+    (void)state;
+    test_run r = test_tool("dksearch-query", "--db", g_db, "velfærd", NULL);
+    assert_int_equal(r.status, 0);
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "velfærd", "-velfærd", NULL);
+    assert_int_equal(r.status, 1);
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--db", g_db, "(velfærd", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "usage:");
+    test_run_free(&r);
+}
+
+static void test_error_missing_index(void **state)
+{
+    (void)state;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/findes-ikke", g_tmp);
+    test_run r = test_tool("dksearch-query", "--db", path, "velfærd", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_contains(r.err, "no index at");
+    assert_contains(r.err, path);
+    test_run_free(&r);
+    /* A reader must not leave an empty index behind. */
+    struct stat st;
+    assert_int_not_equal(stat(path, &st), 0);
+}
+
+static void test_error_empty_query(void **state)
+{
+    (void)state;
+    static const char *const empty[] = {"", "   ", NULL};
+    for (size_t i = 0; empty[i]; i++) {
+        test_run r = test_tool("dksearch-query", "--db", g_db, empty[i], NULL);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.out, "");
+        assert_contains(r.err, "no query given");
+        test_run_free(&r);
+    }
+    test_run r = test_tool("dksearch-query", "--db", g_db, NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "no query given");
+    test_run_free(&r);
+    /* Punctuation only: parsed, but nothing to search for. */
+    r = test_tool("dksearch-query", "--db", g_db, "!!! ...", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "no words to search for");
+    test_run_free(&r);
+}
+
+static void test_error_broken_query(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *query, *message;
+    } cases[] = {
+        {"(velfærd", "'(' is never closed (at character 1)"},
+        {"skole)", "')' has no matching '(' (at character 6)"},
+        {"velfærd)", "')' has no matching '(' (at character 8)"},
+        {"OR", "'OR' needs a word before and after it (at character 1)"},
+        {"skole OR", "'OR' needs a word before and after it (at character 7)"},
+        {"-velfærd", "only excludes words"},
+        {"velfærd OR -skole", "cannot exclude a word inside OR"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_run r = test_tool("dksearch-query", "--db", g_db, cases[i].query, NULL);
+        if (r.status != 2 || !strstr(r.err, cases[i].message))
+            fail_msg("query '%s': exit %d, stderr: %s", cases[i].query, r.status, r.err);
+        assert_string_equal(r.out, "");
+        /* The query is shown again with a caret under the problem. */
+        if (strstr(cases[i].message, "character")) {
+            assert_contains(r.err, cases[i].query);
+            assert_contains(r.err, "^\n");
+        }
+        test_run_free(&r);
+    }
+    /* The caret counts characters, so it stands under the ')' after æ. */
+    test_run c = test_tool("dksearch-query", "--db", g_db, "velfærd)", NULL);
+    assert_contains(c.err, "\n  velfærd)\n         ^\n");
+    test_run_free(&c);
+    /* The JSON mode reports errors the same way, not as JSON. */
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "(velfærd", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_contains(r.err, "never closed");
+    test_run_free(&r);
+}
+
+static void test_error_unknown_option(void **state)
+{
+    (void)state;
+    static const char *const tools[] = {"dksearch-query", "dksearch-index"};
+    for (size_t i = 0; i < 2; i++) {
+        test_run r = test_tool(tools[i], "--db", g_db, "--frobnicate", "velfærd", NULL);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.out, "");
+        assert_contains(r.err, "unknown option --frobnicate");
+        assert_contains(r.err, "usage:");
+        test_run_free(&r);
+    }
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--limit", "ti", "velfærd", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--limit needs a number");
+    test_run_free(&r);
+    /* Zero hits per page is no page at all. */
+    r = test_tool("dksearch-query", "--db", g_db, "--limit", "0", "velfærd", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--limit needs a number from 1");
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--db", g_db, "velfærd", "--offset", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--offset needs a value");
+    test_run_free(&r);
+}
+
+static void test_index_missing_file(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], missing[4200], tsv[4300];
+    test_dir("missing-file", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    snprintf(missing, sizeof missing, "%s/findes-ikke.txt", tmp);
+    snprintf(tsv, sizeof tsv, "%s/taler.tsv", g_corpus);
+    test_run r = test_tool("dksearch-index", "--db", db, tsv, missing, NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, missing);
+    assert_contains(r.err, "No such file");
+    /* What could be read was still committed. */
+    summary s;
+    assert_int_equal(parse_summary(r.out, &s), 0);
+    assert_int_equal(s.docs, 4);
+    test_run_free(&r);
+    expect_set(db, "finansloven", IDS("tale-3"));
+
+    r = test_tool("dksearch-index", "--db", db, NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "no input given");
+    test_run_free(&r);
+}
+
+static void test_reindex_replaces(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], fresh[4200], first[4200], second[4200];
+    test_dir("replace", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    snprintf(fresh, sizeof fresh, "%s/fresh", tmp);
+    snprintf(first, sizeof first, "%s/x1.jsonl", tmp);
+    snprintf(second, sizeof second, "%s/x2.jsonl", tmp);
+    /* Version 1 and 2 of one document have no content word in common. */
+    static const char v1[] = "{\"id\": \"x\", \"title\": \"Første udgave\", "
+                             "\"body\": \"Her står ordet abrikostræ.\"}\n";
+    static const char v2[] = "{\"id\": \"x\", \"title\": \"Anden udgave\", "
+                             "\"body\": \"Nu står her ordet blommetræ.\"}\n";
+    assert_int_equal(test_write_file(first, v1, strlen(v1)), 0);
+    assert_int_equal(test_write_file(second, v2, strlen(v2)), 0);
+
+    summary s = index_ok(NULL, db, g_corpus, NULL);
+    assert_int_equal(s.docs, CORPUS_DOCS);
+    s = index_ok(NULL, db, first, NULL);
+    assert_int_equal(s.added, 1);
+    assert_int_equal(s.replaced, 0);
+    assert_int_equal(s.docs, CORPUS_DOCS + 1);
+    expect_set(db, "abrikostræ", IDS("x"));
+
+    s = index_ok(v2, db, "-", NULL);
+    assert_int_equal(s.added, 0);
+    assert_int_equal(s.replaced, 1);
+    assert_int_equal(s.docs, CORPUS_DOCS + 1);
+    expect_none(db, "abrikostræ");
+    expect_set(db, "blommetræ", IDS("x"));
+    hits h = search_page(db, "udgave", NULL, NULL);
+    assert_int_equal(h.total, 1);
+    assert_string_equal(h.title[0], "Anden udgave");
+    hits_free(&h);
+
+    /* The replaced version leaves no trace in the statistics: the index
+     * equals one built from the final documents, terms and scores alike. */
+    summary f = index_ok(NULL, fresh, g_corpus, second);
+    assert_int_equal(f.docs, s.docs);
+    assert_int_equal(f.terms, s.terms);
+    expect_same_hits(db, "blommetræ", fresh, "blommetræ");
+    expect_same_hits(db, "telemedicin", fresh, "telemedicin");
+    expect_same_hits(db, "og", fresh, "og");
+}
+
+static void test_directory_ids(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], arg[4300];
+    test_dir("dirids", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    /* A directory named with trailing slashes gives the same ids as without,
+     * so indexing it both ways replaces instead of duplicating. */
+    snprintf(arg, sizeof arg, "%s//", g_corpus);
+    summary a = index_ok(NULL, db, arg, NULL);
+    summary b = index_ok(NULL, db, g_corpus, NULL);
+    assert_int_equal(a.docs, CORPUS_DOCS);
+    assert_int_equal(b.replaced, CORPUS_DOCS);
+    assert_int_equal(b.docs, CORPUS_DOCS);
+    hits h = search_page(db, "cyklerne", NULL, NULL);
+    for (size_t i = 0; i < h.n; i++)
+        if (h.id[i][0] == '/')
+            fail_msg("id %s starts with a slash", h.id[i]);
+    hits_free(&h);
+}
+
+static void test_symlink_loop(void **state)
+{
+    (void)state;
+    char tmp[1024], dir[2048], file[2100], link[2100], db[2100];
+    test_dir("loop", tmp, sizeof tmp);
+    snprintf(dir, sizeof dir, "%s/s/d", tmp);
+    snprintf(file, sizeof file, "%s/a.txt", dir);
+    snprintf(link, sizeof link, "%s/loop", dir);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    const char *text = "Titel\nEn tekst om ost.\n";
+    assert_int_equal(test_write_file(file, text, strlen(text)), 0);
+    assert_int_equal(symlink("..", link), 0);
+    /* The loop dir/loop -> dir/.. -> dir is walked once, the file indexed once. */
+    test_run r = test_tool("dksearch-index", "--db", db, dir, NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "indexed 1 documents");
+    test_run_free(&r);
+    hits h = search_page(db, "ost", NULL, NULL);
+    assert_int_equal(h.total, 1);
+    assert_string_equal(h.id[0], "a.txt");
+    hits_free(&h);
+}
+
+static void test_reindex_corpus_same(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200];
+    test_dir("reindex", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    summary a = index_ok(NULL, db, g_corpus, NULL);
+    summary b = index_ok(NULL, db, g_corpus, NULL);
+    assert_int_equal(b.indexed, CORPUS_DOCS);
+    assert_int_equal(b.added, 0);
+    assert_int_equal(b.replaced, CORPUS_DOCS);
+    assert_int_equal(b.docs, a.docs);
+    assert_int_equal(b.terms, a.terms);
+    static const char *const queries[] = {
+        "telemedicin", "og", "kommune -borgmester", "\"den offentlige sektor\"",
+        "klima OR borgmester", "cyklerne", "\"i dag\"", NULL};
+    for (size_t i = 0; queries[i]; i++)
+        expect_same_hits(g_db, queries[i], db, queries[i]);
+}
+
+static void test_tsv_and_jsonl(void **state)
+{
+    (void)state;
+    hits h = search("finansloven");
+    assert_int_equal(h.total, 1);
+    assert_string_equal(h.id[0], "tale-3");
+    assert_string_equal(h.title[0], "");  /* .tsv lines have no title */
+    hits_free(&h);
+    h = search("vejafgift");
+    assert_int_equal(h.total, 1);
+    assert_string_equal(h.id[0], "parti-2");
+    assert_string_equal(h.title[0], "Grønne veje");
+    hits_free(&h);
+    /* A .jsonl title is searchable. */
+    expect_set(g_db, "tryghed", IDS("parti-1"));
+    /* The header line "id<TAB>text" of taler.tsv is not a document. */
+    expect_none(g_db, "text");
+}
+
+static void test_bad_json_lines(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], path[4200];
+    test_dir("bad-json", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    snprintf(path, sizeof path, "%s/blandet.jsonl", tmp);
+    static const char data[] = "{\"id\": \"god-1\", \"body\": \"Solsikker i haven.\"}\n"
+                               "{\"id\": \"skidt\", body: ikke json}\n"
+                               "{\"title\": \"Uden id\", \"body\": \"Solsikker.\"}\n"
+                               "{\"id\": 7, \"text\": \"Solsikker på marken.\"}\n";
+    assert_int_equal(test_write_file(path, data, strlen(data)), 0);
+    test_run r = test_tool("dksearch-index", "--db", db, path, NULL);
+    assert_int_equal(r.status, 0);
+    /* Each warning names the file and line. */
+    char where[4300];
+    snprintf(where, sizeof where, "%s:2: skipped: invalid JSON", path);
+    assert_contains(r.err, where);
+    snprintf(where, sizeof where, "%s:3: skipped: no \"id\"", path);
+    assert_contains(r.err, where);
+    summary s;
+    assert_int_equal(parse_summary(r.out, &s), 0);
+    assert_int_equal(s.added, 2);
+    assert_int_equal(s.skipped, 2);
+    assert_int_equal(s.docs, 2);
+    test_run_free(&r);
+    /* Integer ids become strings; "text" stands in for "body". */
+    expect_set(db, "solsikker", IDS("god-1", "7"));
+}
+
+static void test_analyze(void **state)
+{
+    (void)state;
+    test_run r = test_tool("dksearch-query", "--analyze", "Æblerne på Øen", NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "0\tÆblerne\tæbl\n1\tpå\tpå\n2\tØen\tøen\n");
+    test_run_free(&r);
+    /* The surface stays as written, the term is composed and lower case. */
+    r = test_tool("dksearch-query", "--analyze", "A\xcc\x8aRHUS", NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "0\tA\xcc\x8aRHUS\tårhus\n");
+    test_run_free(&r);
+    /* No index is needed, and no text is an error. */
+    r = test_tool("dksearch-query", "--db", "/nonexistent", "--analyze", "", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--analyze needs a text");
+    test_run_free(&r);
+}
+
+static void test_seed_article(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], seeds[4200];
+    test_dir("seeds", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    snprintf(seeds, sizeof seeds, "%s/seeds", test_top());
+    summary s = index_ok(NULL, db, seeds, NULL);
+    assert_true(s.docs >= 1);
+    static const char *const queries[] = {"velfærdsalliance", "telemedicin", NULL};
+    for (size_t i = 0; queries[i]; i++) {
+        hits h = search_page(db, queries[i], NULL, NULL);
+        assert_true(h.total >= 1);
+        assert_true(has_id(&h, "velfaerdsalliancer.txt"));
+        hits_free(&h);
+    }
+    /* The snippet marks the inflected forms of the compound. */
+    hits h = search_page(db, "velfærdsalliance", NULL, NULL);
+    json_t *hl = h.highlights[0];
+    assert_true(json_array_size(hl) >= 1);
+    size_t start = (size_t)json_integer_value(json_array_get(json_array_get(hl, 0), 0));
+    assert_true(strncmp(h.snippet[0] + start, "velfærdsallian", 15) == 0 ||
+                strncmp(h.snippet[0] + start, "Velfærdsallian", 15) == 0);
+    hits_free(&h);
+}
+
+static void test_paging(void **state)
+{
+    (void)state;
+    hits all = search("og");
+    assert_int_equal(all.total, 16);
+    assert_int_equal(all.n, 16);
+    size_t seen = 0;
+    for (int page = 0; page < 4; page++) {
+        char offset[16];
+        snprintf(offset, sizeof offset, "%d", page * 5);
+        hits p = search_page(g_db, "og", "5", offset);
+        assert_int_equal(p.total, 16);
+        assert_int_equal(p.n, page < 3 ? 5 : 1);
+        /* Each page is the next slice of the full ranking: disjoint pages
+         * whose union is the whole list. */
+        for (size_t i = 0; i < p.n; i++) {
+            assert_string_equal(p.id[i], all.id[seen]);
+            for (size_t j = 0; j < seen; j++)
+                assert_string_not_equal(p.id[i], all.id[j]);
+            seen++;
+        }
+        hits_free(&p);
+    }
+    assert_int_equal(seen, all.n);
+    hits_free(&all);
+    hits beyond = search_page(g_db, "og", "5", "16");
+    assert_int_equal(beyond.total, 16);
+    assert_int_equal(beyond.n, 0);
+    assert_int_equal(beyond.status, 0);
+    hits_free(&beyond);
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--limit", "3", "--offset", "3", "og",
+                           NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(strncmp(r.out, "4. ", 3) == 0);
+    assert_contains(r.out, "\n4-6 of 16 hits (");
+    test_run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_corpus_summary),
+        cmocka_unit_test(test_single_words),
+        cmocka_unit_test(test_stemmed_forms),
+        cmocka_unit_test(test_and),
+        cmocka_unit_test(test_or),
+        cmocka_unit_test(test_exclusion),
+        cmocka_unit_test(test_phrase),
+        cmocka_unit_test(test_ranking),
+        cmocka_unit_test(test_bm25_scores),
+        cmocka_unit_test(test_stopword_phrase),
+        cmocka_unit_test(test_stopword_only_query),
+        cmocka_unit_test(test_stopword_beside_content),
+        cmocka_unit_test(test_danish_letters),
+        cmocka_unit_test(test_json_output),
+        cmocka_unit_test(test_text_output),
+        cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_error_missing_index),
+        cmocka_unit_test(test_error_empty_query),
+        cmocka_unit_test(test_error_broken_query),
+        cmocka_unit_test(test_error_unknown_option),
+        cmocka_unit_test(test_index_missing_file),
+        cmocka_unit_test(test_reindex_replaces),
+        cmocka_unit_test(test_reindex_corpus_same),
+        cmocka_unit_test(test_directory_ids),
+        cmocka_unit_test(test_symlink_loop),
+        cmocka_unit_test(test_tsv_and_jsonl),
+        cmocka_unit_test(test_bad_json_lines),
+        cmocka_unit_test(test_analyze),
+        cmocka_unit_test(test_seed_article),
+        cmocka_unit_test(test_paging),
+    };
+    return cmocka_run_group_tests_name("e2e", tests, group_setup, group_teardown);
+}
