@@ -378,7 +378,7 @@ int main(int argc, char **argv)
     if (!r.quiet) {
         double secs = now() - r.started, mib = ws.bytes / 1048576.0;
         printf("indexed %llu documents (%llu new, %llu replaced, %lu skipped), %.2f MiB in "
-               "%.2f s (%.1f MiB/s); %s holds %llu documents, %llu terms, %.2f MiB\n",
+               "%.3f s (%.1f MiB/s); %s holds %llu documents, %llu terms, %.2f MiB\n",
                (unsigned long long)(ws.added + ws.replaced), (unsigned long long)ws.added,
                (unsigned long long)ws.replaced, r.skipped, mib, secs,
                secs > 0 ? mib / secs : 0.0, db, (unsigned long long)is.documents,
