@@ -31,7 +31,13 @@ ALL_CFLAGS = $(DKS_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRC := $(wildcard src/*.c)
-LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/lexicon_data.o
+
+# The Danish lexicon is built once from Debian's word list and Hunspell
+# dictionary (tools/mklexicon.c) and shared by every build directory.
+WORDLIST := /usr/share/dict/danish
+HUNSPELL_DA := /usr/share/hunspell/da_DK
+LEXICON := build/lexicon/lexicon.bin
 LIB := $(BUILD)/libdksearch.a
 PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -50,6 +56,26 @@ $(BUILD)/gen/stopwords.inc: stemmer-data/danish-stopwords.txt | deps
 	LC_ALL=C sort -u $< | sed -n 's/^\([^"\\]*\)$$/"\1",/p' > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/stopwords.o: $(BUILD)/gen/stopwords.inc
+
+# lemma<TAB>term lines become {"lemma", "term"}, entries
+$(BUILD)/gen/kept_apart.inc: stemmer-data/danish-kept-apart.tsv | deps
+	@mkdir -p $(@D)
+	LC_ALL=C sort $< | sed -n 's/^\([^#"\\	][^"\\	]*\)	\([^"\\	]*\)$$/{"\1", "\2"},/p' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/analyze.o: $(BUILD)/gen/kept_apart.inc
+
+build/lexicon/mklexicon: tools/mklexicon.c src/utf8.c src/buf.c src/dks_int.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(DKS_CFLAGS) -O2 tools/mklexicon.c src/utf8.c src/buf.c -o $@ -lhunspell $(PKG_LIBS)
+
+# Rebuilt when the generator's source changes, not whenever a header does.
+$(LEXICON): tools/mklexicon.c stemmer-data/danish-lemma-exceptions.tsv | build/lexicon/mklexicon deps
+	build/lexicon/mklexicon $(WORDLIST) $(HUNSPELL_DA).aff $(HUNSPELL_DA).dic \
+		stemmer-data/danish-lemma-exceptions.tsv $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/lexicon_data.o: src/lexicon_data.S $(LEXICON)
+	@mkdir -p $(@D)
+	$(CC) -c -DDKS_LEXICON_FILE='"$(CURDIR)/$(LEXICON)"' $< -o $@
 
 $(BUILD)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)

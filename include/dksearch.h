@@ -69,10 +69,35 @@ typedef struct dks_error_detail {
 typedef struct dks_analyzer dks_analyzer;
 
 /* Kinds of term the analysis chain emits.  Every token gives one
- * DKS_TERM_WORD; later stages add extra terms at the same position. */
+ * DKS_TERM_WORD; the Danish stages add extra terms at the same position. */
 typedef enum dks_term_kind {
-    DKS_TERM_WORD = 0
+    DKS_TERM_WORD = 0,      /* the token, Snowball-stemmed */
+    DKS_TERM_PART,          /* a first part of a compound (velfærd in velfærdsalliancer) */
+    DKS_TERM_HEAD,          /* the last part of a compound (alliancer) */
+    DKS_TERM_EXPANSION,     /* a word the text implies: klimaministeren from
+                               "klima-, energi- og forsyningsministeren",
+                               offentligprivate from "offentlig-private" */
+    DKS_TERM_LEMMA,         /* the dictionary form (sagde -> sige) */
+    DKS_TERM_SPELLING       /* another spelling (idé -> ide, Århus -> aarhus) */
 } dks_term_kind;
+
+/* "word", "part", "head", "expansion", "lemma", "spelling". */
+const char *dks_term_kind_name(dks_term_kind kind);
+
+/* The Danish stages of analysis, each of which can be switched off (for
+ * comparison: DKS_ANALYSIS_SNOWBALL is what other engines do). */
+enum {
+    DKS_ANALYSIS_SNOWBALL = 0,      /* tokenise, lower-case, stem */
+    DKS_ANALYSIS_SPELLING = 1,      /* accents and aa/ae/oe spellings */
+    DKS_ANALYSIS_COMPOUNDS = 2,     /* compound parts and hyphenated words */
+    DKS_ANALYSIS_ELLIPSIS = 4,      /* "klima-, energi- og forsyningsministeren" */
+    DKS_ANALYSIS_LEMMAS = 8,        /* dictionary forms, dropped e, irregular forms */
+    DKS_ANALYSIS_ALL = 15
+};
+
+/* Reads a list such as "all", "snowball" or "spelling,compounds" into
+ * DKS_ANALYSIS_* flags; DKS_EINVAL for an unknown name. */
+int dks_analysis_parse(const char *spec, unsigned *features);
 
 /* One term at one position.  All pointers point into buffers owned by the
  * analyzer or the caller's text and are valid only during the callback. */
@@ -91,9 +116,11 @@ typedef struct dks_term {
  * returned by dks_analyze(). */
 typedef int (*dks_term_callback)(const dks_term *term, void *ctx);
 
-/* Creates an analyzer.  Not safe to share between threads: create one per
+/* Creates an analyzer with every Danish stage (DKS_ANALYSIS_ALL), or with
+ * the given stages.  Not safe to share between threads: create one per
  * thread.  Release with dks_analyzer_free(). */
 int dks_analyzer_new(dks_analyzer **out);
+int dks_analyzer_new_with(unsigned features, dks_analyzer **out);
 void dks_analyzer_free(dks_analyzer *analyzer);
 
 /* Analyses `len` bytes of `text` (need not be valid UTF-8 nor
@@ -102,8 +129,9 @@ void dks_analyzer_free(dks_analyzer *analyzer);
 int dks_analyze(dks_analyzer *analyzer, const char *text, size_t len,
                 uint32_t first_position, dks_term_callback cb, void *ctx);
 
-/* Normalises and stems one word as the chain does for each token; the
- * result is valid until the next call on this analyzer. */
+/* Normalises and stems one word with plain Snowball, as the chain does
+ * for each token before its Danish stages; the result is valid until the
+ * next call on this analyzer. */
 int dks_analyze_word(dks_analyzer *analyzer, const char *word, size_t len,
                      const char **term, size_t *term_len);
 
@@ -123,6 +151,14 @@ enum {
 int dks_index_open(const char *path, int mode, dks_index **out,
                    dks_error_detail *err);
 void dks_index_close(dks_index *index);
+
+/* Chooses the analysis of a new index (DKS_ANALYSIS_* flags; the default
+ * is DKS_ANALYSIS_ALL).  An index keeps one analysis for its life, since
+ * queries must be analysed like its documents: DKS_EINVAL once it holds
+ * documents analysed otherwise. */
+int dks_index_set_analysis(dks_index *index, unsigned features);
+/* The analysis the index was built with. */
+int dks_index_analysis(dks_index *index, unsigned *features);
 
 /* Collection statistics as of the last commit. */
 typedef struct dks_index_stats {
@@ -176,6 +212,11 @@ int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
 
 /* Makes everything added so far durable and visible to readers. */
 int dks_writer_commit(dks_writer *writer, dks_error_detail *err);
+
+/* 0 while the writer can go on; otherwise the error that stopped it (a
+ * storage error: what was not committed is lost).  Errors about one bad
+ * document (DKS_EINPUT, DKS_ELIMIT from dks_writer_add) leave it usable. */
+int dks_writer_failed(const dks_writer *writer);
 
 /* Counters since dks_writer_open(). */
 typedef struct dks_writer_stats {

@@ -90,7 +90,7 @@ static int add_document(const dks_document *doc, long line, void *ctx)
     run *r = ctx;
     dks_error_detail err = {0};
     int rc = dks_writer_add(r->writer, doc, NULL, &err);
-    if (rc == DKS_EINPUT || rc == DKS_ELIMIT) {
+    if ((rc == DKS_EINPUT || rc == DKS_ELIMIT) && !dks_writer_failed(r->writer)) {
         /* This document is bad, the run is not: skip it. */
         fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, line, err.message);
         r->skipped++;
@@ -136,8 +136,9 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         return 0;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        input_error(r, path, S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+    int stat_rc = fstat(fd, &st);
+    if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
+        input_error(r, path, stat_rc != 0 ? strerror(errno) : "not a regular file");
         close(fd);
         return 0;
     }

@@ -70,11 +70,15 @@ static char *join_words(int n_words, char **words)
     return s;
 }
 
+/* position, surface, term; extra terms (not the word itself) add their kind */
 static int print_term(const dks_term *t, void *ctx)
 {
     (void)ctx;
-    printf("%u\t%.*s\t%.*s\n", t->position, (int)t->surface_len, t->surface, (int)t->term_len,
+    printf("%u\t%.*s\t%.*s", t->position, (int)t->surface_len, t->surface, (int)t->term_len,
            t->term);
+    if (t->kind != DKS_TERM_WORD)
+        printf("\t%s", dks_term_kind_name(t->kind));
+    putchar('\n');
     return 0;
 }
 

@@ -1,30 +1,127 @@
 /*
- * analyze.c - the analysis chain: tokenise -> normalise -> mark stop words
- * -> Snowball Danish stem.  Used identically for documents (writer.c,
- * snippet.c) and queries (query.c).  This is the only file that calls
- * libstemmer.
+ * analyze.c - the analysis chain, used identically for documents
+ * (writer.c, snippet.c) and queries (query.c).  This is the only file that
+ * calls libstemmer.
  *
- * Each token yields one DKS_TERM_WORD at its position; stages that add
- * further terms at the same position (compound parts, spellings) plug in
- * after the stemmer and use the same callback.
+ *   tokenise -> normalise -> mark stop words -> Snowball stem    (WORD)
+ *     + lemmas: Hunspell's dictionary forms and the exception table
+ *       (sagde -> sige), dropped e (sundhedsvæsnet -> sundhedsvæsen) (LEMMA)
+ *     + spelling: accents folded (idé -> ide, Malmö -> malmø)   (SPELLING)
+ *     + compounds: first parts and head (velfærd, alliancer)    (PART, HEAD)
+ *       and hyphenated words joined (offentlig-private)         (EXPANSION)
+ *     + ellipsis: "klima-, energi- og forsyningsministeren" gives
+ *       klimaministeren and energiministeren                    (EXPANSION)
+ *
+ * Extra terms stand at the position (and byte offset) of the token they
+ * come from.  Every stage is a pure function of the text and the compiled
+ * lexicon (lexicon.c), so re-analysing a stored document gives exactly the
+ * terms it was indexed with, which deleting it relies on.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <libstemmer.h>
+#include <utf8proc.h>
 
 #include "dks_int.h"
 
+/* Shortest compound part, in characters, for words the lexicon does not
+ * know; words it does know are split only into longer parts (known_word). */
+#define MIN_PART_CHARS 3
+#define MIN_KNOWN_PART_CHARS 4
+#define MAX_PARTS 4
+/* Truncated words remembered while waiting for the conjunct that
+ * completes them ("klima-, energi-, miljø- og ..."). */
+#define MAX_TRUNCATED 8
+
+typedef struct truncated {
+    size_t offset, len;        /* the surface */
+    uint32_t position;
+    char norm[DKS_MAX_TOKEN_BYTES];
+    size_t norm_len;
+} truncated;
+
 struct dks_analyzer {
     struct sb_stemmer *stemmer;
-    char norm[DKS_MAX_TERM_BYTES];
+    unsigned features;
+
+    /* the text being analysed and where its terms go */
+    const char *text;
+    size_t len;
+    dks_term_callback cb;
+    void *ctx;
+
+    char norm[DKS_MAX_TERM_BYTES];      /* the current token, normalised */
+    char stem[DKS_MAX_TERM_BYTES];      /* result of stem_into() callers copy from */
+    char work[2 * DKS_MAX_TERM_BYTES];  /* scratch for joined and folded words */
+
+    /* ellipsis: truncated first parts waiting for their head */
+    truncated pending[MAX_TRUNCATED];
+    size_t n_pending;
+    int after_conjunction;
+
+    /* hyphenated words: offentlig-private */
+    char chain[DKS_MAX_TOKEN_BYTES];
+    size_t chain_len, chain_parts, chain_offset;
+    uint32_t chain_position;
+
+    /* abbreviations (H.C.) and a letter before a number (L 146) */
+    char abbrev[16];
+    size_t abbrev_len, abbrev_offset;
+    uint32_t abbrev_position;
+    size_t prev_end;            /* byte after the previous token */
+    int prev_single_letter;     /* previous token is one letter */
+    char prev_letter;
+    size_t prev_offset;
+    uint32_t prev_position;
 };
 
-int dks_analyzer_new(dks_analyzer **out)
+const char *dks_term_kind_name(dks_term_kind kind)
+{
+    static const char *const names[] = {"word", "part", "head", "expansion", "lemma",
+                                        "spelling"};
+    return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+}
+
+int dks_analysis_parse(const char *spec, unsigned *features)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } names[] = {
+        {"snowball", DKS_ANALYSIS_SNOWBALL}, {"spelling", DKS_ANALYSIS_SPELLING},
+        {"compounds", DKS_ANALYSIS_COMPOUNDS}, {"ellipsis", DKS_ANALYSIS_ELLIPSIS},
+        {"lemmas", DKS_ANALYSIS_LEMMAS}, {"all", DKS_ANALYSIS_ALL},
+    };
+    unsigned f = 0;
+    const char *p = spec;
+    while (*p) {
+        size_t n = strcspn(p, ",+ ");
+        size_t i;
+        for (i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == n && strncmp(names[i].name, p, n) == 0)
+                break;
+        if (i == sizeof names / sizeof names[0])
+            return DKS_EINVAL;
+        f |= names[i].flag;
+        p += n;
+        p += strspn(p, ",+ ");
+    }
+    *features = f;
+    return DKS_OK;
+}
+
+int dks_analyzer_new_with(unsigned features, dks_analyzer **out)
 {
     *out = NULL;
+    if (features & ~(unsigned)DKS_ANALYSIS_ALL)
+        return DKS_EINVAL;
+    if (features && dks_lexicon_size() == 0)
+        return DKS_ESTEMMER;  /* the compiled lexicon is damaged */
     dks_analyzer *an = calloc(1, sizeof *an);
     if (!an)
         return DKS_ENOMEM;
+    an->features = features;
     an->stemmer = sb_stemmer_new("danish", "UTF_8");
     if (!an->stemmer) {
         free(an);
@@ -32,6 +129,11 @@ int dks_analyzer_new(dks_analyzer **out)
     }
     *out = an;
     return DKS_OK;
+}
+
+int dks_analyzer_new(dks_analyzer **out)
+{
+    return dks_analyzer_new_with(DKS_ANALYSIS_ALL, out);
 }
 
 void dks_analyzer_free(dks_analyzer *an)
@@ -42,15 +144,154 @@ void dks_analyzer_free(dks_analyzer *an)
     free(an);
 }
 
-/* Stems the normalised word in an->norm[0..len). */
-static int stem(dks_analyzer *an, size_t len, const char **term, size_t *term_len)
+unsigned dks_analyzer_features(const dks_analyzer *an)
 {
-    const sb_symbol *s = sb_stemmer_stem(an->stemmer, (const sb_symbol *)an->norm, (int)len);
+    return an->features;
+}
+
+/* ---- stemming ----------------------------------------------------------- */
+
+/* Plain Snowball; the result lives in the stemmer until its next call. */
+static int snowball(dks_analyzer *an, const char *word, size_t len, const char **out,
+                    size_t *out_len)
+{
+    const sb_symbol *s = sb_stemmer_stem(an->stemmer, (const sb_symbol *)word, (int)len);
     if (!s)
         return DKS_ENOMEM;
-    *term = (const char *)s;
-    *term_len = (size_t)sb_stemmer_length(an->stemmer);
+    *out = (const char *)s;
+    *out_len = (size_t)sb_stemmer_length(an->stemmer);
     return DKS_OK;
+}
+
+/* Lemmas whose words Snowball merges with unrelated words, and the term
+ * they get instead (stemmer-data/danish-kept-apart.tsv). */
+static const struct {
+    const char *lemma, *term;
+} kept_apart[] = {
+#include "kept_apart.inc"
+};
+
+static const char *kept_apart_term(const char *w, size_t len)
+{
+    for (size_t i = 0; i < sizeof kept_apart / sizeof kept_apart[0]; i++)
+        if (strlen(kept_apart[i].lemma) == len && memcmp(kept_apart[i].lemma, w, len) == 0)
+            return kept_apart[i].term;
+    return NULL;
+}
+
+static int is_consonant(unsigned char c)
+{
+    return c < 0x80 && strchr("bcdfghjklmnpqrstvwxz", c) != NULL;
+}
+
+/* How a word relates to a lemma: 2 if it begins with the lemma without
+ * the e of its last syllable (sundhedsvæsen -> sundhedsvæsn-et,
+ * himmel -> himl-en, sommer -> somr-e), the dropped e that Snowball does
+ * not restore; 1 if it begins with the lemma itself; 0 otherwise. */
+static int regular_form_of(const char *w, size_t len, const char *lemma, size_t ll)
+{
+    if (ll >= 4 && strchr("lnr", lemma[ll - 1]) && lemma[ll - 2] == 'e' &&
+        is_consonant((unsigned char)lemma[ll - 3])) {
+        size_t keep = ll - 2;  /* up to the e */
+        if (lemma[keep - 1] == lemma[keep - 2])
+            keep--;  /* himmel -> him-l */
+        if (keep + 1 <= len && memcmp(w, lemma, keep) == 0 && w[keep] == lemma[ll - 1])
+            return 2;
+    }
+    return ll <= len && memcmp(w, lemma, ll) == 0;
+}
+
+/* The main term of a word the lexicon knows, with lemmas on.  Snowball
+ * does not restore a dropped e and stems sundhedsvæsen, sundhedsvæsenet
+ * and sundhedsvæsnet (cykel/cyklen, regel/regler, himmel/himlen...)
+ * apart.  When the lexicon says a word is a regular form of a lemma, the
+ * word takes the lemma's stem, which brings the forms to one term; a
+ * dropped-e relation is the stronger evidence, and lemmas that disagree
+ * leave the Snowball stem.  Lemmas in the kept-apart table give their own
+ * term instead (haven is "have", no longer "hav" like havet).  Sets *len
+ * to 0 when the word keeps its Snowball stem. */
+static int lexical_main_term(dks_analyzer *an, const char *w, size_t n, char *out, size_t *len)
+{
+    dks_lexicon_entry e;
+    *len = 0;
+    if (!dks_lexicon_find(w, n, &e))
+        return DKS_OK;
+    const char *kept = e.is_lemma ? kept_apart_term(w, n) : NULL;
+    for (size_t i = 0; !kept && !e.is_lemma && i < e.n_lemmas; i++) {
+        size_t ll;
+        const char *lemma = dks_lexicon_lemma(&e, i, &ll);
+        kept = kept_apart_term(lemma, ll);
+    }
+    if (kept) {
+        *len = strlen(kept);
+        memcpy(out, kept, *len);
+        return DKS_OK;
+    }
+    /* best[strength]: the stem the lemmas of that strength agree on */
+    char best[3][DKS_MAX_TERM_BYTES];
+    size_t best_len[3] = {0, 0, 0};
+    int conflict[3] = {0, 0, 0};
+    for (size_t i = 0; i <= e.n_lemmas; i++) {
+        size_t ll;
+        const char *lemma = i < e.n_lemmas ? dks_lexicon_lemma(&e, i, &ll) : w;
+        if (i == e.n_lemmas) {
+            if (!e.is_lemma)
+                break;
+            ll = n;  /* the word as its own lemma */
+        }
+        int strength = regular_form_of(w, n, lemma, ll);
+        if (!strength)
+            continue;
+        const char *s = kept_apart_term(lemma, ll);
+        size_t sl = s ? strlen(s) : 0;
+        int rc = s ? DKS_OK : snowball(an, lemma, ll, &s, &sl);
+        if (rc)
+            return rc;
+        if (best_len[strength] && (sl != best_len[strength] ||
+                                   memcmp(s, best[strength], sl) != 0))
+            conflict[strength] = 1;
+        else if (sl <= DKS_MAX_TERM_BYTES) {
+            memcpy(best[strength], s, sl);
+            best_len[strength] = sl;
+        }
+    }
+    for (int strength = 2; strength >= 1; strength--) {
+        if (best_len[strength] && !conflict[strength]) {
+            memcpy(out, best[strength], best_len[strength]);
+            *len = best_len[strength];
+            return DKS_OK;
+        }
+    }
+    return DKS_OK;
+}
+
+/* Stems a normalised word into an->stem: Snowball, or with lemmas on the
+ * stem of its lemma where the lexicon knows it (lexical_main_term). */
+static int stem_into(dks_analyzer *an, const char *word, size_t len, size_t *out_len)
+{
+    if (an->features & DKS_ANALYSIS_LEMMAS) {
+        int rc = lexical_main_term(an, word, len, an->stem, out_len);
+        if (rc || *out_len)
+            return rc;
+    }
+    const char *s;
+    size_t sl;
+    int rc = snowball(an, word, len, &s, &sl);
+    if (rc)
+        return rc;
+    if (sl > sizeof an->stem)
+        return DKS_ELIMIT;
+    memcpy(an->stem, s, sl);
+    *out_len = sl;
+    return DKS_OK;
+}
+
+int dks_analyzer_stem(dks_analyzer *an, const char *word, size_t len, const char **stem,
+                      size_t *stem_len)
+{
+    int rc = stem_into(an, word, len, stem_len);
+    *stem = an->stem;
+    return rc;
 }
 
 int dks_analyze_word(dks_analyzer *an, const char *word, size_t len, const char **term,
@@ -64,7 +305,484 @@ int dks_analyze_word(dks_analyzer *an, const char *word, size_t len, const char 
     int rc = dks_normalize((const unsigned char *)word, len, an->norm, sizeof an->norm, &n);
     if (rc)
         return rc;
-    return stem(an, n, term, term_len);
+    return snowball(an, an->norm, n, term, term_len);
+}
+
+/* ---- emitting ------------------------------------------------------------ */
+
+typedef struct token_info {
+    size_t offset, len;
+    uint32_t position;
+    int is_stopword;
+} token_info;
+
+static int emit(dks_analyzer *an, const token_info *tok, dks_term_kind kind, const char *term,
+                size_t len)
+{
+    dks_term t = {
+        .term = term,
+        .term_len = len,
+        .surface = an->text + tok->offset,
+        .surface_len = tok->len,
+        .offset = tok->offset,
+        .position = tok->position,
+        .kind = kind,
+        .is_stopword = tok->is_stopword,
+    };
+    return an->cb(&t, an->ctx);
+}
+
+/* Stems `word` and emits it, unless it stems to `skip` (the token's own
+ * term, which is already there). */
+static int emit_stemmed(dks_analyzer *an, const token_info *tok, dks_term_kind kind,
+                        const char *word, size_t len, const char *skip, size_t skip_len)
+{
+    size_t sl;
+    int rc = stem_into(an, word, len, &sl);
+    if (rc)
+        return rc;
+    if (skip && sl == skip_len && memcmp(an->stem, skip, sl) == 0)
+        return DKS_OK;
+    char term[DKS_MAX_TERM_BYTES];
+    memcpy(term, an->stem, sl);
+    return emit(an, tok, kind, term, sl);
+}
+
+/* ---- spelling ------------------------------------------------------------- */
+
+/* Folds accents the Danish way: ä -> æ, ö -> ø, other marks dropped
+ * (é -> e, ü -> u), æ ø å kept.  Returns 0 if nothing changed. */
+static int fold_accents(const char *word, size_t len, char *out, size_t cap, size_t *out_len)
+{
+    size_t n = 0;
+    int changed = 0;
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t step = dks_utf8_decode((const unsigned char *)word + i, len - i, &cp);
+        int32_t mapped[4];
+        int m = 1;
+        mapped[0] = cp;
+        if (cp == 0xE4) {
+            mapped[0] = 0xE6;      /* ä -> æ */
+        } else if (cp == 0xF6) {
+            mapped[0] = 0xF8;      /* ö -> ø */
+        } else if (cp >= 0xC0 && cp != 0xE5 && cp != 0xE6 && cp != 0xF8) {
+            utf8proc_int32_t d[4];
+            int last = 0;
+            utf8proc_ssize_t k = utf8proc_decompose_char(cp, d, 4, UTF8PROC_DECOMPOSE |
+                                                         UTF8PROC_STRIPMARK, &last);
+            if (k >= 1 && k <= 4) {
+                m = (int)k;
+                for (int j = 0; j < m; j++)
+                    mapped[j] = d[j];
+            }
+        }
+        for (int j = 0; j < m; j++) {
+            if (n + 4 > cap)
+                return 0;
+            n += (size_t)utf8proc_encode_char(mapped[j], (utf8proc_uint8_t *)out + n);
+        }
+        changed |= m != 1 || mapped[0] != cp;
+        i += step;
+    }
+    *out_len = n;
+    return changed;
+}
+
+/* ---- compounds ------------------------------------------------------------ */
+
+static size_t chars(const char *s, size_t len)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < len; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static int at_boundary(const char *s, size_t i)
+{
+    return ((unsigned char)s[i] & 0xC0) != 0x80;
+}
+
+static int known(const char *s, size_t len)
+{
+    return dks_lexicon_find(s, len, NULL);
+}
+
+/* A split: parts[i] = {start, end} of each part (linking letters left out). */
+typedef struct split {
+    size_t start[MAX_PARTS], end[MAX_PARTS];
+    size_t n;
+    size_t head;         /* characters in the last part */
+    size_t shortest;     /* characters in the shortest part */
+} split;
+
+/* How strictly to split: words the lexicon knows as simple words are
+ * split only into clearly better parts. */
+typedef struct split_rules {
+    size_t min_modifier, min_head;  /* characters */
+    int e_link;                     /* allow a linking e (hundehus) */
+} split_rules;
+
+static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1};
+static const split_rules known_word = {MIN_KNOWN_PART_CHARS, MIN_KNOWN_PART_CHARS + 1, 0};
+
+/* Can w[start..end) be a first part?  Known as it stands, or as the
+ * stem form of a word ending in e (arbejds- from arbejde). */
+static int modifier_ok(const char *w, size_t start, size_t end, size_t min_chars)
+{
+    if (chars(w + start, end - start) < min_chars)
+        return 0;
+    if (known(w + start, end - start))
+        return 1;
+    char buf[DKS_MAX_TOKEN_BYTES + 1];
+    if (end - start + 1 > sizeof buf)
+        return 0;
+    memcpy(buf, w + start, end - start);
+    buf[end - start] = 'e';
+    return known(buf, end - start + 1);
+}
+
+/* Is a better than b?  Fewest parts, then the longest head (cykel-stierne,
+ * not cykels-tierne), then the longest shortest part. */
+static int better_split(const split *a, const split *b)
+{
+    if (a->n != b->n)
+        return a->n < b->n;
+    if (a->head != b->head)
+        return a->head > b->head;
+    return a->shortest > b->shortest;
+}
+
+/* Finds the best split of w[start..len) into at most `max` known parts.
+ * Between parts a linking s (or e) may stand.  `whole`: the rest may be
+ * one part. */
+static int best_split(const char *w, size_t len, size_t start, size_t max,
+                      const split_rules *rules, int whole, split *best)
+{
+    size_t rest_chars = chars(w + start, len - start);
+    if (whole && rest_chars >= rules->min_head && known(w + start, len - start)) {
+        *best = (split){.start = {start}, .end = {len}, .n = 1, .head = rest_chars,
+                        .shortest = rest_chars};
+        return 1;
+    }
+    if (max < 2)
+        return 0;
+    int found = 0;
+    for (size_t cut = start + 1; cut < len; cut++) {
+        if (!at_boundary(w, cut) || !modifier_ok(w, start, cut, rules->min_modifier))
+            continue;
+        /* the rest starts right after, or after a linking s or e */
+        for (int link = 0; link < 2; link++) {
+            size_t next = cut + (size_t)link;
+            if (link && (next >= len || (w[cut] != 's' && !(rules->e_link && w[cut] == 'e'))))
+                continue;
+            split rest;
+            if (next >= len || !best_split(w, len, next, max - 1, rules, 1, &rest))
+                continue;
+            size_t here = chars(w + start, cut - start);
+            split cand = rest;
+            cand.n = rest.n + 1;
+            cand.start[0] = start;
+            cand.end[0] = cut;
+            memcpy(cand.start + 1, rest.start, rest.n * sizeof *rest.start);
+            memcpy(cand.end + 1, rest.end, rest.n * sizeof *rest.end);
+            cand.shortest = here < rest.shortest ? here : rest.shortest;
+            if (!found || better_split(&cand, best)) {
+                *best = cand;
+                found = 1;
+            }
+        }
+    }
+    return found;
+}
+
+/* Splits a normalised word into parts; 0 if it is not a compound. */
+static int split_compound(const char *w, size_t len, split *out)
+{
+    dks_lexicon_entry e;
+    if (dks_lexicon_find(w, len, &e)) {
+        if (e.head_len && e.head_len < len) {
+            /* Hunspell knows the compound: its last part is the head, the
+             * rest (without a linking s or e) the first part. */
+            size_t mod_end = len - e.head_len;
+            if (mod_end > 1 && (w[mod_end - 1] == 's' || w[mod_end - 1] == 'e') &&
+                !known(w, mod_end) && modifier_ok(w, 0, mod_end - 1, 2))
+                mod_end--;
+            *out = (split){.start = {0, len - e.head_len}, .end = {mod_end, len}, .n = 2};
+            return 1;
+        }
+        /* A known simple word is split only into two clearly better parts:
+         * both known and of at least MIN_KNOWN_PART_CHARS characters. */
+        split s;
+        if (best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2) {
+            *out = s;
+            return 1;
+        }
+        return 0;
+    }
+    split s;
+    if (best_split(w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2) {
+        *out = s;
+        return 1;
+    }
+    return 0;
+}
+
+int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len)
+{
+    (void)an;
+    split s;
+    return known(word, len) || best_split(word, len, 0, MAX_PARTS, &unknown_word, 0, &s);
+}
+
+static int emit_compound(dks_analyzer *an, const token_info *tok, const char *w, size_t len)
+{
+    split s;
+    if (!split_compound(w, len, &s))
+        return DKS_OK;
+    int rc;
+    for (size_t i = 0; i + 1 < s.n; i++)
+        if ((rc = emit_stemmed(an, tok, DKS_TERM_PART, w + s.start[i], s.end[i] - s.start[i],
+                               NULL, 0)))
+            return rc;
+    if (s.n > 2 && (rc = emit_stemmed(an, tok, DKS_TERM_PART, w, s.end[s.n - 2], NULL, 0)))
+        return rc;  /* civilsamfund in civilsamfundsaktører */
+    return emit_stemmed(an, tok, DKS_TERM_HEAD, w + s.start[s.n - 1],
+                        len - s.start[s.n - 1], NULL, 0);
+}
+
+/* ---- lemmas ---------------------------------------------------------------- */
+
+static int emit_lemmas(dks_analyzer *an, const token_info *tok, const char *w, size_t len,
+                       const char *main, size_t main_len)
+{
+    dks_lexicon_entry e;
+    if (!dks_lexicon_find(w, len, &e))
+        return DKS_OK;
+    for (size_t i = 0; i < e.n_lemmas; i++) {
+        size_t ll;
+        const char *lemma = dks_lexicon_lemma(&e, i, &ll);
+        int rc = emit_stemmed(an, tok, DKS_TERM_LEMMA, lemma, ll, main, main_len);
+        if (rc)
+            return rc;
+    }
+    return DKS_OK;
+}
+
+/* ---- ellipsis and hyphens --------------------------------------------------- */
+
+static int is_hyphen_at(const char *text, size_t len, size_t i, size_t *width)
+{
+    if (i < len && text[i] == '-') {
+        *width = 1;
+        return 1;
+    }
+    /* U+2010 hyphen, U+2011 non-breaking hyphen */
+    if (i + 2 < len && (unsigned char)text[i] == 0xE2 && (unsigned char)text[i + 1] == 0x80 &&
+        ((unsigned char)text[i + 2] == 0x90 || (unsigned char)text[i + 2] == 0x91)) {
+        *width = 3;
+        return 1;
+    }
+    return 0;
+}
+
+static int word_char_at(const char *text, size_t len, size_t i)
+{
+    if (i >= len)
+        return 0;
+    int32_t cp;
+    dks_utf8_decode((const unsigned char *)text + i, len - i, &cp);
+    return cp >= 0 && dks_char_class_of(cp) == DKS_CHAR_WORD;
+}
+
+static int is_conjunction(const char *w, size_t len)
+{
+    return (len == 2 && memcmp(w, "og", 2) == 0) || (len == 5 && memcmp(w, "eller", 5) == 0) ||
+           (len == 4 && memcmp(w, "samt", 4) == 0);
+}
+
+/* The head a truncated word borrows from the last conjunct: its longest
+ * proper ending that is a known word, leaving at least two characters
+ * (forsyningsministeren -> ministeren, udrejse -> rejse). */
+static size_t borrowed_head(const char *w, size_t len)
+{
+    size_t skipped = 0;
+    for (size_t i = 1; i < len; i++) {
+        if (!at_boundary(w, i))
+            continue;
+        skipped++;
+        if (skipped >= 2 && chars(w + i, len - i) >= MIN_PART_CHARS && known(w + i, len - i))
+            return len - i;
+    }
+    return 0;
+}
+
+static int complete_ellipsis(dks_analyzer *an, const char *last, size_t last_len)
+{
+    size_t head = borrowed_head(last, last_len);
+    int rc = DKS_OK;
+    for (size_t i = 0; head && i < an->n_pending && !rc; i++) {
+        truncated *t = &an->pending[i];
+        if (t->norm_len + head > sizeof an->work)
+            continue;
+        memcpy(an->work, t->norm, t->norm_len);
+        memcpy(an->work + t->norm_len, last + last_len - head, head);
+        token_info tok = {t->offset, t->len, t->position, 0};
+        rc = emit_stemmed(an, &tok, DKS_TERM_EXPANSION, an->work, t->norm_len + head, NULL, 0);
+    }
+    an->n_pending = 0;
+    an->after_conjunction = 0;
+    return rc;
+}
+
+/* Follows "klima-, energi- og forsyningsministeren" token by token. */
+static int track_ellipsis(dks_analyzer *an, const token_info *tok, const char *w, size_t len)
+{
+    size_t end = tok->offset + tok->len, width;
+    int truncated_here = is_hyphen_at(an->text, an->len, end, &width) &&
+                         !word_char_at(an->text, an->len, end + width);
+    if (truncated_here) {
+        if (an->after_conjunction)
+            an->n_pending = 0, an->after_conjunction = 0;
+        if (an->n_pending < MAX_TRUNCATED && len <= DKS_MAX_TOKEN_BYTES) {
+            truncated *t = &an->pending[an->n_pending++];
+            t->offset = tok->offset;
+            t->len = tok->len;
+            t->position = tok->position;
+            memcpy(t->norm, w, len);
+            t->norm_len = len;
+        }
+        return DKS_OK;
+    }
+    if (an->n_pending && !an->after_conjunction && is_conjunction(w, len)) {
+        an->after_conjunction = 1;
+        return DKS_OK;
+    }
+    if (an->n_pending && an->after_conjunction)
+        return complete_ellipsis(an, w, len);
+    an->n_pending = 0;
+    return DKS_OK;
+}
+
+/* Joins hyphenated words: offentlig-private -> offentligprivate. */
+static int track_hyphens(dks_analyzer *an, const token_info *tok, const char *w, size_t len)
+{
+    size_t end = tok->offset + tok->len, width;
+    /* chain_parts > 0: the previous token ended in a hyphen and this one
+     * follows it directly */
+    if (an->chain_parts == 0) {
+        an->chain_len = 0;
+        an->chain_parts = 0;
+        an->chain_offset = tok->offset;
+        an->chain_position = tok->position;
+    }
+    if (an->chain_len + len <= sizeof an->chain) {
+        memcpy(an->chain + an->chain_len, w, len);
+        an->chain_len += len;
+        an->chain_parts++;
+    }
+    if (is_hyphen_at(an->text, an->len, end, &width) &&
+        word_char_at(an->text, an->len, end + width))
+        return DKS_OK;  /* the word goes on after the hyphen */
+    int rc = DKS_OK;
+    if (an->chain_parts >= 2) {
+        token_info whole = {an->chain_offset, end - an->chain_offset, an->chain_position, 0};
+        rc = emit_stemmed(an, &whole, DKS_TERM_EXPANSION, an->chain, an->chain_len, NULL, 0);
+    }
+    an->chain_parts = 0;
+    return rc;
+}
+
+/* H.C. -> hc, and "L 146" -> l146: written forms people also type joined. */
+static int track_abbreviations(dks_analyzer *an, const token_info *tok, const char *w,
+                               size_t len)
+{
+    int rc = DKS_OK;
+    size_t end = tok->offset + tok->len;
+    int single = len == 1 && ((unsigned char)w[0] < 0x80);
+    int digits = len > 0 && strspn(w, "0123456789") >= len;
+    if (digits && an->prev_single_letter && an->prev_end + 1 == tok->offset &&
+        an->text[an->prev_end] == ' ' && len + 1 < sizeof an->work) {
+        an->work[0] = an->prev_letter;
+        memcpy(an->work + 1, w, len);
+        token_info letter = {an->prev_offset, end - an->prev_offset, an->prev_position, 0};
+        rc = emit(an, &letter, DKS_TERM_EXPANSION, an->work, len + 1);
+    }
+    /* a single letter directly followed by a period continues H.C. */
+    int dotted = single && end < an->len && an->text[end] == '.';
+    if (dotted && an->abbrev_len > 0 && an->prev_end + 1 == tok->offset &&
+        an->abbrev_len < sizeof an->abbrev) {
+        an->abbrev[an->abbrev_len++] = w[0];
+    } else {
+        if (an->abbrev_len >= 2 && !rc) {
+            token_info whole = {an->abbrev_offset, an->prev_end - an->abbrev_offset,
+                                an->abbrev_position, 0};
+            rc = emit(an, &whole, DKS_TERM_EXPANSION, an->abbrev, an->abbrev_len);
+        }
+        an->abbrev_len = 0;
+        if (dotted) {
+            an->abbrev[an->abbrev_len++] = w[0];
+            an->abbrev_offset = tok->offset;
+            an->abbrev_position = tok->position;
+        }
+    }
+    an->prev_single_letter = single;
+    an->prev_letter = single ? w[0] : 0;
+    an->prev_offset = tok->offset;
+    an->prev_position = tok->position;
+    return rc;
+}
+
+/* ---- the chain ---------------------------------------------------------------- */
+
+static int analyze_token(dks_analyzer *an, const token_info *tok_in)
+{
+    token_info tok = *tok_in;
+    size_t n;
+    int rc = dks_normalize((const unsigned char *)an->text + tok.offset, tok.len, an->norm,
+                           sizeof an->norm, &n);
+    if (rc == DKS_ELIMIT || (rc == DKS_OK && n == 0))
+        return DKS_OK;
+    if (rc)
+        return rc;
+    char w[DKS_MAX_TERM_BYTES];
+    memcpy(w, an->norm, n);
+    tok.is_stopword = dks_is_stopword(w, n);
+
+    size_t main_len;
+    if ((rc = stem_into(an, w, n, &main_len)))
+        return rc;
+    char main[DKS_MAX_TERM_BYTES];
+    memcpy(main, an->stem, main_len);
+    if ((rc = emit(an, &tok, DKS_TERM_WORD, main, main_len)))
+        return rc;
+
+    if (an->features & DKS_ANALYSIS_LEMMAS) {
+        if ((rc = emit_lemmas(an, &tok, w, n, main, main_len)))
+            return rc;
+    }
+    if (an->features & DKS_ANALYSIS_SPELLING) {
+        size_t fl;
+        if (fold_accents(w, n, an->work, sizeof an->work, &fl)) {
+            char folded[2 * DKS_MAX_TERM_BYTES];
+            memcpy(folded, an->work, fl);
+            if ((rc = emit_stemmed(an, &tok, DKS_TERM_SPELLING, folded, fl, main, main_len)))
+                return rc;
+        }
+    }
+    if (an->features & DKS_ANALYSIS_COMPOUNDS) {
+        if ((rc = emit_compound(an, &tok, w, n)) || (rc = track_hyphens(an, &tok, w, n)))
+            return rc;
+    }
+    if (an->features & DKS_ANALYSIS_ELLIPSIS) {
+        if ((rc = track_ellipsis(an, &tok, w, n)))
+            return rc;
+    }
+    if ((rc = track_abbreviations(an, &tok, w, n)))
+        return rc;
+    an->prev_end = tok.offset + tok.len;
+    return DKS_OK;
 }
 
 int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
@@ -73,36 +791,40 @@ int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_p
     dks_tokenizer tz;
     dks_token tok;
     uint32_t position = first_position;
+    an->text = text;
+    an->len = len;
+    an->cb = cb;
+    an->ctx = ctx;
+    an->n_pending = 0;
+    an->after_conjunction = 0;
+    an->chain_parts = 0;
+    an->abbrev_len = 0;
+    an->prev_single_letter = 0;
+    an->prev_end = 0;
     dks_tokenizer_init(&tz, text, len);
-    while (dks_tokenizer_next(&tz, &tok)) {
-        uint32_t here = position;
+    int rc = DKS_OK;
+    while (!rc && dks_tokenizer_next(&tz, &tok)) {
+        token_info t = {tok.offset, tok.len, position, 0};
         if (position < DKS_MAX_POSITION)
             position++;
         /* Over-long tokens still take a position, so a phrase cannot
          * match across them. */
-        if (tok.len > DKS_MAX_TOKEN_BYTES)
+        if (tok.len > DKS_MAX_TOKEN_BYTES) {
+            an->chain_parts = 0;
+            an->n_pending = 0;
+            an->abbrev_len = 0;
+            an->prev_single_letter = 0;
             continue;
-        size_t n;
-        int rc = dks_normalize((const unsigned char *)text + tok.offset, tok.len, an->norm,
-                               sizeof an->norm, &n);
-        if (rc == DKS_ELIMIT || (rc == DKS_OK && n == 0))
-            continue;
-        if (rc)
-            return rc;
-        dks_term t = {
-            .surface = text + tok.offset,
-            .surface_len = tok.len,
-            .offset = tok.offset,
-            .position = here,
-            .kind = DKS_TERM_WORD,
-            .is_stopword = dks_is_stopword(an->norm, n),
-        };
-        rc = stem(an, n, &t.term, &t.term_len);
-        if (rc)
-            return rc;
-        rc = cb(&t, ctx);
-        if (rc)
-            return rc;
+        }
+        rc = analyze_token(an, &t);
     }
-    return DKS_OK;
+    /* an abbreviation at the very end of the text */
+    if (!rc && an->abbrev_len >= 2) {
+        token_info whole = {an->abbrev_offset, an->prev_end - an->abbrev_offset,
+                            an->abbrev_position, 0};
+        rc = emit(an, &whole, DKS_TERM_EXPANSION, an->abbrev, an->abbrev_len);
+    }
+    an->text = NULL;
+    an->cb = NULL;
+    return rc;
 }

@@ -22,8 +22,10 @@
 #define DKS_MAX_TOKEN_BYTES 256
 /* A normalised term can grow (case folding ß -> ss); room for that. */
 #define DKS_MAX_TERM_BYTES (DKS_MAX_TOKEN_BYTES * 3)
-/* LMDB keys are at most 511 bytes; ids are keys of their own. */
+/* LMDB keys are at most 511 bytes; ids are keys of their own, and terms
+ * are keys with a kind byte before and five bytes after (postings). */
 #define DKS_MAX_ID_BYTES 500
+#define DKS_MAX_KEY_TERM_BYTES 480
 /* Postings are stored in blocks of at most this many documents. */
 #define DKS_BLOCK_DOCS 128
 /* Positions beyond this are not recorded (a document's tokens still count
@@ -42,11 +44,11 @@
 #define DKS_MAX_RESULTS 10000
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 1u
+#define DKS_FORMAT_VERSION 2u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
-#define DKS_ANALYZER_VERSION 1u
+#define DKS_ANALYZER_VERSION 2u
 
 /* BM25 parameters. */
 #define DKS_BM25_K1 1.2
@@ -149,6 +151,35 @@ int dks_is_stopword(const char *word, size_t len);
 size_t dks_stopword_count(void);
 
 /* ------------------------------------------------------------------ */
+/* lexicon.c: the compiled Danish lexicon                              */
+
+typedef struct dks_lexicon_entry {
+    const char *word;      /* lower case, NFC; not NUL-terminated at len */
+    size_t len;
+    size_t head_len;       /* bytes of the compound's last part, 0 if none */
+    int is_lemma;          /* the word is a dictionary form itself */
+    size_t n_lemmas;       /* other dictionary forms it is a form of */
+    const char *lemmas;    /* NUL-separated; use dks_lexicon_lemma() */
+} dks_lexicon_entry;
+
+/* Words in the lexicon (0 if the compiled data is damaged). */
+size_t dks_lexicon_size(void);
+/* 1 and *out (may be NULL) if the normalised word is in the lexicon. */
+int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out);
+const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* analyze.c: beyond the public interface                              */
+
+unsigned dks_analyzer_features(const dks_analyzer *an);
+/* Stems a normalised word as the chain does (with lemmas on, the stem of
+ * its lemma where the lexicon knows it); valid until the next call. */
+int dks_analyzer_stem(dks_analyzer *an, const char *word, size_t len, const char **stem,
+                      size_t *stem_len);
+/* 1 if a normalised word is in the lexicon or a compound of its words. */
+int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len);
+
+/* ------------------------------------------------------------------ */
 /* postings.c: the posting block codec (format in the file's header)   */
 
 typedef struct dks_block_header {
@@ -249,6 +280,13 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
 /* ------------------------------------------------------------------ */
 /* keys.c: key and record layouts shared by writer and reader          */
 
+/* The dictionary key of a term of a kind: words and expansions are the
+ * term itself; parts, heads, lemmas and spellings get a kind byte in
+ * front (0x01..0x04), so they have statistics of their own and never
+ * collide with a word.  out needs DKS_MAX_KEY_TERM_BYTES + 1 bytes;
+ * returns 0 for a term too long to index. */
+size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out);
+
 /* Posting block key: term bytes, 0x00, first doc id big-endian. */
 size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len,
                         uint32_t first_doc);
@@ -289,6 +327,7 @@ typedef struct dks_meta {
     uint64_t total_len;
     uint64_t term_count;
     uint32_t next_doc;
+    uint32_t features;      /* DKS_ANALYSIS_* the index is analysed with */
 } dks_meta;
 int dks_meta_read(dks_txn *t, dks_meta *out); /* 1 if the index is empty/new */
 int dks_meta_write(dks_txn *t, const dks_meta *m);
@@ -337,12 +376,22 @@ typedef enum dks_qnode_type {
     DKS_Q_NOT       /* only as a child of AND: excludes */
 } dks_qnode_type;
 
+/* One way a query word can match: a dictionary key and its weight. */
+typedef struct dks_qalt {
+    char *key;
+    size_t key_len;
+    double weight;
+} dks_qalt;
+
 typedef struct dks_qnode dks_qnode;
 struct dks_qnode {
     dks_qnode_type type;
-    /* TERM: term; PHRASE: terms[] with their relative positions */
+    /* TERM: the word's term and the keys it matches (alts[0] is the word
+     * itself); PHRASE: terms[] with their relative positions */
     char *term;
     size_t term_len;
+    dks_qalt *alts;
+    size_t n_alts;
     int is_stopword;
     char **terms;
     size_t *term_lens;

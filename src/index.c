@@ -43,6 +43,7 @@ static int check_meta(dks_index *idx, const char *path, dks_error_detail *err)
         dks_meta fresh = {
             .format_version = DKS_FORMAT_VERSION,
             .analyzer_version = DKS_ANALYZER_VERSION,
+            .features = DKS_ANALYSIS_ALL,
         };
         if ((rc = dks_txn_begin(idx->store, 1, &t)))
             return dks_fail(err, rc, -1, "cannot write index %s: %s", path, dks_strerror(rc));
@@ -90,6 +91,49 @@ void dks_index_close(dks_index *index)
         return;
     dks_store_close(index->store);
     free(index);
+}
+
+int dks_index_analysis(dks_index *index, unsigned *features)
+{
+    dks_txn *t;
+    dks_meta m;
+    int rc = dks_txn_begin(index->store, 0, &t);
+    if (rc)
+        return rc;
+    rc = dks_meta_read(t, &m);
+    dks_txn_abort(t);
+    if (rc)
+        return rc == 1 ? DKS_ENOINDEX : rc;
+    *features = m.features;
+    return DKS_OK;
+}
+
+int dks_index_set_analysis(dks_index *index, unsigned features)
+{
+    if (!(index->mode & DKS_OPEN_WRITE) || (features & ~(unsigned)DKS_ANALYSIS_ALL))
+        return DKS_EINVAL;
+    dks_txn *t;
+    dks_meta m;
+    int rc = dks_txn_begin(index->store, 1, &t);
+    if (rc)
+        return rc;
+    rc = dks_meta_read(t, &m);
+    if (rc == 1)
+        rc = DKS_ECORRUPT;
+    if (!rc && m.features != features) {
+        /* Documents analysed one way cannot be searched the other way. */
+        if (m.next_doc > 0)
+            rc = DKS_EINVAL;
+        else {
+            m.features = features;
+            rc = dks_meta_write(t, &m);
+        }
+    }
+    if (rc) {
+        dks_txn_abort(t);
+        return rc;
+    }
+    return dks_txn_commit(t);
 }
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out)

@@ -3,7 +3,7 @@
  * posting keys, term statistics, document records, collection statistics
  * and document lengths.  docs/index-format.md describes the same bytes.
  *
- *   terms     term bytes                -> varint df, varint cf
+ *   terms     term key (dks_term_key)   -> varint df, varint cf
  *   postings  term, 0x00, be32 first doc -> block (postings.c)
  *   docs      be32 doc                  -> varint id_len, id, varint title_len,
  *                                          title, varint length, varint body_start,
@@ -15,14 +15,31 @@
  *   meta      "meta"                    -> "DKSI", le32 format version, le32
  *                                          analyzer version, le32 next doc,
  *                                          le64 documents, le64 total length,
- *                                          le64 distinct terms
+ *                                          le64 distinct terms, le32 analysis
+ *                                          (DKS_ANALYSIS_* flags)
  */
 #include <string.h>
 
 #include "dks_int.h"
 
 #define META_KEY "meta"
-#define META_LEN 40
+#define META_LEN 44
+
+size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out)
+{
+    if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES)
+        return 0;
+    size_t n = 0;
+    switch (kind) {
+    case DKS_TERM_PART:     out[n++] = 0x01; break;
+    case DKS_TERM_HEAD:     out[n++] = 0x02; break;
+    case DKS_TERM_LEMMA:    out[n++] = 0x03; break;
+    case DKS_TERM_SPELLING: out[n++] = 0x04; break;
+    default:                break;
+    }
+    memcpy(out + n, term, len);
+    return n + len;
+}
 
 size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len, uint32_t first_doc)
 {
@@ -151,7 +168,8 @@ int dks_meta_read(dks_txn *t, dks_meta *m)
     m->doc_count = dks_get_le64(p + 16);
     m->total_len = dks_get_le64(p + 24);
     m->term_count = dks_get_le64(p + 32);
-    if (m->doc_count > m->next_doc)
+    m->features = get_le32(p + 40);
+    if (m->doc_count > m->next_doc || (m->features & ~(uint32_t)DKS_ANALYSIS_ALL))
         return DKS_ECORRUPT;
     return DKS_OK;
 }
@@ -166,6 +184,7 @@ int dks_meta_write(dks_txn *t, const dks_meta *m)
     dks_put_le64(v + 16, m->doc_count);
     dks_put_le64(v + 24, m->total_len);
     dks_put_le64(v + 32, m->term_count);
+    put_le32(v + 40, m->features);
     return dks_kv_put(t, DKS_DB_META, META_KEY, strlen(META_KEY), v, sizeof v);
 }
 

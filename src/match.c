@@ -13,7 +13,7 @@
  * candidates must have the terms at the right relative positions.
  *
  * Each iterator also carries max_score, an upper bound of its score, for
- * the dynamic pruning that sits on top of this interface.
+ * dynamic pruning; the matcher below is exhaustive and does not use it yet.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +57,7 @@ typedef struct term_iter {
     const unsigned char *pos_p;       /* positions of doc pos_i start here */
     uint32_t pos_i;
     double idf;
+    double weight;                    /* of this alternative of a query word */
 } term_iter;
 
 /* Reads the block at the cursor's entry (k, v); 1 if it is another term's. */
@@ -171,7 +172,7 @@ static int term_score(iter *it, double *score)
         rc = doc_length(t->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = dks_bm25_term(&t->ctx->bm25, t->idf, t->tfs[t->i], len);
+    *score = t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, t->tfs[t->i], len);
     return DKS_OK;
 }
 
@@ -228,12 +229,16 @@ static int empty_new(iter **out)
     return DKS_OK;
 }
 
-/* Opens an iterator over one term; a term not in the index gives an empty one. */
-static int term_new(match_ctx *ctx, const char *term, size_t len, iter **out, double *idf)
+/* Opens an iterator over one dictionary key, its scores multiplied by
+ * weight; a key not in the index gives an empty iterator. */
+static int term_new(match_ctx *ctx, const char *term, size_t len, double weight, iter **out,
+                    double *idf)
 {
     *out = NULL;
     *idf = 0;
     dks_term_stats st;
+    if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES + 1)
+        return empty_new(out);  /* too long to have been indexed */
     int rc = dks_term_stats_get(ctx->txn, term, len, &st);
     if (rc == 1)
         return empty_new(out);
@@ -250,7 +255,8 @@ static int term_new(match_ctx *ctx, const char *term, size_t len, iter **out, do
     t->prefix[len] = 0;
     t->prefix_len = len + 1;
     t->idf = *idf = dks_bm25_idf(&ctx->bm25, st.df);
-    t->base.max_score = t->idf * (DKS_BM25_K1 + 1.0);
+    t->weight = weight;
+    t->base.max_score = weight * t->idf * (DKS_BM25_K1 + 1.0);
 
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, 0);
@@ -636,7 +642,7 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     for (size_t i = 0; i < p->n && !rc && !missing; i++) {
         iter *t;
         double idf;
-        rc = term_new(ctx, q->terms[i], q->term_lens[i], &t, &idf);
+        rc = term_new(ctx, q->terms[i], q->term_lens[i], 1.0, &t, &idf);
         if (rc)
             break;
         if (t->ops != &term_ops) {
@@ -663,6 +669,39 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 }
 
 /* ---- building the tree --------------------------------------------------- */
+
+/* A query word with alternatives (other spellings, lemmas, compound
+ * parts) is an OR of the alternatives that occur in the index. */
+static int word_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    iter **subs = calloc(q->n_alts, sizeof *subs);
+    if (!subs)
+        return DKS_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < q->n_alts; i++) {
+        double idf;
+        int rc = term_new(ctx, q->alts[i].key, q->alts[i].key_len, q->alts[i].weight, &subs[n],
+                          &idf);
+        if (rc) {
+            free_iters(subs, n);
+            return rc;
+        }
+        if (subs[n]->ops == &empty_ops)
+            subs[n]->ops->free(subs[n]);
+        else
+            n++;
+    }
+    if (n == 0) {
+        free(subs);
+        return empty_new(out);
+    }
+    if (n == 1) {
+        *out = subs[0];
+        free(subs);
+        return DKS_OK;
+    }
+    return or_new(subs, n, out);
+}
 
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
 
@@ -698,7 +737,10 @@ static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
     int rc;
     switch (q->type) {
     case DKS_Q_TERM:
-        return term_new(ctx, q->term, q->term_len, out, &idf);
+        if (q->n_alts <= 1)
+            return term_new(ctx, q->n_alts ? q->alts[0].key : q->term,
+                            q->n_alts ? q->alts[0].key_len : q->term_len, 1.0, out, &idf);
+        return word_new(ctx, q, out);
     case DKS_Q_PHRASE:
         return phrase_new(ctx, q, out);
     case DKS_Q_OR:
@@ -798,7 +840,9 @@ static int collect_highlights(dks_match_result *r, const dks_qnode *q)
     int rc = DKS_OK;
     switch (q->type) {
     case DKS_Q_TERM:
-        return add_highlight(r, q->term, q->term_len);
+        for (size_t i = 0; i < q->n_alts && !rc; i++)
+            rc = add_highlight(r, q->alts[i].key, q->alts[i].key_len);
+        return q->n_alts ? rc : add_highlight(r, q->term, q->term_len);
     case DKS_Q_PHRASE:
         for (size_t i = 0; i < q->n_terms && !rc; i++)
             rc = add_highlight(r, q->terms[i], q->term_lens[i]);

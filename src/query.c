@@ -126,6 +126,9 @@ void dks_query_free(dks_qnode *n)
     if (!n)
         return;
     free(n->term);
+    for (size_t i = 0; i < n->n_alts; i++)
+        free(n->alts[i].key);
+    free(n->alts);
     for (size_t i = 0; i < n->n_terms; i++)
         free(n->terms[i]);
     free(n->terms);
@@ -163,45 +166,241 @@ static int add_child(parser *p, dks_qnode *parent, dks_qnode *child)
 
 /* ---- analysing words and phrases ------------------------------------- */
 
+/* How much a match through each kind of alternative counts, relative to
+ * the word as typed: a whole word beats another spelling, which beats the
+ * dictionary form, which beats the head of a compound, which beats a
+ * first part (alliance: "alliance" > "velfærdsalliancer" > "alliancepartner"). */
+#define W_EXACT 1.0
+#define W_SPELLING 0.8
+#define W_LEMMA 0.7
+#define W_HEAD 0.6
+#define W_PART 0.3
+/* aa/ae/oe spellings tried per word (each spot can flip). */
+#define MAX_SPELLING_SPOTS 4
+
+typedef struct qterm {
+    char *term;
+    size_t len;
+    uint32_t position;
+    dks_term_kind kind;
+    int is_stopword;
+    size_t offset, surface_len;
+} qterm;
+
 typedef struct term_list {
     parser *p;
-    char **terms;
-    size_t *lens;
-    uint32_t *positions;
-    int all_stop;
-    size_t n, terms_cap, lens_cap, positions_cap;
+    qterm *t;
+    size_t n, cap, words;
 } term_list;
+
+static void term_list_free(term_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->t[i].term);
+    free(l->t);
+}
 
 static int collect(const dks_term *t, void *ctx)
 {
     term_list *l = ctx;
-    if (l->p->n_terms >= DKS_MAX_QUERY_TERMS)
-        return DKS_ELIMIT;
-    int rc;
-    if ((rc = dks_grow(&l->terms, l->n, &l->terms_cap, sizeof *l->terms, 4)) ||
-        (rc = dks_grow(&l->lens, l->n, &l->lens_cap, sizeof *l->lens, 4)) ||
-        (rc = dks_grow(&l->positions, l->n, &l->positions_cap, sizeof *l->positions, 4)))
+    if (t->kind == DKS_TERM_WORD) {
+        if (l->p->n_terms >= DKS_MAX_QUERY_TERMS)
+            return DKS_ELIMIT;
+        l->p->n_terms++;
+        l->words++;
+    }
+    int rc = dks_grow(&l->t, l->n, &l->cap, sizeof *l->t, 8);
+    if (rc)
         return rc;
     char *copy = malloc(t->term_len + 1);
     if (!copy)
         return DKS_ENOMEM;
     memcpy(copy, t->term, t->term_len);
     copy[t->term_len] = '\0';
-    l->terms[l->n] = copy;
-    l->lens[l->n] = t->term_len;
-    l->positions[l->n] = t->position;
-    l->n++;
-    l->p->n_terms++;
-    if (!t->is_stopword)
-        l->all_stop = 0;
+    l->t[l->n++] = (qterm){copy, t->term_len, t->position, t->kind, t->is_stopword,
+                           t->offset, t->surface_len};
     return DKS_OK;
 }
 
-/* Analyses text into a TERM or PHRASE node; NULL (without error) when the
- * text has no searchable word. */
+/* Adds an alternative key (kind + term) to a TERM node, keeping the
+ * highest weight when the key is already there. */
+static int add_alt(parser *p, dks_qnode *n, dks_term_kind kind, const char *term, size_t len,
+                   double weight)
+{
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t kl = dks_term_key(kind, term, len, key);
+    if (kl == 0)
+        return DKS_OK;
+    for (size_t i = 0; i < n->n_alts; i++) {
+        if (n->alts[i].key_len == kl && memcmp(n->alts[i].key, key, kl) == 0) {
+            if (weight > n->alts[i].weight)
+                n->alts[i].weight = weight;
+            return DKS_OK;
+        }
+    }
+    size_t cap = n->n_alts;
+    int rc = dks_grow(&n->alts, n->n_alts, &cap, sizeof *n->alts, n->n_alts + 1);
+    char *copy = rc ? NULL : malloc(kl);
+    if (!copy)
+        return p->rc = p->rc ? p->rc : DKS_ENOMEM;
+    memcpy(copy, key, kl);
+    n->alts[n->n_alts++] = (dks_qalt){copy, kl, weight};
+    return DKS_OK;
+}
+
+/* aa/ae/oe typed for å/æ/ø, and the other way round: every combination of
+ * flips that gives a known word (or a compound of known words) is added
+ * as another spelling.  Checking the lexicon, not rewriting blindly, keeps
+ * Oehlenschlæger and Oens what they are. */
+static int add_spellings(parser *p, dks_qnode *n, const char *w, size_t len)
+{
+    static const char *const pairs[][2] = {{"aa", "\xC3\xA5"}, {"ae", "\xC3\xA6"},
+                                           {"oe", "\xC3\xB8"}};
+    size_t spot[MAX_SPELLING_SPOTS], spot_len[MAX_SPELLING_SPOTS];
+    int spot_pair[MAX_SPELLING_SPOTS];
+    size_t n_spots = 0;
+    for (size_t i = 0; i + 1 < len && n_spots < MAX_SPELLING_SPOTS;) {
+        size_t k;
+        for (k = 0; k < 3; k++)
+            if (memcmp(w + i, pairs[k][0], 2) == 0 || memcmp(w + i, pairs[k][1], 2) == 0)
+                break;
+        if (k == 3) {
+            i++;
+            continue;
+        }
+        spot[n_spots] = i;
+        spot_len[n_spots] = 2;  /* "aa" and "å" are both two bytes */
+        spot_pair[n_spots++] = (int)k;
+        i += 2;
+    }
+    for (unsigned mask = 1; mask < (1u << n_spots); mask++) {
+        char v[DKS_MAX_TOKEN_BYTES + 8];
+        if (len > DKS_MAX_TOKEN_BYTES)
+            return DKS_OK;
+        memcpy(v, w, len);
+        for (size_t s = 0; s < n_spots; s++) {
+            if (!(mask & (1u << s)))
+                continue;
+            const char *const *pair = pairs[spot_pair[s]];
+            const char *to = memcmp(w + spot[s], pair[0], 2) == 0 ? pair[1] : pair[0];
+            memcpy(v + spot[s], to, spot_len[s]);
+        }
+        if (!dks_analyzer_known(p->an, v, len))
+            continue;
+        const char *stem;
+        size_t sl;
+        int rc = dks_analyzer_stem(p->an, v, len, &stem, &sl);
+        if (!rc)
+            rc = add_alt(p, n, DKS_TERM_WORD, stem, sl, W_SPELLING);
+        if (rc)
+            return rc;
+    }
+    return DKS_OK;
+}
+
+/* The alternatives of one query word: the word itself, and what the
+ * index's analysis adds: other spellings, dictionary forms, compounds
+ * that have the word as head or first part. */
+static int add_alternatives(parser *p, dks_qnode *n, const term_list *l, const qterm *word)
+{
+    unsigned f = dks_analyzer_features(p->an);
+    int rc = add_alt(p, n, DKS_TERM_WORD, word->term, word->len, W_EXACT);
+    if (!rc && (f & DKS_ANALYSIS_COMPOUNDS)) {
+        rc = add_alt(p, n, DKS_TERM_HEAD, word->term, word->len, W_HEAD);
+        if (!rc)
+            rc = add_alt(p, n, DKS_TERM_PART, word->term, word->len, W_PART);
+    }
+    if (!rc && (f & DKS_ANALYSIS_LEMMAS))
+        rc = add_alt(p, n, DKS_TERM_LEMMA, word->term, word->len, W_LEMMA);
+    if (!rc && (f & DKS_ANALYSIS_SPELLING))
+        rc = add_alt(p, n, DKS_TERM_SPELLING, word->term, word->len, W_SPELLING);
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        const qterm *t = &l->t[i];
+        if (t->position != word->position)
+            continue;
+        if (t->kind == DKS_TERM_LEMMA) {
+            rc = add_alt(p, n, DKS_TERM_WORD, t->term, t->len, W_LEMMA);
+            if (!rc)
+                rc = add_alt(p, n, DKS_TERM_LEMMA, t->term, t->len, W_LEMMA);
+        } else if (t->kind == DKS_TERM_SPELLING) {
+            rc = add_alt(p, n, DKS_TERM_WORD, t->term, t->len, W_SPELLING);
+            if (!rc)
+                rc = add_alt(p, n, DKS_TERM_SPELLING, t->term, t->len, W_SPELLING);
+        }
+    }
+    if (!rc && (f & DKS_ANALYSIS_SPELLING)) {
+        char norm[DKS_MAX_TERM_BYTES];
+        size_t nl;
+        if (dks_normalize((const unsigned char *)p->q + word->offset, word->surface_len, norm,
+                          sizeof norm, &nl) == DKS_OK)
+            rc = add_spellings(p, n, norm, nl);
+    }
+    return rc ? rc : p->rc;
+}
+
+/* A TERM node for one word; quoted words match only as written. */
+static dks_qnode *word_node(parser *p, const term_list *l, const qterm *word, int quoted,
+                            long at)
+{
+    dks_qnode *n = new_node(p, DKS_Q_TERM, at);
+    if (!n)
+        return NULL;
+    n->term = malloc(word->len + 1);
+    if (!n->term) {
+        p->rc = p->rc ? p->rc : DKS_ENOMEM;
+        dks_query_free(n);
+        return NULL;
+    }
+    memcpy(n->term, word->term, word->len + 1);
+    n->term_len = word->len;
+    n->is_stopword = word->is_stopword && !quoted;
+    int rc = quoted ? add_alt(p, n, DKS_TERM_WORD, word->term, word->len, W_EXACT)
+                    : add_alternatives(p, n, l, word);
+    if (rc) {
+        dks_query_free(n);
+        return NULL;
+    }
+    return n;
+}
+
+static dks_qnode *phrase_node(parser *p, const term_list *l, long at)
+{
+    dks_qnode *n = new_node(p, DKS_Q_PHRASE, at);
+    if (!n)
+        return NULL;
+    n->terms = calloc(l->words, sizeof *n->terms);
+    n->term_lens = calloc(l->words, sizeof *n->term_lens);
+    n->offsets = calloc(l->words, sizeof *n->offsets);
+    if (!n->terms || !n->term_lens || !n->offsets) {
+        p->rc = p->rc ? p->rc : DKS_ENOMEM;
+        dks_query_free(n);
+        return NULL;
+    }
+    uint32_t first = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const qterm *t = &l->t[i];
+        if (t->kind != DKS_TERM_WORD)
+            continue;
+        if (n->n_terms == 0)
+            first = t->position;
+        n->terms[n->n_terms] = strdup(t->term);
+        if (!n->terms[n->n_terms]) {
+            p->rc = p->rc ? p->rc : DKS_ENOMEM;
+            dks_query_free(n);
+            return NULL;
+        }
+        n->term_lens[n->n_terms] = t->len;
+        n->offsets[n->n_terms++] = t->position - first;
+    }
+    return n;
+}
+
+/* Analyses text into a TERM, PHRASE or (for "offentlig-private" and
+ * "L 146", whose joined form is a word too) OR node; NULL (without error)
+ * when the text has no searchable word. */
 static dks_qnode *analyse(parser *p, size_t start, size_t len, int quoted)
 {
-    term_list l = {.p = p, .all_stop = 1};
+    term_list l = {.p = p};
     dks_qnode *n = NULL;
     int rc = dks_analyze(p->an, p->q + start, len, 0, collect, &l);
     if (rc == DKS_ELIMIT) {
@@ -212,34 +411,45 @@ static dks_qnode *analyse(parser *p, size_t start, size_t len, int quoted)
         p->rc = p->rc ? p->rc : rc;
         goto done;
     }
-    if (l.n == 0)
+    if (l.words == 0)
         goto done;
-    n = new_node(p, l.n == 1 ? DKS_Q_TERM : DKS_Q_PHRASE, (long)start);
-    if (!n)
-        goto done;
-    if (l.n == 1) {
-        n->term = l.terms[0];
-        n->term_len = l.lens[0];
-        n->is_stopword = l.all_stop && !quoted;
-        free(l.terms);
-        free(l.lens);
-        free(l.positions);
-        return n;
-    }
-    n->terms = l.terms;
-    n->term_lens = l.lens;
-    n->n_terms = l.n;
-    n->offsets = l.positions;
-    for (size_t i = l.n; i-- > 0;)
-        n->offsets[i] -= n->offsets[0];
-    return n;
-done:
+    /* Analysis ran over the word alone; offsets into the query. */
     for (size_t i = 0; i < l.n; i++)
-        free(l.terms[i]);
-    free(l.terms);
-    free(l.lens);
-    free(l.positions);
-    return NULL;
+        l.t[i].offset += start;
+    if (l.words == 1) {
+        for (size_t i = 0; i < l.n && !n; i++)
+            if (l.t[i].kind == DKS_TERM_WORD)
+                n = word_node(p, &l, &l.t[i], quoted, (long)start);
+        goto done;
+    }
+    n = phrase_node(p, &l, (long)start);
+    if (!n || quoted)
+        goto done;
+    for (size_t i = 0; i < l.n; i++) {
+        const qterm *t = &l.t[i];
+        if (t->kind != DKS_TERM_EXPANSION)
+            continue;
+        if (n->type != DKS_Q_OR) {
+            dks_qnode *or = new_node(p, DKS_Q_OR, (long)start);
+            if (!or || add_child(p, or, n)) {
+                dks_query_free(or);
+                n = NULL;
+                goto done;
+            }
+            n = or;
+        }
+        qterm joined = *t;
+        joined.kind = DKS_TERM_WORD;
+        dks_qnode *alt = word_node(p, &l, &joined, 1, (long)start);
+        if (!alt || add_child(p, n, alt)) {
+            dks_query_free(n);
+            n = NULL;
+            goto done;
+        }
+    }
+done:
+    term_list_free(&l);
+    return n;
 }
 
 /* ---- recursive descent ------------------------------------------------ */
@@ -466,7 +676,15 @@ static size_t count_content(const dks_qnode *n)
     return c;
 }
 
-/* Removes stop-word terms below n; returns the node to keep (NULL: none). */
+/* Would n still have a positive operand without its stop words? */
+static int has_content(const dks_qnode *n)
+{
+    return count_content(n) > 0;
+}
+
+/* Removes stop-word terms below n; returns the node to keep (NULL: none).
+ * An AND whose only positive operands are stop words keeps them when it
+ * also excludes something, so "(og -kat) hus" still excludes kat. */
 static dks_qnode *strip_stopwords(dks_qnode *n)
 {
     if (n->type == DKS_Q_TERM && n->is_stopword) {
@@ -475,6 +693,11 @@ static dks_qnode *strip_stopwords(dks_qnode *n)
     }
     if (n->type != DKS_Q_AND && n->type != DKS_Q_OR)
         return n;
+    if (n->type == DKS_Q_AND && !has_content(n)) {
+        for (size_t i = 0; i < n->n_children; i++)
+            if (n->children[i]->type == DKS_Q_NOT)
+                return n;
+    }
     size_t kept = 0;
     for (size_t i = 0; i < n->n_children; i++) {
         dks_qnode *c = strip_stopwords(n->children[i]);

@@ -37,14 +37,26 @@ static char *copy_string(const char *s, size_t len)
     return c;
 }
 
-/* Stored ids and titles came from arbitrary input; hand out valid UTF-8. */
+/* Titles are lines; a stored one is shown up to this many bytes. */
+#define MAX_SHOWN_TITLE_BYTES 500
+
+/* Stored ids and titles came from arbitrary input; hand out valid UTF-8
+ * on one line (control characters, NUL included, become spaces). */
 static char *copy_valid(const char *s, size_t len)
 {
     dks_buf b = {0};
+    if (len > MAX_SHOWN_TITLE_BYTES) {
+        len = MAX_SHOWN_TITLE_BYTES;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
     if (dks_utf8_append_valid(&b, (const unsigned char *)s, len) || dks_buf_append(&b, "", 0)) {
         dks_buf_free(&b);
         return NULL;
     }
+    for (size_t i = 0; i < b.len; i++)
+        if (b.data[i] < 0x20 || b.data[i] == 0x7f)
+            b.data[i] = ' ';
     return (char *)b.data;
 }
 
@@ -113,15 +125,21 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     dks_qnode *root = NULL;
     dks_txn *t = NULL;
     dks_match_result m = {0};
+    dks_meta meta;
     dks_results *r = calloc(1, sizeof *r);
-    int rc = r ? dks_analyzer_new(&an) : DKS_ENOMEM;
+    int rc = r ? dks_txn_begin(dks_index_store(index), 0, &t) : DKS_ENOMEM;
     if (rc)
+        goto fail;
+    /* Queries are analysed the way the index's documents were. */
+    if ((rc = dks_meta_read(t, &meta))) {
+        rc = rc == 1 ? DKS_ENOINDEX : rc;
+        goto fail;
+    }
+    if ((rc = dks_analyzer_new_with(meta.features, &an)))
         goto fail;
     if ((rc = dks_query_parse(an, query, query_len, &root, err)))
         goto fail;
     dks_query_drop_stopwords(&root);
-    if ((rc = dks_txn_begin(dks_index_store(index), 0, &t)))
-        goto fail;
     if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
         goto fail;
 

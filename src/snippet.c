@@ -29,18 +29,31 @@ typedef struct snip_ctx {
     size_t n_terms;
 } snip_ctx;
 
+/* Words start tokens; the extra terms of a word (its head, lemma, ...)
+ * can make it a match too.  An expansion belongs to the token it starts at
+ * ("klima-" for klimaministeren). */
 static int add_token(const dks_term *t, void *ctx)
 {
     snip_ctx *s = ctx;
-    if (t->kind != DKS_TERM_WORD)
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t kl = dks_term_key(t->kind, t->term, t->term_len, key);
+    int match = -1;
+    for (size_t i = 0; kl && i < s->n_terms && match < 0; i++)
+        if (s->term_lens[i] == kl && memcmp(s->terms[i], key, kl) == 0)
+            match = (int)i;
+    if (t->kind != DKS_TERM_WORD) {
+        for (size_t i = s->n; match >= 0 && i-- > 0;) {
+            if (s->toks[i].offset == t->offset) {
+                if (s->toks[i].match < 0)
+                    s->toks[i].match = match;
+                break;
+            }
+        }
         return DKS_OK;
+    }
     int rc = dks_grow(&s->toks, s->n, &s->cap, sizeof *s->toks, 256);
     if (rc)
         return rc;
-    int match = -1;
-    for (size_t i = 0; i < s->n_terms && match < 0; i++)
-        if (s->term_lens[i] == t->term_len && memcmp(s->terms[i], t->term, t->term_len) == 0)
-            match = (int)i;
     s->toks[s->n++] = (snip_token){t->offset, t->surface_len, match};
     return DKS_OK;
 }
@@ -72,10 +85,16 @@ static size_t best_window(const snip_ctx *s, size_t words, size_t *counts)
     return best;
 }
 
+/* Text between two words longer than this is shown as an ellipsis: it
+ * is punctuation, junk or an over-long token, and snippets stay small. */
+#define MAX_GAP_BYTES 80
+
 /* Copies text between words: white space (of any script) and controls
  * collapse to one space, invalid bytes become U+FFFD. */
 static int append_gap(dks_buf *b, const unsigned char *s, size_t len)
 {
+    if (len > MAX_GAP_BYTES)
+        return dks_buf_append_str(b, " … ");
     int space = 0;
     for (size_t i = 0; i < len;) {
         int32_t cp;

@@ -3,6 +3,9 @@
  * digits (any script), with combining marks kept on their letter, soft
  * hyphens and zero-width joiners kept inside a word, and an apostrophe
  * kept only between two word characters ("Peter's", not "Jens'").
+ * Numbers keep their Danish separators ("1.000,50", "14.30" are one
+ * token), and the section sign § is a token of its own, so "§ 12" can be
+ * searched as written.
  *
  * Everything else, invalid UTF-8 included, separates tokens.  The
  * tokeniser only finds boundaries; dks_normalize() makes terms of them.
@@ -24,12 +27,30 @@ static enum dks_char_class class_at(const dks_tokenizer *t, size_t i, size_t *n)
     return cp < 0 ? DKS_CHAR_OTHER : dks_char_class_of(cp);
 }
 
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The section sign, U+00A7. */
+static int is_section_sign(const dks_tokenizer *t, size_t i)
+{
+    return i + 1 < t->len && t->text[i] == 0xC2 && t->text[i + 1] == 0xA7;
+}
+
 int dks_tokenizer_next(dks_tokenizer *t, dks_token *tok)
 {
     size_t i = t->pos, n;
 
     /* Skip to the first word character. */
     while (i < t->len) {
+        if (is_section_sign(t, i)) {
+            tok->offset = i;
+            tok->len = 2;
+            tok->ascii = 0;
+            t->pos = i + 2;
+            return 1;
+        }
         if (t->text[i] < 0x80) {
             unsigned char c = t->text[i];
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
@@ -52,6 +73,12 @@ int dks_tokenizer_next(dks_tokenizer *t, dks_token *tok)
         unsigned char c = t->text[i];
         if (c < 0x80 && c != '\'') {
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+                i++;
+                continue;
+            }
+            /* 1.000,50 and 14.30: a separator between two digits */
+            if ((c == '.' || c == ',') && i > start && is_digit(t->text[i - 1]) &&
+                i + 1 < t->len && is_digit(t->text[i + 1])) {
                 i++;
                 continue;
             }

@@ -63,8 +63,9 @@ struct dks_writer {
     size_t n_terms, terms_cap;
     uint32_t *slots;       /* hash table: term index + 1, 0 = empty */
     size_t n_slots;
-    size_t batch_bytes;
+    size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
+    uint32_t pending_from; /* documents from this id on have postings in memory */
 
     occurrence *occ;       /* the current document's terms */
     size_t n_occ, occ_cap;
@@ -148,8 +149,31 @@ static void free_batch(dks_writer *w)
     w->terms = NULL;
     w->slots = NULL;
     w->n_terms = w->terms_cap = w->n_slots = 0;
-    w->batch_bytes = 0;
-    w->batch_docs = 0;
+}
+
+/* The in-memory batch, set aside while a deletion uses the term table. */
+typedef struct batch_state {
+    pending_term *terms;
+    size_t n_terms, terms_cap;
+    uint32_t *slots;
+    size_t n_slots;
+} batch_state;
+
+static void stash_batch(dks_writer *w, batch_state *s)
+{
+    *s = (batch_state){w->terms, w->n_terms, w->terms_cap, w->slots, w->n_slots};
+    w->terms = NULL;
+    w->slots = NULL;
+    w->n_terms = w->terms_cap = w->n_slots = 0;
+}
+
+static void restore_batch(dks_writer *w, const batch_state *s)
+{
+    w->terms = s->terms;
+    w->n_terms = s->n_terms;
+    w->terms_cap = s->terms_cap;
+    w->slots = s->slots;
+    w->n_slots = s->n_slots;
 }
 
 static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
@@ -174,10 +198,14 @@ static int collect_term(const dks_term *t, void *ctx)
     dks_writer *w = ctx;
     if (t->kind == DKS_TERM_WORD)
         w->doc_tokens++;
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t key_len = dks_term_key(t->kind, t->term, t->term_len, key);
+    if (key_len == 0)
+        return DKS_OK;  /* too long to be a key: not indexed */
     uint32_t index;
     int rc = dks_grow(&w->occ, w->n_occ, &w->occ_cap, sizeof *w->occ, 1024);
     if (!rc)
-        rc = intern(w, t->term, t->term_len, &index);
+        rc = intern(w, key, key_len, &index);
     if (rc)
         return rc;
     w->occ[w->n_occ].term = index;
@@ -355,6 +383,7 @@ static int flush_postings(dks_writer *w)
         if (w->terms[i].n)
             rc = merge_term(w, &w->terms[i]);
     free_batch(w);
+    w->pending_from = w->meta.next_doc;
     return rc;
 }
 
@@ -431,8 +460,8 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     dks_doc_record rec;
     dks_put_be32(key, doc);
 
-    /* Postings of the batch in memory may include this document. */
-    int rc = flush_postings(w);
+    /* The document's postings may still be in memory. */
+    int rc = doc >= w->pending_from ? flush_postings(w) : DKS_OK;
     if (rc)
         return rc;
     rc = dks_kv_get(w->txn, DKS_DB_DOCS, key, sizeof key, &v, &vl);
@@ -462,6 +491,10 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     memcpy(body, v, vl);
     body_len = vl;
 
+    /* The terms interned below are a scratch list, not postings: keep the
+     * batch's own out of their way. */
+    batch_state saved;
+    stash_batch(w, &saved);
     if ((rc = analyze_document(w, title, title_len, body, body_len, body_start, &ignored)))
         goto free_batch_terms;
     if (w->doc_tokens != length) {
@@ -481,8 +514,8 @@ static int delete_doc(dks_writer *w, uint32_t doc)
         w->meta.total_len -= length;
     }
 free_batch_terms:
-    /* The terms interned for this deletion are not postings to write. */
     free_batch(w);
+    restore_batch(w, &saved);
 free_copies:
     free(body);
     free(title);
@@ -503,6 +536,7 @@ static int begin_batch(dks_writer *w)
     if (rc)
         return rc;
     rc = dks_meta_read(w->txn, &w->meta);
+    w->pending_from = w->meta.next_doc;
     return rc == 1 ? DKS_ECORRUPT : rc;
 }
 
@@ -512,6 +546,8 @@ static int fail_store(dks_writer *w, int rc, dks_error_detail *err, const char *
     dks_txn_abort(w->txn);
     w->txn = NULL;
     free_batch(w);
+    w->batch_bytes = 0;
+    w->batch_docs = 0;
     w->failed = rc;
     return dks_fail(err, rc, -1, "%s: %s", what, dks_strerror(rc));
 }
@@ -526,7 +562,10 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
         return DKS_ENOMEM;
     w->index = index;
     w->store = dks_index_store(index);
-    int rc = dks_analyzer_new(&w->an);
+    unsigned features;
+    int rc = dks_index_analysis(index, &features);
+    if (!rc)
+        rc = dks_analyzer_new_with(features, &w->an);
     if (rc) {
         dks_writer_close(w);
         return dks_fail(err, rc, -1, "%s", dks_strerror(rc));
@@ -556,6 +595,8 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
         return fail_store(w, rc, err, "cannot write batch");
     rc = dks_txn_commit(w->txn);
     w->txn = NULL;
+    w->batch_bytes = 0;
+    w->batch_docs = 0;
     if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot commit batch: %s", dks_strerror(rc));
@@ -677,6 +718,11 @@ int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
     *found = 1;
     w->stats.deleted++;
     return DKS_OK;
+}
+
+int dks_writer_failed(const dks_writer *w)
+{
+    return w->failed;
 }
 
 void dks_writer_stats_get(const dks_writer *w, dks_writer_stats *out)

@@ -68,7 +68,8 @@ static void test_words_are_analysed(void **state)
 {
     (void)state;
     tree("velfærdsalliancer", "velfærdsallianc");
-    tree("Cyklerne", "cykl");
+    /* the lexicon brings cyklerne to cykel's stem (Snowball alone: cykl) */
+    tree("Cyklerne", "cykel");
     tree("ÆBLER", "æbl");
 }
 
@@ -92,8 +93,9 @@ static void test_phrases_and_exclusions(void **state)
 {
     (void)state;
     tree("\"offentlige sektor\"", "\"offent +1:sektor\"");
-    /* A word that analysis splits is a phrase. */
-    tree("offentlig-private", "\"offent +1:privat\"");
+    /* A word that analysis splits is a phrase, or the joined word. */
+    tree("offentlig-private", "OR(\"offent +1:privat\",offentligprivat)");
+    tree("\"offentlig-private\"", "\"offent +1:privat\"");
     tree("kat -hund", "AND(kat,-hund)");
     tree("kat NOT hund", "AND(kat,-hund)");
     tree("kat -\"sort hund\"", "AND(kat,-\"sort +1:hund\")");

@@ -1,0 +1,92 @@
+/*
+ * lexicon.c - lookups in the Danish lexicon compiled into the library.
+ *
+ * tools/mklexicon builds it at build time from Debian's Danish word list
+ * (wdanish) and Hunspell dictionary (hunspell-da); src/lexicon_data.S links
+ * the file in, so the analyzer needs no data files and no Hunspell at run
+ * time.  Layout (little-endian):
+ *
+ *   "DKSL", le32 version (1), le32 n (words), le32 pool bytes
+ *   n x le32   offset of each entry in the pool, entries sorted bytewise
+ *   pool       per entry: word (lower case, NFC), 0x00, head length
+ *              (bytes of the compound's last part, 0 if Hunspell does not
+ *              read the word as a compound), lemma count (low 7 bits;
+ *              the high bit says the word is a lemma itself), then each
+ *              lemma NUL-terminated
+ */
+#include <string.h>
+
+#include "dks_int.h"
+
+extern const unsigned char dks_lexicon_start[];
+extern const unsigned char dks_lexicon_end[];
+
+static uint32_t le32(const unsigned char *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+size_t dks_lexicon_size(void)
+{
+    const unsigned char *p = dks_lexicon_start;
+    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 1)
+        return 0;
+    return le32(p + 8);
+}
+
+/* Reads the entry at pool offset `at`; 0 if it runs past the data. */
+static int read_entry(uint32_t at, dks_lexicon_entry *e)
+{
+    const unsigned char *base = dks_lexicon_start;
+    size_t n = le32(base + 8);
+    const unsigned char *pool = base + 16 + 4 * n, *end = dks_lexicon_end;
+    const unsigned char *p = pool + at;
+    if (p >= end)
+        return 0;
+    const unsigned char *nul = memchr(p, 0, (size_t)(end - p));
+    if (!nul || end - nul < 3)
+        return 0;
+    e->word = (const char *)p;
+    e->len = (size_t)(nul - p);
+    e->head_len = nul[1];
+    e->n_lemmas = nul[2] & 0x7f;
+    e->is_lemma = (nul[2] & 0x80) != 0;
+    e->lemmas = (const char *)nul + 3;
+    return 1;
+}
+
+int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
+{
+    size_t n = dks_lexicon_size();
+    const unsigned char *offsets = dks_lexicon_start + 16;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        dks_lexicon_entry e;
+        if (!read_entry(le32(offsets + 4 * mid), &e))
+            return 0;
+        size_t m = len < e.len ? len : e.len;
+        int c = memcmp(word, e.word, m);
+        if (c == 0)
+            c = (len > e.len) - (len < e.len);
+        if (c == 0) {
+            if (out)
+                *out = e;
+            return 1;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)
+{
+    const char *p = e->lemmas;
+    for (size_t k = 0; k < i; k++)
+        p += strlen(p) + 1;
+    *len = strlen(p);
+    return p;
+}
