@@ -42,7 +42,8 @@ LIB := $(BUILD)/libdksearch.a
 PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-E2E_BIN := $(BUILD)/tests/e2e
+E2E_SRC := $(wildcard tests/e2e/*.c)
+E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test check asan demo clean
 all: $(PROGS)
@@ -96,7 +97,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 
-$(E2E_BIN): tests/e2e/e2e.c tests/unit/test_util.h $(LIB)
+$(BUILD)/tests/%: tests/e2e/%.c tests/unit/test_util.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 

@@ -57,15 +57,18 @@ static double now(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--db PATH] [--quiet] FILE|DIR|- ...\n"
+            "usage: " PROG " [--db PATH] [--analysis LIST] [--quiet] FILE|DIR|- ...\n"
             "\n"
             "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
             "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
             "line).  Directories are walked recursively; - reads JSON Lines from\n"
             "standard input.  A document whose id is already indexed is replaced.\n"
             "\n"
-            "  --db PATH   index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
-            "  --quiet     print no progress and no summary\n");
+            "  --db PATH          index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
+            "  --analysis LIST    for a new index: the Danish stages to use, \"all\"\n"
+            "                     (default), \"snowball\" (none), or a list of spelling,\n"
+            "                     compounds, ellipsis, lemmas\n"
+            "  --quiet            print no progress and no summary\n");
 }
 
 static void show_progress(run *r, int final)
@@ -314,11 +317,14 @@ static int index_arg(run *r, const char *arg)
 int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB");
+    const char *analysis = NULL;
     run r = {.progress = isatty(STDERR_FILENO)};
     int first_input = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
             db = argv[++i];
+        } else if (strcmp(argv[i], "--analysis") == 0 && i + 1 < argc) {
+            analysis = argv[++i];
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             r.quiet = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -350,6 +356,22 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
         return 2;
+    }
+    if (analysis) {
+        unsigned features;
+        if (dks_analysis_parse(analysis, &features) != 0) {
+            fprintf(stderr, PROG ": unknown analysis '%s' (all, snowball, spelling, compounds, "
+                    "ellipsis, lemmas)\n", analysis);
+            dks_index_close(index);
+            return 2;
+        }
+        if ((rc = dks_index_set_analysis(index, features)) != 0) {
+            fprintf(stderr, PROG ": %s: %s\n", db, rc == DKS_EINVAL
+                    ? "the index already holds documents analysed otherwise"
+                    : dks_strerror(rc));
+            dks_index_close(index);
+            return 2;
+        }
     }
     rc = dks_writer_open(index, &r.writer, &err);
     if (rc) {
