@@ -33,6 +33,9 @@
 /* Truncated words remembered while waiting for the conjunct that
  * completes them ("klima-, energi-, miljø- og ..."). */
 #define MAX_TRUNCATED 8
+/* The word cache is emptied when it grows past this; a corpus's common
+ * words come back at once. */
+#define WORD_CACHE_BYTES ((size_t)48 << 20)
 
 typedef struct truncated {
     size_t offset, len;        /* the surface */
@@ -64,6 +67,15 @@ struct dks_analyzer {
     char chain[DKS_MAX_TOKEN_BYTES];
     size_t chain_len, chain_parts, chain_offset;
     uint32_t chain_position;
+
+    /* Per-word results (main term, stop word, extra terms), cached by the
+     * normalised word: analysing a word's lemmas, spellings and compound
+     * parts takes many lexicon lookups, and a text repeats its words. */
+    uint32_t *cache_slots;      /* arena offset + 1, 0 = empty */
+    size_t cache_n_slots, cache_entries;
+    dks_buf cache;              /* the entries, see cache_add() */
+    dks_buf *collect;           /* while computing a word: its extra terms go here */
+    dks_buf extras;
 
     /* abbreviations (H.C.) and a letter before a number (L 146) */
     char abbrev[16];
@@ -141,6 +153,9 @@ void dks_analyzer_free(dks_analyzer *an)
     if (!an)
         return;
     sb_stemmer_delete(an->stemmer);
+    free(an->cache_slots);
+    dks_buf_free(&an->cache);
+    dks_buf_free(&an->extras);
     free(an);
 }
 
@@ -319,6 +334,13 @@ typedef struct token_info {
 static int emit(dks_analyzer *an, const token_info *tok, dks_term_kind kind, const char *term,
                 size_t len)
 {
+    if (an->collect) {
+        /* computing a word for the cache: kind, 16-bit length, term */
+        unsigned char head[3] = {(unsigned char)kind, (unsigned char)(len & 0xff),
+                                 (unsigned char)(len >> 8)};
+        int rc = len > 0xffff ? DKS_ELIMIT : dks_buf_append(an->collect, head, sizeof head);
+        return rc ? rc : dks_buf_append(an->collect, term, len);
+    }
     dks_term t = {
         .term = term,
         .term_len = len,
@@ -502,15 +524,21 @@ static int split_compound(const char *w, size_t len, split *out)
 {
     dks_lexicon_entry e;
     if (dks_lexicon_find(w, len, &e)) {
-        if (e.head_len && e.head_len < len) {
-            /* Hunspell knows the compound: its last part is the head, the
-             * rest (without a linking s or e) the first part. */
-            size_t mod_end = len - e.head_len;
+        size_t head_start = len - e.head_len;
+        if (e.head_len && e.head_len < len && chars(w + head_start, e.head_len) >= 4 &&
+            known(w + head_start, e.head_len)) {
+            /* Hunspell reads the word as a compound: its last part is the
+             * head, the rest (without a linking s or e) the first part.
+             * Hunspell also "finds" compounds in names and derivations
+             * (Betri-s, albin-o), so both parts must be real words. */
+            size_t mod_end = head_start;
             if (mod_end > 1 && (w[mod_end - 1] == 's' || w[mod_end - 1] == 'e') &&
-                !known(w, mod_end) && modifier_ok(w, 0, mod_end - 1, 2))
+                !known(w, mod_end) && modifier_ok(w, 0, mod_end - 1, 3))
                 mod_end--;
-            *out = (split){.start = {0, len - e.head_len}, .end = {mod_end, len}, .n = 2};
-            return 1;
+            if (modifier_ok(w, 0, mod_end, 3)) {
+                *out = (split){.start = {0, head_start}, .end = {mod_end, len}, .n = 2};
+                return 1;
+            }
         }
         /* A known simple word is split only into two clearly better parts:
          * both known and of at least MIN_KNOWN_PART_CHARS characters. */
@@ -736,6 +764,145 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
 
 /* ---- the chain ---------------------------------------------------------------- */
 
+/* ---- the word cache ------------------------------------------------------------ */
+
+/* Cache entry in an->cache at offset o:
+ *   u16 word length, word, u8 stop word, u16 main length, main term,
+ *   u32 extras length, extras (u8 kind, u16 length, term; repeated) */
+typedef struct cached_word {
+    int is_stopword;
+    const char *main;
+    size_t main_len;
+    const unsigned char *extras;
+    size_t extras_len;
+} cached_word;
+
+static uint64_t hash_word(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static unsigned get16(const unsigned char *p)
+{
+    return p[0] | (unsigned)p[1] << 8;
+}
+
+static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
+{
+    const unsigned char *p = an->cache.data + offset;
+    p += 2 + get16(p);
+    c->is_stopword = *p++;
+    c->main_len = get16(p);
+    c->main = (const char *)p + 2;
+    p += 2 + c->main_len;
+    c->extras_len = p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+    c->extras = p + 4;
+}
+
+/* Slot of the word, or of the empty slot where it would go. */
+static size_t cache_slot(const dks_analyzer *an, const char *w, size_t n)
+{
+    size_t mask = an->cache_n_slots - 1, i = hash_word(w, n) & mask;
+    while (an->cache_slots[i]) {
+        const unsigned char *e = an->cache.data + an->cache_slots[i] - 1;
+        if (get16(e) == n && memcmp(e + 2, w, n) == 0)
+            break;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+static void cache_clear(dks_analyzer *an)
+{
+    if (an->cache_slots)
+        memset(an->cache_slots, 0, an->cache_n_slots * sizeof *an->cache_slots);
+    an->cache.len = 0;
+    an->cache_entries = 0;
+}
+
+static int cache_grow(dks_analyzer *an)
+{
+    size_t n = an->cache_n_slots ? an->cache_n_slots * 2 : 4096;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return DKS_ENOMEM;
+    uint32_t *old = an->cache_slots;
+    size_t old_n = an->cache_n_slots;
+    an->cache_slots = slots;
+    an->cache_n_slots = n;
+    for (size_t i = 0; i < old_n; i++) {
+        if (!old[i])
+            continue;
+        const unsigned char *e = an->cache.data + old[i] - 1;
+        slots[cache_slot(an, (const char *)e + 2, get16(e))] = old[i];
+    }
+    free(old);
+    return DKS_OK;
+}
+
+/* Stores a word's analysis; sets *offset to its entry. */
+static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const char *main,
+                     size_t main_len, uint32_t *offset)
+{
+    if (an->cache.len > WORD_CACHE_BYTES)
+        cache_clear(an);
+    if ((an->cache_entries + 1) * 2 > an->cache_n_slots && cache_grow(an))
+        return DKS_ENOMEM;
+    size_t at = an->cache.len;
+    unsigned char wl[2] = {(unsigned char)n, (unsigned char)(n >> 8)};
+    unsigned char ml[3] = {(unsigned char)stop, (unsigned char)main_len,
+                           (unsigned char)(main_len >> 8)};
+    size_t el = an->extras.len;
+    unsigned char elen[4] = {(unsigned char)el, (unsigned char)(el >> 8),
+                             (unsigned char)(el >> 16), (unsigned char)(el >> 24)};
+    int rc;
+    if ((rc = dks_buf_append(&an->cache, wl, 2)) || (rc = dks_buf_append(&an->cache, w, n)) ||
+        (rc = dks_buf_append(&an->cache, ml, 3)) ||
+        (rc = dks_buf_append(&an->cache, main, main_len)) ||
+        (rc = dks_buf_append(&an->cache, elen, 4)) ||
+        (rc = dks_buf_append(&an->cache, an->extras.data, el)))
+        return rc;
+    an->cache_slots[cache_slot(an, w, n)] = (uint32_t)at + 1;
+    an->cache_entries++;
+    *offset = (uint32_t)at;
+    return DKS_OK;
+}
+
+/* Analyses a word the first time it is seen: its main term and the terms
+ * its lemmas, spellings and compound parts add. */
+static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t *offset)
+{
+    int stop = dks_is_stopword(w, n);
+    size_t main_len;
+    int rc = stem_into(an, w, n, &main_len);
+    if (rc)
+        return rc;
+    char main[DKS_MAX_TERM_BYTES];
+    memcpy(main, an->stem, main_len);
+    token_info none = {0, 0, 0, stop};
+    an->extras.len = 0;
+    an->collect = &an->extras;
+    if (an->features & DKS_ANALYSIS_LEMMAS)
+        rc = emit_lemmas(an, &none, w, n, main, main_len);
+    if (!rc && (an->features & DKS_ANALYSIS_SPELLING)) {
+        size_t fl;
+        if (fold_accents(w, n, an->work, sizeof an->work, &fl)) {
+            char folded[2 * DKS_MAX_TERM_BYTES];
+            memcpy(folded, an->work, fl);
+            rc = emit_stemmed(an, &none, DKS_TERM_SPELLING, folded, fl, main, main_len);
+        }
+    }
+    if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS))
+        rc = emit_compound(an, &none, w, n);
+    an->collect = NULL;
+    return rc ? rc : cache_add(an, w, n, stop, main, main_len, offset);
+}
+
+/* ---- the chain ---------------------------------------------------------------- */
+
 static int analyze_token(dks_analyzer *an, const token_info *tok_in)
 {
     token_info tok = *tok_in;
@@ -748,37 +915,29 @@ static int analyze_token(dks_analyzer *an, const token_info *tok_in)
         return rc;
     char w[DKS_MAX_TERM_BYTES];
     memcpy(w, an->norm, n);
-    tok.is_stopword = dks_is_stopword(w, n);
 
-    size_t main_len;
-    if ((rc = stem_into(an, w, n, &main_len)))
+    uint32_t offset;
+    if (an->cache_n_slots && an->cache_slots[cache_slot(an, w, n)])
+        offset = an->cache_slots[cache_slot(an, w, n)] - 1;
+    else if ((rc = analyze_new_word(an, w, n, &offset)))
         return rc;
-    char main[DKS_MAX_TERM_BYTES];
-    memcpy(main, an->stem, main_len);
-    if ((rc = emit(an, &tok, DKS_TERM_WORD, main, main_len)))
+    cached_word c;
+    read_cached(an, offset, &c);
+    tok.is_stopword = c.is_stopword;
+    if ((rc = emit(an, &tok, DKS_TERM_WORD, c.main, c.main_len)))
+        return rc;
+    for (const unsigned char *p = c.extras, *end = c.extras + c.extras_len; p < end && !rc;) {
+        size_t len = get16(p + 1);
+        rc = emit(an, &tok, (dks_term_kind)p[0], (const char *)p + 3, len);
+        p += 3 + len;
+    }
+    if (rc)
         return rc;
 
-    if (an->features & DKS_ANALYSIS_LEMMAS) {
-        if ((rc = emit_lemmas(an, &tok, w, n, main, main_len)))
-            return rc;
-    }
-    if (an->features & DKS_ANALYSIS_SPELLING) {
-        size_t fl;
-        if (fold_accents(w, n, an->work, sizeof an->work, &fl)) {
-            char folded[2 * DKS_MAX_TERM_BYTES];
-            memcpy(folded, an->work, fl);
-            if ((rc = emit_stemmed(an, &tok, DKS_TERM_SPELLING, folded, fl, main, main_len)))
-                return rc;
-        }
-    }
-    if (an->features & DKS_ANALYSIS_COMPOUNDS) {
-        if ((rc = emit_compound(an, &tok, w, n)) || (rc = track_hyphens(an, &tok, w, n)))
-            return rc;
-    }
-    if (an->features & DKS_ANALYSIS_ELLIPSIS) {
-        if ((rc = track_ellipsis(an, &tok, w, n)))
-            return rc;
-    }
+    if ((an->features & DKS_ANALYSIS_COMPOUNDS) && (rc = track_hyphens(an, &tok, w, n)))
+        return rc;
+    if ((an->features & DKS_ANALYSIS_ELLIPSIS) && (rc = track_ellipsis(an, &tok, w, n)))
+        return rc;
     if ((rc = track_abbreviations(an, &tok, w, n)))
         return rc;
     an->prev_end = tok.offset + tok.len;
