@@ -97,7 +97,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/e2e/%.c tests/unit/test_util.h $(LIB)
+$(BUILD)/tests/%: tests/e2e/%.c tests/e2e/e2e_util.h tests/unit/test_util.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 

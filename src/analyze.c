@@ -231,16 +231,34 @@ static int lexical_main_term(dks_analyzer *an, const char *w, size_t n, char *ou
     *len = 0;
     if (!dks_lexicon_find(w, n, &e))
         return DKS_OK;
+    /* The kept-apart term replaces only the Snowball stem that collides
+     * (haven -> hav, like havet); havde and har keep theirs. */
     const char *kept = e.is_lemma ? kept_apart_term(w, n) : NULL;
+    size_t kept_lemma_len = kept ? n : 0;
+    const char *kept_lemma = w;
     for (size_t i = 0; !kept && !e.is_lemma && i < e.n_lemmas; i++) {
         size_t ll;
         const char *lemma = dks_lexicon_lemma(&e, i, &ll);
-        kept = kept_apart_term(lemma, ll);
+        if ((kept = kept_apart_term(lemma, ll))) {
+            kept_lemma = lemma;
+            kept_lemma_len = ll;
+        }
     }
     if (kept) {
-        *len = strlen(kept);
-        memcpy(out, kept, *len);
-        return DKS_OK;
+        char own[DKS_MAX_TERM_BYTES];
+        const char *s;
+        size_t own_len, sl;
+        int rc = snowball(an, w, n, &s, &own_len);
+        if (rc)
+            return rc;
+        memcpy(own, s, own_len);
+        if ((rc = snowball(an, kept_lemma, kept_lemma_len, &s, &sl)))
+            return rc;
+        if (sl == own_len && memcmp(s, own, sl) == 0) {
+            *len = strlen(kept);
+            memcpy(out, kept, *len);
+            return DKS_OK;
+        }
     }
     /* best[strength]: the stem the lemmas of that strength agree on */
     char best[3][DKS_MAX_TERM_BYTES];
@@ -729,7 +747,10 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
     int rc = DKS_OK;
     size_t end = tok->offset + tok->len;
     int single = len == 1 && ((unsigned char)w[0] < 0x80);
+    int capital = tok->len == 1 && an->text[tok->offset] >= 'A' && an->text[tok->offset] <= 'Z';
     int digits = len > 0 && strspn(w, "0123456789") >= len;
+    /* Only a capital letter before a number is a designation: "L 146",
+     * not "i 2022". */
     if (digits && an->prev_single_letter && an->prev_end + 1 == tok->offset &&
         an->text[an->prev_end] == ' ' && len + 1 < sizeof an->work) {
         an->work[0] = an->prev_letter;
@@ -755,7 +776,7 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
             an->abbrev_position = tok->position;
         }
     }
-    an->prev_single_letter = single;
+    an->prev_single_letter = single && capital;
     an->prev_letter = single ? w[0] : 0;
     an->prev_offset = tok->offset;
     an->prev_position = tok->position;

@@ -118,6 +118,9 @@ static void test_stop_words(void **state)
     tree("\"i dag\"", "\"i +1:dag\"");
     tree("det er", "AND(det,er)");
     tree("og", "og");
+    /* A stop word that is the only positive beside an exclusion stays,
+     * so the exclusion is not lost with it. */
+    tree("(og -kat) hus", "AND(AND(og,-kat),hus)");
 }
 
 static void test_broken_queries_are_refused_with_a_position(void **state)

@@ -101,6 +101,21 @@ static void test_no_match_gives_the_beginning(void **state)
     dks_snippet_free(&s);
 }
 
+static void test_long_gaps_are_cut(void **state)
+{
+    (void)state;
+    static char text[20000];
+    size_t at = (size_t)snprintf(text, sizeof text, "hus ");
+    memset(text + at, '=', 10000);
+    at += 10000;
+    snprintf(text + at, sizeof text - at, " bil");
+    dks_snippet s;
+    snippet(text, "hus bil", 30, &s);
+    /* The junk between the words is not copied into the snippet. */
+    assert_string_equal(marked(&s), "[hus] … [bil]");
+    dks_snippet_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_window_with_most_distinct_terms),
         cmocka_unit_test(test_one_line_valid_utf8),
         cmocka_unit_test(test_no_match_gives_the_beginning),
+        cmocka_unit_test(test_long_gaps_are_cut),
     };
     return cmocka_run_group_tests_name("snippet", tests, analyzer_setup, analyzer_teardown);
 }

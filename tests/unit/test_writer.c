@@ -316,6 +316,74 @@ static void test_versions_and_missing_index(void **state)
     free(f.dir);
 }
 
+static void test_replacing_commits_in_batches(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    /* More documents than one batch holds, then all of them again: the
+     * replacements must commit in batches too, not pile up in one. */
+    const unsigned n = 20500;
+    for (int round = 0; round < 2; round++)
+        for (unsigned i = 0; i < n; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "r%u", i);
+            dks_document d = {.id = id, .id_len = strlen(id), .body = round ? "ny" : "gammel",
+                              .body_len = round ? 2 : 6};
+            assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+        }
+    dks_writer_stats st;
+    dks_writer_stats_get(w, &st);
+    assert_int_equal(st.replaced, n);
+    assert_true(st.commits >= 2);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    dks_results *r;
+    assert_int_equal(dks_search(f.idx, "ny", 2, NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), n);
+    dks_results_free(r);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
+static void test_terms_too_long_for_a_key_are_skipped(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    /* U+0587 is two bytes but folds to four: a token under the byte limit
+     * becomes a term over LMDB's key size.  The term is left out; the
+     * document and the rest of the batch are kept. */
+    char body[600] = "hus ";
+    size_t at = strlen(body);
+    for (int i = 0; i < 127; i++, at += 2)
+        memcpy(body + at, "\xD6\x87", 2);
+    body[at] = '\0';
+    dks_document d = {.id = "lang", .id_len = 4, .body = body, .body_len = at};
+    dks_document ok = {.id = "ok", .id_len = 2, .body = "hus", .body_len = 3};
+    assert_int_equal(dks_writer_add(w, &ok, NULL, NULL), DKS_OK);
+    assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    assert_int_equal(dks_writer_failed(w), 0);
+    dks_writer_close(w);
+    dks_results *r;
+    assert_int_equal(dks_search(f.idx, "hus", 3, NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 2);
+    dks_results_free(r);
+    /* Searching for the long word itself finds nothing, without an error. */
+    assert_int_equal(dks_search(f.idx, body + 4, at - 4, NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 0);
+    dks_results_free(r);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_bad_documents_are_refused_alone),
         cmocka_unit_test(test_one_writer_at_a_time),
         cmocka_unit_test(test_versions_and_missing_index),
+        cmocka_unit_test(test_replacing_commits_in_batches),
+        cmocka_unit_test(test_terms_too_long_for_a_key_are_skipped),
     };
     return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/*
+ * e2e_util.h - what the end-to-end test programs share: reading the
+ * indexer's summary line, running --json queries and checking every
+ * promise of that format, and id lists.
+ */
+#ifndef DKS_E2E_UTIL_H
+#define DKS_E2E_UTIL_H
+
+#include <jansson.h>
+#include <string.h>
+
+#include "../unit/test_util.h"
+
+#define MAX_HITS 64
+#define NO_IDS ((const char *const[]){NULL})
+
+#define assert_contains(hay, needle)                                                   \
+    do {                                                                               \
+        const char *hay_ = (hay), *needle_ = (needle);                                 \
+        if (!hay_ || !strstr(hay_, needle_))                                           \
+            fail_msg("expected \"%s\" in %s, got: %s", needle_, #hay, hay_ ? hay_ : "(null)"); \
+    } while (0)
+
+typedef struct summary {
+    unsigned long indexed, added, replaced, skipped, docs, terms;
+} summary;
+
+/* The indexer's summary is one line; the counts are what the tests need. */
+static int parse_summary(const char *out, summary *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!out || !*out || strchr(out, '\n') != out + strlen(out) - 1)
+        return -1;
+    if (sscanf(out, "indexed %lu documents (%lu new, %lu replaced, %lu skipped)", &s->indexed,
+               &s->added, &s->replaced, &s->skipped) != 4)
+        return -1;
+    const char *h = strstr(out, " holds ");
+    if (!h || sscanf(h, " holds %lu documents, %lu terms", &s->docs, &s->terms) != 2)
+        return -1;
+    return 0;
+}
+
+typedef struct hits {
+    int status;
+    json_t *root;
+    json_int_t total;
+    size_t n;
+    const char *id[MAX_HITS];
+    const char *title[MAX_HITS];
+    const char *snippet[MAX_HITS];
+    json_t *highlights[MAX_HITS];
+    double score[MAX_HITS];
+} hits;
+
+static void hits_free(hits *h)
+{
+    json_decref(h->root);
+    h->root = NULL;
+}
+
+/* Checks everything the --json format promises and fills h from it. */
+static void check_json(const char *out, const char *query, hits *h)
+{
+    size_t len = out ? strlen(out) : 0;
+    if (len == 0 || strchr(out, '\n') != out + len - 1)
+        fail_msg("--json must print exactly one line, got: %s", out ? out : "(nothing)");
+    json_error_t e;
+    h->root = json_loads(out, 0, &e);
+    if (!h->root)
+        fail_msg("invalid JSON (%s, column %d): %s", e.text, e.column, out);
+    assert_true(json_is_object(h->root));
+    json_t *q = json_object_get(h->root, "query"), *total = json_object_get(h->root, "total"),
+           *took = json_object_get(h->root, "took_us"), *arr = json_object_get(h->root, "hits");
+    assert_true(json_is_string(q));
+    assert_string_equal(json_string_value(q), query);
+    assert_true(json_is_integer(total));
+    assert_true(json_is_integer(took));
+    assert_true(json_integer_value(took) >= 0);
+    assert_true(json_is_array(arr));
+    h->total = json_integer_value(total);
+    h->n = json_array_size(arr);
+    assert_true(h->total >= 0);
+    assert_true((json_int_t)h->n <= h->total);
+    assert_true(h->n <= MAX_HITS);
+    for (size_t i = 0; i < h->n; i++) {
+        json_t *hit = json_array_get(arr, i);
+        assert_true(json_is_object(hit));
+        json_t *id = json_object_get(hit, "id"), *title = json_object_get(hit, "title"),
+               *score = json_object_get(hit, "score"), *snip = json_object_get(hit, "snippet"),
+               *hl = json_object_get(hit, "highlights");
+        assert_true(json_is_string(id) && json_string_length(id) > 0);
+        assert_true(json_is_string(title));
+        assert_true(json_is_number(score));
+        assert_true(json_is_string(snip));
+        assert_true(json_is_array(hl));
+        h->id[i] = json_string_value(id);
+        h->title[i] = json_string_value(title);
+        h->snippet[i] = json_string_value(snip);
+        h->score[i] = json_number_value(score);
+        h->highlights[i] = hl;
+        /* BM25 with the "+1" idf is positive for every match, and hits
+         * come best first. */
+        assert_true(h->score[i] > 0);
+        if (i > 0 && h->score[i] > h->score[i - 1])
+            fail_msg("hit %zu (%s, %g) scores above hit %zu (%g)", i, h->id[i], h->score[i],
+                     i - 1, h->score[i - 1]);
+        size_t snip_len = json_string_length(snip), prev_end = 0;
+        for (size_t j = 0; j < json_array_size(hl); j++) {
+            json_t *range = json_array_get(hl, j);
+            assert_true(json_is_array(range) && json_array_size(range) == 2);
+            json_t *s = json_array_get(range, 0), *en = json_array_get(range, 1);
+            assert_true(json_is_integer(s) && json_is_integer(en));
+            json_int_t start = json_integer_value(s), end = json_integer_value(en);
+            if (start < (json_int_t)prev_end || start >= end || end > (json_int_t)snip_len)
+                fail_msg("bad highlight [%lld,%lld] in a %zu-byte snippet of %s",
+                         (long long)start, (long long)end, snip_len, h->id[i]);
+            prev_end = (size_t)end;
+        }
+    }
+}
+
+static size_t count_ids(const char *const *ids)
+{
+    size_t n = 0;
+    while (ids[n])
+        n++;
+    return n;
+}
+
+static void print_hits(const char *query, const hits *h)
+{
+    fprintf(stderr, "query '%s': total %lld\n", query, (long long)h->total);
+    for (size_t i = 0; i < h->n; i++)
+        fprintf(stderr, "  %zu. %s (%g)\n", i + 1, h->id[i], h->score[i]);
+}
+
+#define IDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+#endif
