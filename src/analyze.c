@@ -196,7 +196,7 @@ static const char *kept_apart_term(const char *w, size_t len)
 
 static int is_consonant(unsigned char c)
 {
-    return c < 0x80 && strchr("bcdfghjklmnpqrstvwxz", c) != NULL;
+    return c != 0 && c < 0x80 && strchr("bcdfghjklmnpqrstvwxz", c) != NULL;
 }
 
 /* How a word relates to a lemma: 2 if it begins with the lemma without
@@ -748,7 +748,10 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
     size_t end = tok->offset + tok->len;
     int single = len == 1 && ((unsigned char)w[0] < 0x80);
     int capital = tok->len == 1 && an->text[tok->offset] >= 'A' && an->text[tok->offset] <= 'Z';
-    int digits = len > 0 && strspn(w, "0123456789") >= len;
+    size_t n_digits = 0;  /* w is not NUL-terminated: count within len */
+    while (n_digits < len && w[n_digits] >= '0' && w[n_digits] <= '9')
+        n_digits++;
+    int digits = len > 0 && n_digits == len;
     /* Only a capital letter before a number is a designation: "L 146",
      * not "i 2022". */
     if (digits && an->prev_single_letter && an->prev_end + 1 == tok->offset &&
