@@ -4,6 +4,7 @@
 #   make demo       install what is missing, build, index seeds/, run example queries
 #   make test       unit and end-to-end tests, then the same under ASan+UBSan
 #   make asan       only the sanitizer build and its tests
+#   make valgrind   the binaries under valgrind on the fixture corpora
 #   make clean
 #
 # Your CFLAGS/LDFLAGS are appended to ours, never replaced.
@@ -45,7 +46,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan demo clean
+.PHONY: all deps test check asan valgrind demo clean
 all: $(PROGS)
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -112,6 +113,11 @@ check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 
 test: check
 	$(MAKE) asan
+	$(MAKE) valgrind
+
+# The binaries under valgrind's memcheck on the fixture corpora.
+valgrind: $(PROGS)
+	scripts/valgrind-check.sh $(BIN)
 
 asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

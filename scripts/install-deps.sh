@@ -17,6 +17,7 @@ needs='
 /usr/include/hunspell/hunspell.h:libhunspell-dev
 /usr/share/hunspell/da_DK.dic:hunspell-da
 /usr/share/dict/danish:wdanish
+/usr/bin/valgrind:valgrind
 '
 
 missing=''
