@@ -26,10 +26,9 @@
 #include "dks_int.h"
 
 /* Shortest compound part, in characters, for words the lexicon does not
- * know; words it does know are split only into longer parts (known_word). */
+ * know (words it knows are split only as Hunspell splits them). */
 #define MIN_PART_CHARS 3
-#define MIN_KNOWN_PART_CHARS 4
-#define MAX_PARTS 4
+#define MAX_PARTS DKS_MAX_COMPOUND_PARTS
 /* Truncated words remembered while waiting for the conjunct that
  * completes them ("klima-, energi-, miljø- og ..."). */
 #define MAX_TRUNCATED 8
@@ -465,7 +464,7 @@ typedef struct split_rules {
 } split_rules;
 
 static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1};
-static const split_rules known_word = {MIN_KNOWN_PART_CHARS, MIN_KNOWN_PART_CHARS + 1, 0};
+static const split_rules known_word = {4, 5, 0};
 
 /* Can w[start..end) be a first part?  Known as it stands, or as the
  * stem form of a word ending in e (arbejds- from arbejde). */
@@ -537,6 +536,21 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
     return found;
 }
 
+/* Endings of derivations that are also words: blodig-heder (blodighed),
+ * hæder-lighed (hæderlighed), kokette-rende (kokettere), lut-ringen
+ * (lutring).  A head beginning with one is no head. */
+static int suffix_like(const char *head, size_t len)
+{
+    static const char *const endings[] = {"hed", "lighed", "rende", "ringen", "ringer",
+                                           "ring", "lig", "lige"};
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
+        size_t n = strlen(endings[i]);
+        if (len >= n && memcmp(head, endings[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Splits a normalised word into parts; 0 if it is not a compound. */
 static int split_compound(const char *w, size_t len, split *out)
 {
@@ -550,29 +564,56 @@ static int split_compound(const char *w, size_t len, split *out)
              * Hunspell also "finds" compounds in names and derivations
              * (Betri-s, albin-o), so both parts must be real words. */
             size_t mod_end = head_start;
-            if (mod_end > 1 && (w[mod_end - 1] == 's' || w[mod_end - 1] == 'e') &&
-                !known(w, mod_end) && modifier_ok(w, 0, mod_end - 1, 3))
+            /* A linking s goes whenever the word is known without it
+             * (sekretariat-s-lederen); a linking e only if the first part is
+             * not a word with it (læge-sekretær stays læge). */
+            if (mod_end > 1 && modifier_ok(w, 0, mod_end - 1, 3) &&
+                (w[mod_end - 1] == 's' || (w[mod_end - 1] == 'e' && !known(w, mod_end))))
                 mod_end--;
-            if (modifier_ok(w, 0, mod_end, 3)) {
+            if (modifier_ok(w, 0, mod_end, 3) && !suffix_like(w + head_start, e.head_len)) {
                 *out = (split){.start = {0, head_start}, .end = {mod_end, len}, .n = 2};
                 return 1;
             }
         }
-        /* A known simple word is split only into two clearly better parts:
-         * both known and of at least MIN_KNOWN_PART_CHARS characters. */
+        /* Hunspell knows many compounds as words of their own (cykelstier,
+         * alliancepartnere).  Such a word is split only into clearly better
+         * parts: a dictionary form of at least four letters, then a word of
+         * at least five.  Letters alone find "parts" in armeniernes
+         * (arme+niernes) and forstand (fors+tand). */
         split s;
         if (best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2) {
-            *out = s;
-            return 1;
+            dks_lexicon_entry m;
+            if (dks_lexicon_find(w + s.start[0], s.end[0] - s.start[0], &m) && m.is_lemma &&
+                !suffix_like(w + s.start[1], len - s.start[1])) {
+                *out = s;
+                return 1;
+            }
         }
         return 0;
     }
     split s;
-    if (best_split(w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2) {
+    if (best_split(w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2 &&
+        !suffix_like(w + s.start[s.n - 1], len - s.start[s.n - 1])) {
         *out = s;
         return 1;
     }
     return 0;
+}
+
+int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *starts,
+                       size_t *ends, size_t *n_parts)
+{
+    (void)an;
+    split s;
+    *n_parts = 0;
+    if (!split_compound(word, len, &s))
+        return 0;
+    for (size_t i = 0; i < s.n; i++) {
+        starts[i] = s.start[i];
+        ends[i] = s.end[i];
+    }
+    *n_parts = s.n;
+    return 1;
 }
 
 int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len)

@@ -176,6 +176,12 @@ unsigned dks_analyzer_features(const dks_analyzer *an);
  * its lemma where the lexicon knows it); valid until the next call. */
 int dks_analyzer_stem(dks_analyzer *an, const char *word, size_t len, const char **stem,
                       size_t *stem_len);
+/* The compound split of a normalised word, as byte ranges of its parts
+ * (linking letters left out): 1 and *n_parts >= 2, or 0 if it is not
+ * split.  starts and ends need DKS_MAX_COMPOUND_PARTS elements. */
+#define DKS_MAX_COMPOUND_PARTS 4
+int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *starts,
+                       size_t *ends, size_t *n_parts);
 /* 1 if a normalised word is in the lexicon or a compound of its words. */
 int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len);
 

@@ -101,7 +101,9 @@ static void add_analysis(entry *e, const char *analysis)
         return;
     if (nl >= e->len || memcmp(e->word + e->len - nl, norm, nl) != 0)
         return;
-    if (nl > e->head_len)
+    /* Of several readings the shortest head is the finest: forbrug-s-
+     * foreningens, not for-brugsforeningens. */
+    if (e->head_len == 0 || nl < e->head_len)
         e->head_len = nl;
     char whole[2 * DKS_MAX_TOKEN_BYTES];
     snprintf(whole, sizeof whole, "%.*s%s", (int)(e->len - nl), e->word, stem);
@@ -200,7 +202,8 @@ int main(int argc, char **argv)
             entry *into = &entries[m - 1];
             for (size_t j = 0; j < entries[i].n_lemmas; j++)
                 add_lemma(into, entries[i].lemmas[j]);
-            if (entries[i].head_len > into->head_len)
+            if (entries[i].head_len &&
+                (into->head_len == 0 || entries[i].head_len < into->head_len))
                 into->head_len = entries[i].head_len;
             into->self |= entries[i].self;
             continue;
