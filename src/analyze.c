@@ -76,6 +76,12 @@ struct dks_analyzer {
     dks_buf *collect;           /* while computing a word: its extra terms go here */
     dks_buf extras;
 
+    /* Compounds only for words containing one of these (see
+     * dks_analyzer_restrict_compounds); restricted = 0: all words. */
+    int restricted;
+    char needles[DKS_MAX_QUERY_TERMS][4];
+    size_t n_needles;
+
     /* abbreviations (H.C.) and a letter before a number (L 146) */
     char abbrev[16];
     size_t abbrev_len, abbrev_offset;
@@ -936,6 +942,37 @@ static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const 
     return DKS_OK;
 }
 
+/* Should the compound stage run for this word? */
+static int wanted_compound(const dks_analyzer *an, const char *w, size_t n)
+{
+    if (!an->restricted)
+        return 1;
+    for (size_t i = 0; i < an->n_needles; i++) {
+        size_t nl = strlen(an->needles[i]);
+        for (size_t at = 0; at + nl <= n; at++)
+            if (memcmp(w + at, an->needles[i], nl) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+void dks_analyzer_restrict_compounds(dks_analyzer *an, char *const *keys, const size_t *lens,
+                                     size_t n)
+{
+    cache_clear(an);  /* words analysed before may lack or have parts */
+    an->restricted = 1;
+    an->n_needles = 0;
+    for (size_t i = 0; i < n && an->n_needles < DKS_MAX_QUERY_TERMS; i++) {
+        if (lens[i] < 2 || (keys[i][0] != 0x01 && keys[i][0] != 0x02))
+            continue;
+        /* The first three bytes of the part's stem stand in the word even
+         * where its stem is a lemma's (cykler -> cykel: "cyk"). */
+        size_t nl = lens[i] - 1 < 3 ? lens[i] - 1 : 3;
+        memcpy(an->needles[an->n_needles], keys[i] + 1, nl);
+        an->needles[an->n_needles++][nl] = '\0';
+    }
+}
+
 /* Analyses a word the first time it is seen: its main term and the terms
  * its lemmas, spellings and compound parts add. */
 static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t *offset)
@@ -960,7 +997,7 @@ static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t 
             rc = emit_stemmed(an, &none, DKS_TERM_SPELLING, folded, fl, main, main_len);
         }
     }
-    if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS))
+    if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS) && wanted_compound(an, w, n))
         rc = emit_compound(an, &none, w, n);
     an->collect = NULL;
     return rc ? rc : cache_add(an, w, n, stop, main, main_len, offset);

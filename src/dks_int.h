@@ -182,6 +182,13 @@ int dks_analyzer_stem(dks_analyzer *an, const char *word, size_t len, const char
 #define DKS_MAX_COMPOUND_PARTS 4
 int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *starts,
                        size_t *ends, size_t *n_parts);
+/* From now on, split compounds only in words containing the first bytes of
+ * one of the part or head keys given (dictionary keys as in dks_term_key;
+ * other kinds are ignored, and none means no compounds at all).  Snippets
+ * need only the compounds that can match the query, and splitting is the
+ * costly stage. */
+void dks_analyzer_restrict_compounds(dks_analyzer *an, char *const *keys, const size_t *lens,
+                                     size_t n);
 /* 1 if a normalised word is in the lexicon or a compound of its words. */
 int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len);
 

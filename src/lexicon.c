@@ -55,25 +55,34 @@ static int read_entry(uint32_t at, dks_lexicon_entry *e)
     return 1;
 }
 
+/* Compares word[0..len) with the NUL-terminated entry word at p, reading
+ * no further than the first difference (and never past end). */
+static int compare_at(const char *word, size_t len, const unsigned char *p,
+                      const unsigned char *end)
+{
+    for (size_t i = 0;; i++) {
+        if (p + i >= end)
+            return 1;
+        unsigned char e = p[i];
+        if (i == len)
+            return e == 0 ? 0 : -1;
+        if (e == 0)
+            return 1;
+        if ((unsigned char)word[i] != e)
+            return (unsigned char)word[i] < e ? -1 : 1;
+    }
+}
+
 int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
 {
     size_t n = dks_lexicon_size();
-    const unsigned char *offsets = dks_lexicon_start + 16;
+    const unsigned char *offsets = dks_lexicon_start + 16, *pool = offsets + 4 * n;
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        dks_lexicon_entry e;
-        if (!read_entry(le32(offsets + 4 * mid), &e))
-            return 0;
-        size_t m = len < e.len ? len : e.len;
-        int c = memcmp(word, e.word, m);
+        int c = compare_at(word, len, pool + le32(offsets + 4 * mid), dks_lexicon_end);
         if (c == 0)
-            c = (len > e.len) - (len < e.len);
-        if (c == 0) {
-            if (out)
-                *out = e;
-            return 1;
-        }
+            return out ? read_entry(le32(offsets + 4 * mid), out) : 1;
         if (c < 0)
             hi = mid;
         else

@@ -143,6 +143,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
         goto fail;
 
+    dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
     r->query = copy_string(query, query_len);
     r->total = m.total;
     size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;
