@@ -415,9 +415,18 @@ struct dks_qnode {
     long source_offset;  /* byte offset in the query, for messages */
 };
 
-/* Parses and analyses a query.  On DKS_EQUERY, err says what and where. */
-int dks_query_parse(dks_analyzer *an, const char *q, size_t len, dks_qnode **out,
-                    dks_error_detail *err);
+/* The index's own vocabulary, for the parser: 1 if a dictionary key is in
+ * the index.  Other spellings of a query word are accepted when the
+ * lexicon knows them or the index holds them. */
+typedef struct dks_vocabulary {
+    int (*has)(void *ctx, const char *key, size_t len);
+    void *ctx;
+} dks_vocabulary;
+
+/* Parses and analyses a query (vocab may be NULL).  On DKS_EQUERY, err
+ * says what and where. */
+int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, const char *q, size_t len,
+                    dks_qnode **out, dks_error_detail *err);
 void dks_query_free(dks_qnode *n);
 /* Drops stop words from ranked matching unless nothing else is left. */
 void dks_query_drop_stopwords(dks_qnode **root);

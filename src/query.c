@@ -31,6 +31,7 @@ typedef enum {
 
 typedef struct parser {
     dks_analyzer *an;
+    const dks_vocabulary *vocab;
     const char *q;
     size_t len, pos;
     tok_type tok;          /* current token */
@@ -250,8 +251,9 @@ static int add_alt(parser *p, dks_qnode *n, dks_term_kind kind, const char *term
 
 /* aa/ae/oe typed for å/æ/ø, and the other way round: every combination of
  * flips that gives a known word (or a compound of known words) is added
- * as another spelling.  Checking the lexicon, not rewriting blindly, keeps
- * Oehlenschlæger and Oens what they are. */
+ * as another spelling, and so does one the index itself holds (a name or
+ * a new word the lexicon does not know).  Checking, not rewriting blindly,
+ * keeps Oehlenschlæger and Oens what they are. */
 static int add_spellings(parser *p, dks_qnode *n, const char *w, size_t len)
 {
     static const char *const pairs[][2] = {{"aa", "\xC3\xA5"}, {"ae", "\xC3\xA6"},
@@ -285,14 +287,15 @@ static int add_spellings(parser *p, dks_qnode *n, const char *w, size_t len)
             const char *to = memcmp(w + spot[s], pair[0], 2) == 0 ? pair[1] : pair[0];
             memcpy(v + spot[s], to, spot_len[s]);
         }
-        if (!dks_analyzer_known(p->an, v, len))
-            continue;
         const char *stem;
         size_t sl;
         int rc = dks_analyzer_stem(p->an, v, len, &stem, &sl);
-        if (!rc)
-            rc = add_alt(p, n, DKS_TERM_WORD, stem, sl, W_SPELLING);
         if (rc)
+            return rc;
+        if (!dks_analyzer_known(p->an, v, len) &&
+            !(p->vocab && p->vocab->has(p->vocab->ctx, stem, sl)))
+            continue;
+        if ((rc = add_alt(p, n, DKS_TERM_WORD, stem, sl, W_SPELLING)))
             return rc;
     }
     return DKS_OK;
@@ -633,8 +636,8 @@ static int check_negations(parser *p, const dks_qnode *n, const dks_qnode *paren
     return DKS_OK;
 }
 
-int dks_query_parse(dks_analyzer *an, const char *q, size_t len, dks_qnode **out,
-                    dks_error_detail *err)
+int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, const char *q, size_t len,
+                    dks_qnode **out, dks_error_detail *err)
 {
     *out = NULL;
     if (len > DKS_MAX_QUERY_BYTES)
@@ -643,7 +646,7 @@ int dks_query_parse(dks_analyzer *an, const char *q, size_t len, dks_qnode **out
     if (memchr(q, '\0', len))
         return dks_fail(err, DKS_EQUERY, (long)((const char *)memchr(q, '\0', len) - q),
                         "query contains a NUL byte");
-    parser p = {.an = an, .q = q, .len = len, .err = err};
+    parser p = {.an = an, .vocab = vocab, .q = q, .len = len, .err = err};
     next_token(&p);
     dks_qnode *root = parse_seq(&p);
     if (!p.rc && p.tok == TOK_RPAREN)

@@ -105,6 +105,13 @@ static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
     return hit->id && hit->title ? DKS_OK : DKS_ENOMEM;
 }
 
+/* The parser's view of the index's vocabulary: is the term in it? */
+static int in_index(void *ctx, const char *key, size_t len)
+{
+    dks_term_stats st;
+    return len > 0 && len <= DKS_MAX_KEY_TERM_BYTES && dks_term_stats_get(ctx, key, len, &st) == 0;
+}
+
 int dks_search(dks_index *index, const char *query, size_t query_len,
                const dks_search_options *options, dks_results **out, dks_error_detail *err)
 {
@@ -137,7 +144,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     }
     if ((rc = dks_analyzer_new_with(meta.features, &an)))
         goto fail;
-    if ((rc = dks_query_parse(an, query, query_len, &root, err)))
+    dks_vocabulary vocab = {in_index, t};
+    if ((rc = dks_query_parse(an, &vocab, query, query_len, &root, err)))
         goto fail;
     dks_query_drop_stopwords(&root);
     if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))

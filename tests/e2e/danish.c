@@ -377,6 +377,27 @@ static void test_ascii_names_kept(void **state)
     expect_ranked(g_db, "Øens", IDS(OEENS));
 }
 
+/* A name the lexicon does not know: its ASCII spelling is checked against
+ * the index's own words, so "Oestergaard" finds Østergård, while a word
+ * neither knows is left alone. */
+static void test_ascii_index_vocabulary(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200];
+    test_dir("vocabulary", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    test_run r = test_tool_stdin(
+        "{\"id\":\"n1\",\"title\":\"Besøg\",\"body\":\"Familien Østergård i Åkirkeby\"}\n"
+        "{\"id\":\"n2\",\"title\":\"Andet\",\"body\":\"Familien Jensen i Rønne\"}\n",
+        "dksearch-index", "--db", db, "-", NULL);
+    assert_int_equal(r.status, 0);
+    test_run_free(&r);
+    expect_set(db, "Oestergaard", IDS("n1"));
+    expect_set(db, "Aakirkeby", IDS("n1"));
+    expect_set(db, "Roenne", IDS("n2"));
+    expect_none(db, "Oesterby");
+}
+
 /* -- accents -- */
 
 static void test_accent_ide(void **state)
@@ -701,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_ascii_aarhus_reverse),
         cmocka_unit_test(test_ascii_aalborg),
         cmocka_unit_test(test_ascii_names_kept),
+        cmocka_unit_test(test_ascii_index_vocabulary),
         cmocka_unit_test(test_accent_ide),
         cmocka_unit_test(test_accent_cafe),
         cmocka_unit_test(test_accent_analyze_swedish),
