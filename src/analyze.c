@@ -544,11 +544,12 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
 
 /* Endings of derivations that are also words: blodig-heder (blodighed),
  * hæder-lighed (hæderlighed), kokette-rende (kokettere), lut-ringen
- * (lutring).  A head beginning with one is no head. */
+ * (lutring), skolelærer-inderne (lærerinde).  A head beginning with one is
+ * no head. */
 static int suffix_like(const char *head, size_t len)
 {
     static const char *const endings[] = {"hed", "lighed", "rende", "ringen", "ringer",
-                                           "ring", "lig", "lige"};
+                                           "ring", "lig", "lige", "inde", "inder"};
     for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
         size_t n = strlen(endings[i]);
         if (len >= n && memcmp(head, endings[i], n) == 0)
@@ -557,43 +558,80 @@ static int suffix_like(const char *head, size_t len)
     return 0;
 }
 
+static int is_lemma_word(const char *w, size_t len)
+{
+    dks_lexicon_entry e;
+    return dks_lexicon_find(w, len, &e) && e.is_lemma;
+}
+
+/* Where the first part w[0..end) stops when the letter before its end is
+ * a linking s or e: a linking s goes when the part is a word without it,
+ * unless the word with it is a dictionary form of its own (fælles, tips);
+ * a linking e goes when the part is a word without it and the form with
+ * it is no dictionary form (hunde-opdragelse -> hund, but læge, skrive). */
+static size_t drop_link(const char *w, size_t end)
+{
+    if (end < 4 || (w[end - 1] != 's' && w[end - 1] != 'e'))
+        return end;
+    if (!modifier_ok(w, 0, end - 1, 2) || is_lemma_word(w, end))
+        return end;
+    if (w[end - 1] == 'e' && !known(w, end - 1))
+        return end;
+    return end - 1;
+}
+
 /* Splits a normalised word into parts; 0 if it is not a compound. */
 static int split_compound(const char *w, size_t len, split *out)
 {
     dks_lexicon_entry e;
     if (dks_lexicon_find(w, len, &e)) {
-        size_t head_start = len - e.head_len;
-        if (e.head_len && e.head_len < len && chars(w + head_start, e.head_len) >= 4 &&
-            known(w + head_start, e.head_len)) {
-            /* Hunspell reads the word as a compound: its last part is the
-             * head, the rest (without a linking s or e) the first part.
-             * Hunspell also "finds" compounds in names and derivations
-             * (Betri-s, albin-o), so both parts must be real words. */
-            size_t mod_end = head_start;
-            /* A linking s goes whenever the word is known without it
-             * (sekretariat-s-lederen); a linking e only if the first part is
-             * not a word with it (læge-sekretær stays læge). */
-            if (mod_end > 1 && modifier_ok(w, 0, mod_end - 1, 3) &&
-                (w[mod_end - 1] == 's' || (w[mod_end - 1] == 'e' && !known(w, mod_end))))
-                mod_end--;
-            if (modifier_ok(w, 0, mod_end, 3) && !suffix_like(w + head_start, e.head_len)) {
-                *out = (split){.start = {0, head_start}, .end = {mod_end, len}, .n = 2};
-                return 1;
+        if (e.is_name)
+            return 0;  /* names are not compounds (Rennettes) */
+        /* Hunspell reads the word as a compound, maybe in several ways.
+         * Hunspell also "finds" compounds in derivations and loans
+         * (Betri-s, albin-o), so the first part must be a word and the
+         * head no derivation ending.  Of the
+         * readings, one whose first part is a dictionary form of four
+         * letters or more wins (forbrug+foreningens, not
+         * for+brugsforeningens), then the finest, with the shortest head
+         * (dampskib+forbindelse, not damp+skibsforbindelse). */
+        int found = 0;
+        size_t best_mod = 0, best_head = 0;
+        int best_lemma = 0;
+        for (size_t r = 0; r < e.n_heads; r++) {
+            size_t head = e.heads[r], head_start = len - head;
+            if (head == 0 || head >= len || chars(w + head_start, head) < 4 ||
+                suffix_like(w + head_start, head))
+                continue;
+            size_t mod_end = drop_link(w, head_start);
+            if (!modifier_ok(w, 0, mod_end, 3))
+                continue;
+            int lemma = is_lemma_word(w, mod_end) && chars(w, mod_end) >= 4;
+            if (!found || lemma > best_lemma || (lemma == best_lemma && head_start > best_head)) {
+                found = 1;
+                best_lemma = lemma;
+                best_mod = mod_end;
+                best_head = head_start;
             }
         }
+        if (found) {
+            *out = (split){.start = {0, best_head}, .end = {best_mod, len}, .n = 2};
+            return 1;
+        }
+        if (e.n_heads)
+            return 0;  /* Hunspell's readings were all rejected */
         /* Hunspell knows many compounds as words of their own (cykelstier,
          * alliancepartnere).  Such a word is split only into clearly better
          * parts: a dictionary form of at least four letters, then a word of
          * at least five.  Letters alone find "parts" in armeniernes
          * (arme+niernes) and forstand (fors+tand). */
         split s;
-        if (best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2) {
-            dks_lexicon_entry m;
-            if (dks_lexicon_find(w + s.start[0], s.end[0] - s.start[0], &m) && m.is_lemma &&
-                !suffix_like(w + s.start[1], len - s.start[1])) {
-                *out = s;
-                return 1;
-            }
+        if (best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2 &&
+            is_lemma_word(w + s.start[0], s.end[0] - s.start[0]) &&
+            !suffix_like(w + s.start[1], len - s.start[1])) {
+            s.end[0] = drop_link(w, s.start[1]) < s.end[0] ? drop_link(w, s.start[1]) : s.end[0];
+            *out = s;
+            return 1;
         }
         return 0;
     }

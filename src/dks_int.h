@@ -153,10 +153,13 @@ size_t dks_stopword_count(void);
 /* ------------------------------------------------------------------ */
 /* lexicon.c: the compiled Danish lexicon                              */
 
+#define DKS_LEXICON_HEADS 4
 typedef struct dks_lexicon_entry {
     const char *word;      /* lower case, NFC; not NUL-terminated at len */
     size_t len;
-    size_t head_len;       /* bytes of the compound's last part, 0 if none */
+    size_t heads[4];       /* bytes of the compound's last part, per reading */
+    size_t n_heads;        /* 0: Hunspell does not read it as a compound */
+    int is_name;           /* capitalised in the word list */
     int is_lemma;          /* the word is a dictionary form itself */
     size_t n_lemmas;       /* other dictionary forms it is a form of */
     const char *lemmas;    /* NUL-separated; use dks_lexicon_lemma() */

@@ -6,13 +6,14 @@
  * the file in, so the analyzer needs no data files and no Hunspell at run
  * time.  Layout (little-endian):
  *
- *   "DKSL", le32 version (1), le32 n (words), le32 pool bytes
+ *   "DKSL", le32 version (2), le32 n (words), le32 pool bytes
  *   n x le32   offset of each entry in the pool, entries sorted bytewise
- *   pool       per entry: word (lower case, NFC), 0x00, head length
- *              (bytes of the compound's last part, 0 if Hunspell does not
- *              read the word as a compound), lemma count (low 7 bits;
- *              the high bit says the word is a lemma itself), then each
- *              lemma NUL-terminated
+ *   pool       per entry: word (lower case, NFC), 0x00, flags (1: a name,
+ *              capitalised in the word list), head count and that many head
+ *              lengths (bytes of the compound's last part in each of
+ *              Hunspell's readings), lemma count (low 7 bits; the high bit
+ *              says the word is a lemma itself), then each lemma
+ *              NUL-terminated
  */
 #include <string.h>
 
@@ -29,7 +30,7 @@ static uint32_t le32(const unsigned char *p)
 size_t dks_lexicon_size(void)
 {
     const unsigned char *p = dks_lexicon_start;
-    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 1)
+    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 2)
         return 0;
     return le32(p + 8);
 }
@@ -44,14 +45,18 @@ static int read_entry(uint32_t at, dks_lexicon_entry *e)
     if (p >= end)
         return 0;
     const unsigned char *nul = memchr(p, 0, (size_t)(end - p));
-    if (!nul || end - nul < 3)
+    if (!nul || end - nul < 4 || nul[2] > DKS_LEXICON_HEADS || end - nul < 4 + nul[2])
         return 0;
     e->word = (const char *)p;
     e->len = (size_t)(nul - p);
-    e->head_len = nul[1];
-    e->n_lemmas = nul[2] & 0x7f;
-    e->is_lemma = (nul[2] & 0x80) != 0;
-    e->lemmas = (const char *)nul + 3;
+    e->is_name = nul[1] & 1;
+    e->n_heads = nul[2];
+    for (size_t i = 0; i < e->n_heads; i++)
+        e->heads[i] = nul[3 + i];
+    const unsigned char *q = nul + 3 + e->n_heads;
+    e->n_lemmas = q[0] & 0x7f;
+    e->is_lemma = (q[0] & 0x80) != 0;
+    e->lemmas = (const char *)q + 1;
     return 1;
 }
 

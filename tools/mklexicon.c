@@ -8,7 +8,8 @@
  * the list that is a single token, the lexicon records its lemmas as
  * Hunspell's analysis gives them (sagde -> sige, regler -> regel) and, for
  * words Hunspell reads as compounds, the length of the compound's last
- * part (velfærdsalliancer -> alliancer).  Asking Hunspell once at build time
+ * part in each reading (velfærdsalliancer -> alliancer), and whether the
+ * list has the word only with a capital (a name).  Asking Hunspell once at build time
  * keeps it out of every query.  The format is described in src/lexicon.c.
  */
 #include <stdio.h>
@@ -24,8 +25,10 @@ typedef struct entry {
     size_t len;
     char *lemmas[8];
     size_t n_lemmas;
-    size_t head_len;        /* bytes of the compound's last part, 0 if none */
+    size_t heads[4];        /* bytes of the compound's last part, per reading */
+    size_t n_heads;
     int self;               /* the word is a lemma itself */
+    int name;               /* the list has it only with a capital (a name) */
 } entry;
 
 static int normalize(const char *in, char *out, size_t cap, size_t *len)
@@ -64,6 +67,16 @@ static void add_lemma(entry *e, const char *lemma)
         e->lemmas[e->n_lemmas++] = strndup(norm, n);
 }
 
+/* Records a reading's head length once; the analyzer chooses among them. */
+static void add_head(entry *e, size_t len)
+{
+    for (size_t i = 0; i < e->n_heads; i++)
+        if (e->heads[i] == len)
+            return;
+    if (e->n_heads < 4)
+        e->heads[e->n_heads++] = len;
+}
+
 /* Copies the value of the last `field` ("st:", "pa:") of a Hunspell
  * analysis into out; 0 if there is none. */
 static int field(const char *analysis, const char *name, char *out, size_t cap)
@@ -99,12 +112,9 @@ static void add_analysis(entry *e, const char *analysis)
     size_t nl;
     if (dks_normalize((const unsigned char *)part, strlen(part), norm, sizeof norm, &nl))
         return;
-    if (nl >= e->len || memcmp(e->word + e->len - nl, norm, nl) != 0)
+    if (nl >= e->len || nl > 255 || memcmp(e->word + e->len - nl, norm, nl) != 0)
         return;
-    /* Of several readings the shortest head is the finest: forbrug-s-
-     * foreningens, not for-brugsforeningens. */
-    if (e->head_len == 0 || nl < e->head_len)
-        e->head_len = nl;
+    add_head(e, nl);
     char whole[2 * DKS_MAX_TOKEN_BYTES];
     snprintf(whole, sizeof whole, "%.*s%s", (int)(e->len - nl), e->word, stem);
     add_lemma(e, whole);
@@ -156,6 +166,9 @@ int main(int argc, char **argv)
         memset(e, 0, sizeof *e);
         e->word = strndup(norm, len);
         e->len = len;
+        e->name = line[0] >= 'A' && line[0] <= 'Z';
+        if ((unsigned char)line[0] == 0xC3)  /* Æ Ø Å and other Latin-1 capitals */
+            e->name = (unsigned char)line[1] >= 0x80 && (unsigned char)line[1] <= 0x9E;
         char **out;
         int k = Hunspell_analyze(h, &out, line);
         for (int i = 0; i < k; i++)
@@ -202,10 +215,10 @@ int main(int argc, char **argv)
             entry *into = &entries[m - 1];
             for (size_t j = 0; j < entries[i].n_lemmas; j++)
                 add_lemma(into, entries[i].lemmas[j]);
-            if (entries[i].head_len &&
-                (into->head_len == 0 || entries[i].head_len < into->head_len))
-                into->head_len = entries[i].head_len;
+            for (size_t j = 0; j < entries[i].n_heads; j++)
+                add_head(into, entries[i].heads[j]);
             into->self |= entries[i].self;
+            into->name &= entries[i].name;
             continue;
         }
         entries[m++] = entries[i];
@@ -218,18 +231,18 @@ int main(int argc, char **argv)
     }
     uint32_t pool = 0;
     for (size_t i = 0; i < m; i++) {
-        pool += (uint32_t)entries[i].len + 3;
+        pool += (uint32_t)entries[i].len + 4 + (uint32_t)entries[i].n_heads;
         for (size_t j = 0; j < entries[i].n_lemmas; j++)
             pool += (uint32_t)strlen(entries[i].lemmas[j]) + 1;
     }
     fwrite("DKSL", 1, 4, out);
-    put32(out, 1);
+    put32(out, 2);
     put32(out, (uint32_t)m);
     put32(out, pool);
     uint32_t at = 0;
     for (size_t i = 0; i < m; i++) {
         put32(out, at);
-        at += (uint32_t)entries[i].len + 3;
+        at += (uint32_t)entries[i].len + 4 + (uint32_t)entries[i].n_heads;
         for (size_t j = 0; j < entries[i].n_lemmas; j++)
             at += (uint32_t)strlen(entries[i].lemmas[j]) + 1;
     }
@@ -237,7 +250,10 @@ int main(int argc, char **argv)
         const entry *e = &entries[i];
         fwrite(e->word, 1, e->len, out);
         fputc(0, out);
-        fputc((int)(e->head_len < 255 ? e->head_len : 0), out);
+        fputc(e->name ? 1 : 0, out);
+        fputc((int)e->n_heads, out);
+        for (size_t j = 0; j < e->n_heads; j++)
+            fputc((int)e->heads[j], out);
         fputc((int)e->n_lemmas | (e->self ? 0x80 : 0), out);
         for (size_t j = 0; j < e->n_lemmas; j++)
             fwrite(e->lemmas[j], 1, strlen(e->lemmas[j]) + 1, out);
