@@ -5,6 +5,7 @@
 #   make test       unit and end-to-end tests, then the same under ASan+UBSan
 #   make asan       only the sanitizer build and its tests
 #   make valgrind   the binaries under valgrind on the fixture corpora
+#   make eval       Danish matching measured on judged queries (also in make test)
 #   make clean
 #
 # Your CFLAGS/LDFLAGS are appended to ours, never replaced.
@@ -46,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan valgrind demo clean
+.PHONY: all deps test check asan valgrind eval demo clean
 all: $(PROGS)
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -102,6 +103,18 @@ $(BUILD)/tests/%: tests/e2e/%.c tests/e2e/e2e_util.h tests/unit/test_util.h $(LI
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 
+$(BUILD)/eval: tests/eval/eval.c tests/unit/test_util.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lm
+
+# Danish matching measured: judged queries, compound splits, conflation.
+eval: $(BUILD)/eval
+	$(BUILD)/eval relevance tests/eval/corpus tests/eval/queries.tsv
+	@echo
+	$(BUILD)/eval splits $(WORDLIST) tests/eval/splits-judged.tsv
+	@echo
+	$(BUILD)/eval conflation tests/eval/lemmas.tsv
+
 # Runs every test program of this build; fails if any fails.
 check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 	@failed=0; \
@@ -112,6 +125,7 @@ check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 	if [ $$failed -ne 0 ]; then echo "$$failed test program(s) failed"; exit 1; fi
 
 test: check
+	$(MAKE) eval
 	$(MAKE) asan
 	$(MAKE) valgrind
 
