@@ -467,10 +467,22 @@ typedef struct split {
 typedef struct split_rules {
     size_t min_modifier, min_head;  /* characters */
     int e_link;                     /* allow a linking e (hundehus) */
+    int e_dropped;                  /* allow a first part that drops its e (arbejd-s-) */
 } split_rules;
 
-static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1};
-static const split_rules known_word = {4, 5, 0};
+static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1, 1};
+static const split_rules known_word = {4, 5, 0, 0};
+
+/* Is w[start..end) a word that dropped its final e (arbejd- for arbejde)? */
+static int dropped_e_known(const char *w, size_t start, size_t end)
+{
+    char buf[DKS_MAX_TOKEN_BYTES + 1];
+    if (end - start + 1 > sizeof buf)
+        return 0;
+    memcpy(buf, w + start, end - start);
+    buf[end - start] = 'e';
+    return known(buf, end - start + 1);
+}
 
 /* Can w[start..end) be a first part?  Known as it stands, or as the
  * stem form of a word ending in e (arbejds- from arbejde). */
@@ -480,12 +492,7 @@ static int modifier_ok(const char *w, size_t start, size_t end, size_t min_chars
         return 0;
     if (known(w + start, end - start))
         return 1;
-    char buf[DKS_MAX_TOKEN_BYTES + 1];
-    if (end - start + 1 > sizeof buf)
-        return 0;
-    memcpy(buf, w + start, end - start);
-    buf[end - start] = 'e';
-    return known(buf, end - start + 1);
+    return dropped_e_known(w, start, end);
 }
 
 /* Is a better than b?  Fewest parts, then the longest head (cykel-stierne,
@@ -515,7 +522,11 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
         return 0;
     int found = 0;
     for (size_t cut = start + 1; cut < len; cut++) {
-        if (!at_boundary(w, cut) || !modifier_ok(w, start, cut, rules->min_modifier))
+        if (!at_boundary(w, cut))
+            continue;
+        if (chars(w + start, cut - start) < rules->min_modifier ||
+            !(known(w + start, cut - start) ||
+              (rules->e_dropped && dropped_e_known(w, start, cut))))
             continue;
         /* the rest starts right after, or after a linking s or e */
         for (int link = 0; link < 2; link++) {
@@ -626,7 +637,8 @@ static int split_compound(const char *w, size_t len, split *out)
          * at least five.  Letters alone find "parts" in armeniernes
          * (arme+niernes) and forstand (fors+tand). */
         split s;
-        if (best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2 &&
+        if (chars(w, len) >= known_word.min_modifier + known_word.min_head &&
+            best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2 &&
             is_lemma_word(w + s.start[0], s.end[0] - s.start[0]) &&
             !suffix_like(w + s.start[1], len - s.start[1])) {
             s.end[0] = drop_link(w, s.start[1]) < s.end[0] ? drop_link(w, s.start[1]) : s.end[0];

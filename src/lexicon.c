@@ -6,7 +6,7 @@
  * the file in, so the analyzer needs no data files and no Hunspell at run
  * time.  Layout (little-endian):
  *
- *   "DKSL", le32 version (2), le32 n (words), le32 pool bytes
+ *   "DKSL", le32 version (3), le32 n (words), le32 pool bytes
  *   n x le32   offset of each entry in the pool, entries sorted bytewise
  *   pool       per entry: word (lower case, NFC), 0x00, flags (1: a name,
  *              capitalised in the word list), head count and that many head
@@ -14,6 +14,9 @@
  *              Hunspell's readings), lemma count (low 7 bits; the high bit
  *              says the word is a lemma itself), then each lemma
  *              NUL-terminated
+ *   le32 slots (a power of two), then slots x le32: a hash table of the
+ *              entries (pool offset + 1, 0 empty; FNV-1a of the word,
+ *              linear probing), for exact lookups without a search
  */
 #include <string.h>
 
@@ -30,9 +33,17 @@ static uint32_t le32(const unsigned char *p)
 size_t dks_lexicon_size(void)
 {
     const unsigned char *p = dks_lexicon_start;
-    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 2)
+    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 3)
         return 0;
-    return le32(p + 8);
+    size_t n = le32(p + 8), pool = le32(p + 12);
+    const unsigned char *table = p + 16 + 4 * n + pool;
+    if ((size_t)(dks_lexicon_end - p) < 16 + 4 * n + pool + 4)
+        return 0;
+    size_t slots = le32(table);
+    if (slots == 0 || (slots & (slots - 1)) || slots <= n ||
+        (size_t)(dks_lexicon_end - table) < 4 + 4 * slots)
+        return 0;
+    return n;
 }
 
 /* Reads the entry at pool offset `at`; 0 if it runs past the data. */
@@ -81,19 +92,20 @@ static int compare_at(const char *word, size_t len, const unsigned char *p,
 int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
 {
     size_t n = dks_lexicon_size();
-    const unsigned char *offsets = dks_lexicon_start + 16, *pool = offsets + 4 * n;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = compare_at(word, len, pool + le32(offsets + 4 * mid), dks_lexicon_end);
-        if (c == 0)
-            return out ? read_entry(le32(offsets + 4 * mid), out) : 1;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (n == 0)
+        return 0;
+    const unsigned char *pool = dks_lexicon_start + 16 + 4 * n;
+    const unsigned char *table = pool + le32(dks_lexicon_start + 12);
+    uint32_t mask = le32(table) - 1, h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)word[i]) * 16777619u;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t slot = le32(table + 4 + 4 * (size_t)i);
+        if (slot == 0)
+            return 0;
+        if (compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
+            return out ? read_entry(slot - 1, out) : 1;
     }
-    return 0;
 }
 
 const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)

@@ -128,6 +128,15 @@ static int cmp_entry(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* FNV-1a, the hash src/lexicon.c probes with. */
+static uint32_t lexicon_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 static void put32(FILE *f, uint32_t v)
 {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
@@ -236,7 +245,7 @@ int main(int argc, char **argv)
             pool += (uint32_t)strlen(entries[i].lemmas[j]) + 1;
     }
     fwrite("DKSL", 1, 4, out);
-    put32(out, 2);
+    put32(out, 3);
     put32(out, (uint32_t)m);
     put32(out, pool);
     uint32_t at = 0;
@@ -258,6 +267,30 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < e->n_lemmas; j++)
             fwrite(e->lemmas[j], 1, strlen(e->lemmas[j]) + 1, out);
     }
+    /* Hash index for exact lookups: table size, then slots holding
+     * entry offset + 1 (0: empty), open addressing by FNV-1a. */
+    uint32_t slots = 1;
+    while (slots < m + m / 2)
+        slots <<= 1;
+    uint32_t *table = calloc(slots, sizeof *table);
+    if (!table) {
+        fprintf(stderr, "mklexicon: out of memory\n");
+        return 1;
+    }
+    at = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t slot = lexicon_hash(entries[i].word, entries[i].len) & (slots - 1);
+        while (table[slot])
+            slot = (slot + 1) & (slots - 1);
+        table[slot] = at + 1;
+        at += (uint32_t)entries[i].len + 4 + (uint32_t)entries[i].n_heads;
+        for (size_t j = 0; j < entries[i].n_lemmas; j++)
+            at += (uint32_t)strlen(entries[i].lemmas[j]) + 1;
+    }
+    put32(out, slots);
+    for (uint32_t i = 0; i < slots; i++)
+        put32(out, table[i]);
+    free(table);
     if (fclose(out) != 0) {
         perror(argv[5]);
         return 1;
