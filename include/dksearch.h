@@ -270,6 +270,7 @@ typedef struct dks_search_options {
     size_t limit;            /* hits to return (0 means 10) */
     size_t offset;           /* hits to skip, for paging */
     size_t snippet_words;    /* words in a snippet (0 means 30) */
+    int as_you_type;         /* the last word is being typed: match it as a prefix too */
 } dks_search_options;
 
 /* A highlighted byte range [start, end) of a snippet. */
@@ -292,7 +293,8 @@ typedef struct dks_hit {
 typedef struct dks_results dks_results;
 
 /* Runs a query: words are ANDed, `OR` between words means either,
- * `-word` excludes, "quoted words" are phrases.  Ranked by BM25.
+ * `-word` excludes, "quoted words" are phrases, `word*` is a prefix.
+ * Ranked by BM25.
  * Safe to call from several threads on one index at once.
  * Errors: DKS_EQUERY (with a message in *err), DKS_ECORRUPT, ... */
 int dks_search(dks_index *index, const char *query, size_t query_len,
@@ -300,13 +302,17 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
                dks_error_detail *err);
 
 uint64_t dks_results_total(const dks_results *results);  /* all matches */
+/* Notes a person should see about how the query was run (a prefix that
+ * matched more words than are searched); owned by the results. */
+size_t dks_results_note_count(const dks_results *results);
+const char *dks_results_note(const dks_results *results, size_t i);
 uint64_t dks_results_took_us(const dks_results *results);
 size_t dks_results_count(const dks_results *results);    /* hits returned */
 const dks_hit *dks_results_hit(const dks_results *results, size_t i);
 
 /* The results as one JSON object:
- * {"query":..., "total":N, "took_us":T, "hits":[{"id":..., "title":...,
- *  "score":F, "snippet":..., "highlights":[[start,end],...]}]}
+ * {"query":..., "total":N, "took_us":T, "notes":[...], "hits":[{"id":...,
+ *  "title":..., "score":F, "snippet":..., "highlights":[[start,end],...]}]}
  * *json is NUL-terminated and owned by the caller (release with free()). */
 int dks_results_json(const dks_results *results, char **json, size_t *len);
 

@@ -23,13 +23,15 @@ static void usage(FILE *out)
             "       " PROG " --analyze TEXT...\n"
             "\n"
             "Words are all required; a OR b takes either; -word excludes; \"two words\"\n"
-            "is a phrase; parentheses group.  Ranked by BM25.\n"
+            "is a phrase; word* is a prefix; parentheses group.  Ranked by BM25.\n"
             "\n"
             "  --db PATH           index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
             "  --limit N           hits to show (default 10)\n"
             "  --offset N          hits to skip first, for paging\n"
             "  --snippet-words N   words in a snippet (default 30)\n"
             "  --json              one JSON object instead of text\n"
+            "  --as-you-type       the last word is still being typed: match it as a\n"
+            "                      prefix too\n"
             "  --analyze           print the terms analysis makes of TEXT:\n"
             "                      position<TAB>surface<TAB>term\n"
             "\n"
@@ -138,6 +140,8 @@ static void print_text(const dks_results *res, size_t offset)
     }
     unsigned long long total = dks_results_total(res);
     double ms = dks_results_took_us(res) / 1000.0;
+    for (size_t i = 0; i < dks_results_note_count(res); i++)
+        printf("Note: %s.\n", dks_results_note(res, i));
     if (total == 0)
         printf("No documents match (%.2f ms).\n", ms);
     else if (n == 0)
@@ -168,6 +172,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--as-you-type") == 0) {
+            opt.as_you_type = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||

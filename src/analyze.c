@@ -471,7 +471,20 @@ typedef struct split_rules {
 } split_rules;
 
 static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1, 1};
-static const split_rules known_word = {4, 5, 0, 0};
+
+/* Prefixes that make words of their own rather than compounds (forstand,
+ * forklaring, udrejse is Hunspell's to split): a known word is not split
+ * after one of them. */
+static int is_prefix_word(const char *w, size_t len)
+{
+    static const char *const prefixes[] = {"for", "fore", "be", "er", "ge", "ud", "ind", "op",
+                                           "af", "til", "mis", "sam", "an", "fra", "med", "mod",
+                                           "bort", "frem", "gen", "und", "van", "u"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strlen(prefixes[i]) == len && memcmp(prefixes[i], w, len) == 0)
+            return 1;
+    return 0;
+}
 
 /* Is w[start..end) a word that dropped its final e (arbejd- for arbejde)? */
 static int dropped_e_known(const char *w, size_t start, size_t end)
@@ -553,14 +566,16 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
     return found;
 }
 
-/* Endings of derivations that are also words: blodig-heder (blodighed),
- * hæder-lighed (hæderlighed), kokette-rende (kokettere), lut-ringen
- * (lutring), skolelærer-inderne (lærerinde).  A head beginning with one is
- * no head. */
+/* Endings of derivations that are also words or look like them:
+ * blodig-heder (blodighed), hæder-lighed, kokette-rende (kokettere),
+ * lut-ringen (lutring), skolelærer-inderne (lærerinde), absolut-ister,
+ * borger-skabs, indestå-ender.  A head beginning with one is no head. */
 static int suffix_like(const char *head, size_t len)
 {
     static const char *const endings[] = {"hed", "lighed", "rende", "ringen", "ringer",
-                                           "ring", "lig", "lige", "inde", "inder"};
+                                           "ring", "lig", "lige", "inde", "inder", "ist",
+                                           "ier", "nier", "ion", "isk", "arisk", "skab",
+                                           "ender"};
     for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
         size_t n = strlen(endings[i]);
         if (len >= n && memcmp(head, endings[i], n) == 0)
@@ -591,6 +606,50 @@ static size_t drop_link(const char *w, size_t end)
     return end - 1;
 }
 
+/* Hunspell knows many compounds as words of their own (cykelstier,
+ * alliancepartnere, grundejerforeningerne).  Such a word is split only
+ * into clearly better parts: a dictionary form that is no prefix, then a
+ * word of at least five letters (six after a first part of three), with a
+ * linking s between them or none.  Of several such splits the finest
+ * (longest first part) wins, grundejer+foreningerne, unless another moves
+ * the boundary by a letter or two - the boundary's doubt, not the
+ * structure's - when the longer head wins: job+beskrivelsens, not
+ * jobbe+skrivelsens; sol+drevet, not sold+revet.  Letters alone would find
+ * "parts" in armeniernes (arme+niernes) and forstand (for+stand). */
+static int split_known_word(const char *w, size_t len, split *out)
+{
+    size_t cuts[DKS_MAX_TOKEN_BYTES], heads[DKS_MAX_TOKEN_BYTES], n = 0;
+    for (size_t cut = 1; cut < len && n < DKS_MAX_TOKEN_BYTES; cut++) {
+        if (!at_boundary(w, cut))
+            continue;
+        size_t mod_chars = chars(w, cut);
+        if (mod_chars < 3 || !is_lemma_word(w, cut) || is_prefix_word(w, cut))
+            continue;
+        for (int link = 0; link < 2; link++) {
+            size_t head = cut + (size_t)link;
+            if (link && w[cut] != 's')
+                continue;
+            size_t head_chars = chars(w + head, len - head);
+            if (head_chars < (mod_chars > 3 ? 5u : 6u) || !known(w + head, len - head) ||
+                suffix_like(w + head, len - head))
+                continue;
+            cuts[n] = cut;
+            heads[n++] = head;
+            break;
+        }
+    }
+    if (n == 0)
+        return 0;
+    size_t best = n - 1;  /* the longest first part */
+    for (size_t i = 0; i < n; i++)
+        if (cuts[best] - cuts[i] <= 2) {
+            best = i;  /* the first within two letters: the longest head */
+            break;
+        }
+    *out = (split){.start = {0, heads[best]}, .end = {cuts[best], len}, .n = 2};
+    return 1;
+}
+
 /* Splits a normalised word into parts; 0 if it is not a compound. */
 static int split_compound(const char *w, size_t len, split *out)
 {
@@ -600,52 +659,57 @@ static int split_compound(const char *w, size_t len, split *out)
             return 0;  /* names are not compounds (Rennettes) */
         /* Hunspell reads the word as a compound, maybe in several ways.
          * Hunspell also "finds" compounds in derivations and loans
-         * (Betri-s, albin-o), so the first part must be a word and the
-         * head no derivation ending.  Of the
-         * readings, one whose first part is a dictionary form of four
-         * letters or more wins (forbrug+foreningens, not
-         * for+brugsforeningens), then the finest, with the shortest head
-         * (dampskib+forbindelse, not damp+skibsforbindelse). */
+         * (Betri-s, albin-o, reglement-arisk), so both parts must be words
+         * and the head no derivation ending.  Of the readings, one whose
+         * first part is a dictionary form and no prefix wins
+         * (forbrug+foreningens, not for+brugsforeningens), then the finest,
+         * with the shortest head (dampskib+forbindelse, not
+         * damp+skibsforbindelse). */
         int found = 0;
         size_t best_mod = 0, best_head = 0;
-        int best_lemma = 0;
+        int best_ok = 0;
+        size_t cand_mod[DKS_LEXICON_HEADS], cand_head[DKS_LEXICON_HEADS];
+        int cand_ok[DKS_LEXICON_HEADS];
+        size_t n_cand = 0;
         for (size_t r = 0; r < e.n_heads; r++) {
             size_t head = e.heads[r], head_start = len - head;
-            if (head == 0 || head >= len || chars(w + head_start, head) < 4 ||
-                suffix_like(w + head_start, head))
+            if (head == 0 || head >= len || chars(w + head_start, head) < 5 ||
+                !known(w + head_start, head) || suffix_like(w + head_start, head))
                 continue;
             size_t mod_end = drop_link(w, head_start);
             if (!modifier_ok(w, 0, mod_end, 3))
                 continue;
-            int lemma = is_lemma_word(w, mod_end) && chars(w, mod_end) >= 4;
-            if (!found || lemma > best_lemma || (lemma == best_lemma && head_start > best_head)) {
+            cand_mod[n_cand] = mod_end;
+            cand_head[n_cand] = head_start;
+            cand_ok[n_cand++] = is_lemma_word(w, mod_end) && !is_prefix_word(w, mod_end);
+        }
+        /* The finest reading (shortest head) among first parts that are
+         * dictionary forms and no prefix ... */
+        for (size_t i = 0; i < n_cand; i++) {
+            if (!found || cand_ok[i] > best_ok ||
+                (cand_ok[i] == best_ok && cand_head[i] > best_head)) {
                 found = 1;
-                best_lemma = lemma;
-                best_mod = mod_end;
-                best_head = head_start;
+                best_ok = cand_ok[i];
+                best_mod = cand_mod[i];
+                best_head = cand_head[i];
             }
         }
+        /* ... unless another moves the boundary by a letter or two, which
+         * is the boundary's doubt, not the structure's: the longer head
+         * wins there (sol+drevet, not sold+revet; job+beskrivelsen). */
+        for (size_t i = 0; found && i < n_cand; i++)
+            if (cand_ok[i] == best_ok && cand_head[i] < best_head &&
+                best_head - cand_head[i] <= 2) {
+                best_mod = cand_mod[i];
+                best_head = cand_head[i];
+            }
         if (found) {
             *out = (split){.start = {0, best_head}, .end = {best_mod, len}, .n = 2};
             return 1;
         }
         if (e.n_heads)
             return 0;  /* Hunspell's readings were all rejected */
-        /* Hunspell knows many compounds as words of their own (cykelstier,
-         * alliancepartnere).  Such a word is split only into clearly better
-         * parts: a dictionary form of at least four letters, then a word of
-         * at least five.  Letters alone find "parts" in armeniernes
-         * (arme+niernes) and forstand (fors+tand). */
-        split s;
-        if (chars(w, len) >= known_word.min_modifier + known_word.min_head &&
-            best_split(w, len, 0, 2, &known_word, 0, &s) && s.n == 2 &&
-            is_lemma_word(w + s.start[0], s.end[0] - s.start[0]) &&
-            !suffix_like(w + s.start[1], len - s.start[1])) {
-            s.end[0] = drop_link(w, s.start[1]) < s.end[0] ? drop_link(w, s.start[1]) : s.end[0];
-            *out = s;
-            return 1;
-        }
-        return 0;
+        return split_known_word(w, len, out);
     }
     split s;
     if (best_split(w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2 &&

@@ -42,6 +42,12 @@
 #define DKS_MAX_QUERY_TERMS 64
 #define DKS_MAX_QUERY_DEPTH 32
 #define DKS_MAX_RESULTS 10000
+/* A prefix (telemed*) searches at most this many of the terms it matches,
+ * in dictionary order; the results say so when there are more. */
+#define DKS_MAX_PREFIX_TERMS 1000
+/* A highlight key that begins with this byte is a prefix: it marks every
+ * word whose term or written form begins with the rest. */
+#define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
 #define DKS_FORMAT_VERSION 2u
@@ -389,7 +395,8 @@ typedef enum dks_qnode_type {
     DKS_Q_PHRASE,   /* terms at consecutive positions */
     DKS_Q_AND,
     DKS_Q_OR,
-    DKS_Q_NOT       /* only as a child of AND: excludes */
+    DKS_Q_NOT,      /* only as a child of AND: excludes */
+    DKS_Q_PREFIX    /* every word whose term begins with `term` (telemed*) */
 } dks_qnode_type;
 
 /* One way a query word can match: a dictionary key and its weight. */
@@ -426,10 +433,16 @@ typedef struct dks_vocabulary {
     void *ctx;
 } dks_vocabulary;
 
+/* Parse flags. */
+enum {
+    /* The last word is still being typed: it also matches as a prefix. */
+    DKS_QUERY_AS_YOU_TYPE = 1
+};
+
 /* Parses and analyses a query (vocab may be NULL).  On DKS_EQUERY, err
  * says what and where. */
-int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, const char *q, size_t len,
-                    dks_qnode **out, dks_error_detail *err);
+int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, unsigned flags,
+                    const char *q, size_t len, dks_qnode **out, dks_error_detail *err);
 void dks_query_free(dks_qnode *n);
 /* Drops stop words from ranked matching unless nothing else is left. */
 void dks_query_drop_stopwords(dks_qnode **root);
@@ -452,6 +465,9 @@ typedef struct dks_match_result {
     char **terms;
     size_t *term_lens;
     size_t n_terms;
+    /* prefixes that matched more terms than were searched (owned, as terms) */
+    char **capped;
+    size_t n_capped;
 } dks_match_result;
 
 /* Runs the query tree over the index as of transaction t and keeps the

@@ -40,6 +40,7 @@ typedef struct match_ctx {
     dks_txn *txn;
     dks_bm25 bm25;
     dks_length_reader lengths;
+    dks_match_result *result;   /* for notes about the search */
 } match_ctx;
 
 /* ---- term --------------------------------------------------------------- */
@@ -705,6 +706,69 @@ static int word_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
 
+static int add_string(char ***list, size_t *n, const char *s, size_t len)
+{
+    char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+    if (!grown)
+        return DKS_ENOMEM;
+    *list = grown;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return DKS_ENOMEM;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    grown[(*n)++] = copy;
+    return DKS_OK;
+}
+
+/* telemed*: an OR of the words (term keys without a kind byte) that begin
+ * with the prefix, read in order from the term dictionary, at most
+ * DKS_MAX_PREFIX_TERMS of them. */
+static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    dks_cursor *c;
+    const void *k, *v;
+    size_t kl, vl, n = 0, cap = 0;
+    iter **subs = NULL;
+    int rc = dks_cursor_open(ctx->txn, DKS_DB_TERMS, &c);
+    if (rc)
+        return rc;
+    rc = dks_cursor_seek(c, q->term, q->term_len, &k, &kl, &v, &vl);
+    while (rc == 0 && kl >= q->term_len && memcmp(k, q->term, q->term_len) == 0) {
+        if (n == DKS_MAX_PREFIX_TERMS) {
+            rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term, q->term_len);
+            break;
+        }
+        char key[DKS_MAX_KEY_TERM_BYTES + 1];
+        if (kl > sizeof key) {
+            rc = DKS_ECORRUPT;
+            break;
+        }
+        memcpy(key, k, kl);  /* the cursor's pointers do not outlive the next call */
+        double idf;
+        if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
+            (rc = term_new(ctx, key, kl, 1.0, &subs[n], &idf)))
+            break;
+        n++;
+        rc = dks_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    dks_cursor_close(c);
+    if (rc != 0 && rc != 1) {
+        free_iters(subs, n);
+        return rc;
+    }
+    if (n == 0) {
+        free(subs);
+        return empty_new(out);
+    }
+    if (n == 1) {
+        *out = subs[0];
+        free(subs);
+        return DKS_OK;
+    }
+    return or_new(subs, n, out);
+}
+
 static int build_children(match_ctx *ctx, const dks_qnode *q, int negated, iter ***out,
                           size_t *n)
 {
@@ -743,6 +807,8 @@ static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
         return word_new(ctx, q, out);
     case DKS_Q_PHRASE:
         return phrase_new(ctx, q, out);
+    case DKS_Q_PREFIX:
+        return prefix_new(ctx, q, out);
     case DKS_Q_OR:
         if ((rc = build_children(ctx, q, 0, &subs, &n)))
             return rc;
@@ -847,6 +913,12 @@ static int collect_highlights(dks_match_result *r, const dks_qnode *q)
         for (size_t i = 0; i < q->n_terms && !rc; i++)
             rc = add_highlight(r, q->terms[i], q->term_lens[i]);
         return rc;
+    case DKS_Q_PREFIX: {
+        char key[DKS_MAX_TERM_BYTES + 1];
+        key[0] = DKS_KEY_PREFIX;
+        memcpy(key + 1, q->term, q->term_len);
+        return add_highlight(r, key, q->term_len + 1);
+    }
     case DKS_Q_NOT:
         return DKS_OK;
     default:
@@ -861,6 +933,9 @@ void dks_match_result_free(dks_match_result *r)
     free(r->hits);
     for (size_t i = 0; i < r->n_terms; i++)
         free(r->terms[i]);
+    for (size_t i = 0; i < r->n_capped; i++)
+        free(r->capped[i]);
+    free(r->capped);
     free(r->terms);
     free(r->term_lens);
     memset(r, 0, sizeof *r);
@@ -878,6 +953,7 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
         .bm25 = {.doc_count = meta.doc_count,
                  .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
         .lengths = {.txn = t},
+        .result = out,
     };
     if ((rc = collect_highlights(out, root)))
         goto fail;

@@ -9,7 +9,7 @@
  *   disj    := conj { "OR" conj }
  *   conj    := unary { "AND" unary }
  *   unary   := ( "-" | "NOT" ) unary | primary
- *   primary := WORD | '"' words '"' | "(" seq ")"
+ *   primary := WORD | WORD* | '"' words '"' | "(" seq ")"
  *
  * So `a b OR c` is a AND (b OR c), as in web search boxes, while explicit
  * operators keep the usual precedence: `a AND b OR c` is (a AND b) OR c.
@@ -32,6 +32,7 @@ typedef enum {
 typedef struct parser {
     dks_analyzer *an;
     const dks_vocabulary *vocab;
+    unsigned flags;
     const char *q;
     size_t len, pos;
     tok_type tok;          /* current token */
@@ -455,6 +456,73 @@ done:
     return n;
 }
 
+/* telemed*: the written prefix, normalised like a word (lower case, NFC).
+ * Terms are stems, and a stem is a prefix of its written forms, so the
+ * prefix is matched against the term dictionary as it is. */
+static dks_qnode *prefix_node(parser *p, size_t start, size_t len)
+{
+    char norm[DKS_MAX_TERM_BYTES];
+    size_t n;
+    dks_tokenizer t;
+    dks_token tok;
+    dks_tokenizer_init(&t, p->q + start, len);
+    if (!dks_tokenizer_next(&t, &tok) || tok.offset != 0 || tok.len != len) {
+        fail(p, (long)start, "'*' goes at the end of a word, as in telemed*");
+        return NULL;
+    }
+    if (len > DKS_MAX_TOKEN_BYTES ||
+        dks_normalize((const unsigned char *)p->q + start, len, norm, sizeof norm, &n) || n == 0) {
+        fail(p, (long)start, "this prefix cannot be searched");
+        return NULL;
+    }
+    if (p->n_terms >= DKS_MAX_QUERY_TERMS) {
+        fail(p, (long)start, "query has more than %d words", DKS_MAX_QUERY_TERMS);
+        return NULL;
+    }
+    p->n_terms++;
+    dks_qnode *node = new_node(p, DKS_Q_PREFIX, (long)start);
+    if (!node)
+        return NULL;
+    node->term = malloc(n + 1);
+    if (!node->term) {
+        dks_query_free(node);
+        p->rc = p->rc ? p->rc : DKS_ENOMEM;
+        return NULL;
+    }
+    memcpy(node->term, norm, n);
+    node->term[n] = '\0';
+    node->term_len = n;
+    return node;
+}
+
+/* A word being typed matches as the word and as a prefix of written
+ * forms, so results do not vanish while it grows ("velfærdsal",
+ * "velfærdsalli" ...).  A prefix that is no word's stays just the word. */
+static dks_qnode *typed_node(parser *p, size_t start, size_t len)
+{
+    dks_qnode *word = analyse(p, start, len, 0);
+    if (p->rc)
+        return NULL;
+    dks_tokenizer t;
+    dks_token tok;
+    dks_tokenizer_init(&t, p->q + start, len);
+    if (!dks_tokenizer_next(&t, &tok) || tok.offset != 0 || tok.len != len)
+        return word;  /* "e-mai": not one token, no prefix */
+    dks_qnode *prefix = prefix_node(p, start, len);
+    if (!prefix) {
+        dks_query_free(word);
+        return NULL;
+    }
+    if (!word)
+        return prefix;
+    dks_qnode *or = new_node(p, DKS_Q_OR, (long)start);
+    if (!or || add_child(p, or, word) || add_child(p, or, prefix)) {
+        dks_query_free(or);
+        return NULL;
+    }
+    return or;
+}
+
 /* ---- recursive descent ------------------------------------------------ */
 
 static dks_qnode *parse_seq(parser *p);
@@ -479,6 +547,12 @@ static dks_qnode *parse_primary(parser *p)
         int quoted = p->tok == TOK_PHRASE;
         size_t start = p->tok_start, len = p->tok_len;
         next_token(p);
+        if (!quoted && len > 1 && p->q[start + len - 1] == '*')
+            return prefix_node(p, start, len - 1);
+        /* Typing: the query's last word, not yet followed by a space. */
+        if (!quoted && (p->flags & DKS_QUERY_AS_YOU_TYPE) && p->tok == TOK_END &&
+            start + len == p->len)
+            return typed_node(p, start, len);
         return analyse(p, start, len, quoted);
     }
     case TOK_LPAREN: {
@@ -636,8 +710,8 @@ static int check_negations(parser *p, const dks_qnode *n, const dks_qnode *paren
     return DKS_OK;
 }
 
-int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, const char *q, size_t len,
-                    dks_qnode **out, dks_error_detail *err)
+int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, unsigned flags,
+                    const char *q, size_t len, dks_qnode **out, dks_error_detail *err)
 {
     *out = NULL;
     if (len > DKS_MAX_QUERY_BYTES)
@@ -646,7 +720,7 @@ int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, const char *q
     if (memchr(q, '\0', len))
         return dks_fail(err, DKS_EQUERY, (long)((const char *)memchr(q, '\0', len) - q),
                         "query contains a NUL byte");
-    parser p = {.an = an, .vocab = vocab, .q = q, .len = len, .err = err};
+    parser p = {.an = an, .vocab = vocab, .flags = flags, .q = q, .len = len, .err = err};
     next_token(&p);
     dks_qnode *root = parse_seq(&p);
     if (!p.rc && p.tok == TOK_RPAREN)
@@ -669,7 +743,7 @@ static size_t count_content(const dks_qnode *n)
 {
     if (n->type == DKS_Q_TERM)
         return !n->is_stopword;
-    if (n->type == DKS_Q_PHRASE)
+    if (n->type == DKS_Q_PHRASE || n->type == DKS_Q_PREFIX)
         return 1;
     if (n->type == DKS_Q_NOT)
         return 0;

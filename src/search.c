@@ -14,6 +14,8 @@
 
 struct dks_results {
     char *query;
+    char **notes;
+    size_t n_notes;
     uint64_t total;
     uint64_t took_us;
     dks_hit *hits;
@@ -71,6 +73,9 @@ void dks_results_free(dks_results *r)
         free((dks_highlight *)r->hits[i].highlights);
     }
     free(r->hits);
+    for (size_t i = 0; i < r->n_notes; i++)
+        free(r->notes[i]);
+    free(r->notes);
     free(r->query);
     free(r);
 }
@@ -145,13 +150,29 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if ((rc = dks_analyzer_new_with(meta.features, &an)))
         goto fail;
     dks_vocabulary vocab = {in_index, t};
-    if ((rc = dks_query_parse(an, &vocab, query, query_len, &root, err)))
+    unsigned flags = opt.as_you_type ? DKS_QUERY_AS_YOU_TYPE : 0;
+    if ((rc = dks_query_parse(an, &vocab, flags, query, query_len, &root, err)))
         goto fail;
     dks_query_drop_stopwords(&root);
     if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
         goto fail;
 
     dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
+    if (m.n_capped && !(r->notes = calloc(m.n_capped, sizeof *r->notes))) {
+        rc = DKS_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < m.n_capped; i++) {
+        dks_buf note = {0};
+        if (dks_buf_printf(&note, "%s* matches more than %d words; only the first %d are "
+                           "searched", m.capped[i], DKS_MAX_PREFIX_TERMS,
+                           DKS_MAX_PREFIX_TERMS)) {
+            dks_buf_free(&note);
+            rc = DKS_ENOMEM;
+            goto fail;
+        }
+        r->notes[r->n_notes++] = (char *)note.data;
+    }
     r->query = copy_string(query, query_len);
     r->total = m.total;
     size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;
@@ -185,6 +206,12 @@ fail:
 }
 
 uint64_t dks_results_total(const dks_results *r) { return r->total; }
+size_t dks_results_note_count(const dks_results *r) { return r->n_notes; }
+
+const char *dks_results_note(const dks_results *r, size_t i)
+{
+    return i < r->n_notes ? r->notes[i] : NULL;
+}
 uint64_t dks_results_took_us(const dks_results *r) { return r->took_us; }
 size_t dks_results_count(const dks_results *r) { return r->n_hits; }
 
@@ -203,8 +230,15 @@ int dks_results_json(const dks_results *r, char **json, size_t *len)
     if (!rc)
         rc = dks_json_string(&b, r->query, strlen(r->query));
     if (!rc)
-        rc = dks_buf_printf(&b, ",\"total\":%llu,\"took_us\":%llu,\"hits\":[",
+        rc = dks_buf_printf(&b, ",\"total\":%llu,\"took_us\":%llu,\"notes\":[",
                             (unsigned long long)r->total, (unsigned long long)r->took_us);
+    for (size_t i = 0; !rc && i < r->n_notes; i++) {
+        rc = i ? dks_buf_putc(&b, ',') : DKS_OK;
+        if (!rc)
+            rc = dks_json_string(&b, r->notes[i], strlen(r->notes[i]));
+    }
+    if (!rc)
+        rc = dks_buf_append_str(&b, "],\"hits\":[");
     for (size_t i = 0; !rc && i < r->n_hits; i++) {
         const dks_hit *h = &r->hits[i];
         rc = dks_buf_append_str(&b, i ? ",{\"id\":" : "{\"id\":");

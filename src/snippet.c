@@ -29,6 +29,17 @@ typedef struct snip_ctx {
     size_t n_terms;
 } snip_ctx;
 
+/* Does the word begin with the prefix, as a term or as written? */
+static int prefix_matches(const dks_term *t, const char *prefix, size_t len)
+{
+    if (t->term_len >= len && memcmp(t->term, prefix, len) == 0)
+        return 1;
+    char norm[DKS_MAX_TERM_BYTES];
+    size_t n;
+    return dks_normalize((const unsigned char *)t->surface, t->surface_len, norm, sizeof norm,
+                         &n) == DKS_OK && n >= len && memcmp(norm, prefix, len) == 0;
+}
+
 /* Words start tokens; the extra terms of a word (its head, lemma, ...)
  * can make it a match too.  An expansion belongs to the token it starts at
  * ("klima-" for klimaministeren). */
@@ -38,9 +49,13 @@ static int add_token(const dks_term *t, void *ctx)
     char key[DKS_MAX_KEY_TERM_BYTES + 1];
     size_t kl = dks_term_key(t->kind, t->term, t->term_len, key);
     int match = -1;
-    for (size_t i = 0; kl && i < s->n_terms && match < 0; i++)
+    for (size_t i = 0; kl && i < s->n_terms && match < 0; i++) {
         if (s->term_lens[i] == kl && memcmp(s->terms[i], key, kl) == 0)
             match = (int)i;
+        else if (s->terms[i][0] == DKS_KEY_PREFIX && t->kind == DKS_TERM_WORD &&
+                 prefix_matches(t, s->terms[i] + 1, s->term_lens[i] - 1))
+            match = (int)i;
+    }
     if (t->kind != DKS_TERM_WORD) {
         for (size_t i = s->n; match >= 0 && i-- > 0;) {
             if (s->toks[i].offset == t->offset) {

@@ -51,7 +51,7 @@ static void tree(const char *q, const char *want)
 {
     dks_qnode *root;
     dks_error_detail err = {0};
-    int rc = dks_query_parse(an, NULL, q, strlen(q), &root, &err);
+    int rc = dks_query_parse(an, NULL, 0, q, strlen(q), &root, &err);
     if (rc)
         fail_msg("'%s' did not parse: %s", q, err.message);
     dks_query_drop_stopwords(&root);
@@ -160,7 +160,7 @@ static void test_broken_queries_are_refused_with_a_position(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dks_qnode *root = NULL;
         dks_error_detail err = {0};
-        int rc = dks_query_parse(an, NULL, cases[i].q, strlen(cases[i].q), &root, &err);
+        int rc = dks_query_parse(an, NULL, 0, cases[i].q, strlen(cases[i].q), &root, &err);
         if (cases[i].says[0] == '\0') {
             assert_int_equal(rc, DKS_OK);
             dks_query_free(root);
@@ -185,25 +185,25 @@ static void test_limits(void **state)
     size_t at = 0;
     for (int i = 0; i < DKS_MAX_QUERY_TERMS + 1; i++)
         at += (size_t)snprintf(q + at, sizeof q - at, "ord%d ", i);
-    assert_int_equal(dks_query_parse(an, NULL, q, at, &root, &err), DKS_EQUERY);
+    assert_int_equal(dks_query_parse(an, NULL, 0, q, at, &root, &err), DKS_EQUERY);
     assert_non_null(strstr(err.message, "more than 64 words"));
     /* 64 words are fine */
     at = 0;
     for (int i = 0; i < DKS_MAX_QUERY_TERMS; i++)
         at += (size_t)snprintf(q + at, sizeof q - at, "ord%d ", i);
-    assert_int_equal(dks_query_parse(an, NULL, q, at, &root, NULL), DKS_OK);
+    assert_int_equal(dks_query_parse(an, NULL, 0, q, at, &root, NULL), DKS_OK);
     dks_query_free(root);
     /* Deep nesting */
     dks_error_clear(&err);
     memset(q, '(', 40);
     memcpy(q + 40, "kat", 3);
     memset(q + 43, ')', 40);
-    assert_int_equal(dks_query_parse(an, NULL, q, 83, &root, &err), DKS_EQUERY);
+    assert_int_equal(dks_query_parse(an, NULL, 0, q, 83, &root, &err), DKS_EQUERY);
     assert_non_null(strstr(err.message, "deeply"));
     /* Too long, and NUL bytes */
     memset(q, 'a', sizeof q);
-    assert_int_equal(dks_query_parse(an, NULL, q, DKS_MAX_QUERY_BYTES + 1, &root, NULL), DKS_EQUERY);
-    assert_int_equal(dks_query_parse(an, NULL, "kat\0hund", 8, &root, NULL), DKS_EQUERY);
+    assert_int_equal(dks_query_parse(an, NULL, 0, q, DKS_MAX_QUERY_BYTES + 1, &root, NULL), DKS_EQUERY);
+    assert_int_equal(dks_query_parse(an, NULL, 0, "kat\0hund", 8, &root, NULL), DKS_EQUERY);
 }
 
 static uint64_t rng = 88172645463325252ull;
@@ -234,7 +234,7 @@ static void test_random_queries_never_crash(void **state)
         }
         dks_qnode *root = NULL;
         dks_error_detail err = {0};
-        int rc = dks_query_parse(an, NULL, q, at, &root, &err);
+        int rc = dks_query_parse(an, NULL, 0, q, at, &root, &err);
         if (rc == DKS_OK) {
             accepted++;
             assert_non_null(root);
