@@ -475,6 +475,17 @@ static const split_rules unknown_word = {MIN_PART_CHARS, MIN_PART_CHARS, 1, 1};
 /* Prefixes that make words of their own rather than compounds (forstand,
  * forklaring, udrejse is Hunspell's to split): a known word is not split
  * after one of them. */
+/* Particles take no linking s (oversendelse is over+sendelse). */
+static int is_particle(const char *w, size_t len)
+{
+    static const char *const particles[] = {"over", "under", "efter", "inde", "ude", "hjem",
+                                            "gennem", "om", "på", "ned", "hen"};
+    for (size_t i = 0; i < sizeof particles / sizeof particles[0]; i++)
+        if (strlen(particles[i]) == len && memcmp(particles[i], w, len) == 0)
+            return 1;
+    return 0;
+}
+
 static int is_prefix_word(const char *w, size_t len)
 {
     static const char *const prefixes[] = {"for", "fore", "be", "er", "ge", "ud", "ind", "op",
@@ -584,6 +595,15 @@ static int suffix_like(const char *head, size_t len)
     return 0;
 }
 
+/* The -iker of people's names (politiker, empiriker, musiker): a first
+ * part ending in i before a head beginning with ker is that suffix, not
+ * a compound (politi+kernes, empiri+kernes). */
+static int iker_derivation(const char *w, size_t mod_end, size_t head_start)
+{
+    return mod_end > 0 && w[mod_end - 1] == 'i' && head_start == mod_end &&
+           strncmp(w + head_start, "ker", 3) == 0;
+}
+
 static int is_lemma_word(const char *w, size_t len)
 {
     dks_lexicon_entry e;
@@ -627,11 +647,12 @@ static int split_known_word(const char *w, size_t len, split *out)
             continue;
         for (int link = 0; link < 2; link++) {
             size_t head = cut + (size_t)link;
-            if (link && w[cut] != 's')
+            /* no linking s after a particle: over-sendelse, not overs-endelse */
+            if (link && (w[cut] != 's' || is_particle(w, cut)))
                 continue;
             size_t head_chars = chars(w + head, len - head);
             if (head_chars < (mod_chars > 3 ? 5u : 6u) || !known(w + head, len - head) ||
-                suffix_like(w + head, len - head))
+                suffix_like(w + head, len - head) || iker_derivation(w, cut, head))
                 continue;
             cuts[n] = cut;
             heads[n++] = head;
@@ -677,7 +698,7 @@ static int split_compound(const char *w, size_t len, split *out)
                 !known(w + head_start, head) || suffix_like(w + head_start, head))
                 continue;
             size_t mod_end = drop_link(w, head_start);
-            if (!modifier_ok(w, 0, mod_end, 3))
+            if (!modifier_ok(w, 0, mod_end, 3) || iker_derivation(w, mod_end, head_start))
                 continue;
             cand_mod[n_cand] = mod_end;
             cand_head[n_cand] = head_start;

@@ -165,6 +165,11 @@ int main(int argc, char **argv)
     char line[1024];
     while (entries && fgets(line, sizeof line, list)) {
         line[strcspn(line, "\r\n")] = '\0';
+        /* Forms with an apostrophe are letters' plurals and genitives of
+         * abbreviations (r'erne, A's): without it they would pose as words
+         * (rerne) and as compound parts. */
+        if (strchr(line, '\''))
+            continue;
         char norm[DKS_MAX_TERM_BYTES];
         size_t len;
         if (normalize(line, norm, sizeof norm, &len) || !is_single_word(norm, len))
