@@ -753,6 +753,22 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         rc = dks_cursor_next(c, &k, &kl, &v, &vl);
     }
     dks_cursor_close(c);
+    /* the prefix's own stem, when the range did not already hold it */
+    for (size_t i = 0; (rc == 0 || rc == 1) && i < q->n_alts; i++) {
+        if (q->alts[i].key_len >= q->term_len &&
+            memcmp(q->alts[i].key, q->term, q->term_len) == 0)
+            continue;
+        iter *it;
+        double idf;
+        rc = term_new(ctx, q->alts[i].key, q->alts[i].key_len, 1.0, &it, &idf);
+        if (rc)
+            break;
+        if (it->ops == &empty_ops || (rc = dks_grow(&subs, n, &cap, sizeof *subs, 16))) {
+            it->ops->free(it);
+            continue;
+        }
+        subs[n++] = it;
+    }
     if (rc != 0 && rc != 1) {
         free_iters(subs, n);
         return rc;
@@ -917,7 +933,10 @@ static int collect_highlights(dks_match_result *r, const dks_qnode *q)
         char key[DKS_MAX_TERM_BYTES + 1];
         key[0] = DKS_KEY_PREFIX;
         memcpy(key + 1, q->term, q->term_len);
-        return add_highlight(r, key, q->term_len + 1);
+        rc = add_highlight(r, key, q->term_len + 1);
+        for (size_t i = 0; i < q->n_alts && !rc; i++)
+            rc = add_highlight(r, q->alts[i].key, q->alts[i].key_len);
+        return rc;
     }
     case DKS_Q_NOT:
         return DKS_OK;

@@ -458,7 +458,8 @@ done:
 
 /* telemed*: the written prefix, normalised like a word (lower case, NFC).
  * Terms are stems, and a stem is a prefix of its written forms, so the
- * prefix is matched against the term dictionary as it is. */
+ * prefix is matched against the term dictionary as it is; alts hold the
+ * prefix's own stem when that is shorter. */
 static dks_qnode *prefix_node(parser *p, size_t start, size_t len)
 {
     char norm[DKS_MAX_TERM_BYTES];
@@ -492,6 +493,16 @@ static dks_qnode *prefix_node(parser *p, size_t start, size_t len)
     memcpy(node->term, norm, n);
     node->term[n] = '\0';
     node->term_len = n;
+    /* A stem can be shorter than the typed prefix (kommune* and the term
+     * kommun of kommunen, kommunerne): the prefix's own stem matches too. */
+    const char *stem;
+    size_t sl;
+    if (dks_analyzer_stem(p->an, norm, n, &stem, &sl) == DKS_OK &&
+        (sl < n || memcmp(stem, norm, n) != 0) &&
+        add_alt(p, node, DKS_TERM_WORD, stem, sl, W_EXACT)) {
+        dks_query_free(node);
+        return NULL;
+    }
     return node;
 }
 

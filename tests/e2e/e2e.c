@@ -909,6 +909,34 @@ static void test_seed_article(void **state)
     hits_free(&h);
 }
 
+static void test_prefix_and_typing(void **state)
+{
+    (void)state;
+    /* telemed* finds what telemedicin finds, in the text output too. */
+    expect_same_hits(g_db, "telemed*", g_db, "telemedicin");
+    test_run r = test_tool("dksearch-query", "--db", g_db, "telemed*", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "[Telemedicin]");
+    test_run_free(&r);
+    /* The seed article stays found while "velfærdsalliance" is typed. */
+    char tmp[1024], db[4200], seeds[4200];
+    test_dir("typing", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    snprintf(seeds, sizeof seeds, "%s/seeds", test_top());
+    index_ok(NULL, db, seeds, NULL);
+    static const char *const typed[] = {"velfærdsal", "velfærdsalli", "velfærdsallian", NULL};
+    for (size_t i = 0; typed[i]; i++) {
+        r = test_tool("dksearch-query", "--db", db, "--as-you-type", "--json", typed[i], NULL);
+        if (r.status != 0 || !strstr(r.out, "velfaerdsalliancer.txt"))
+            fail_msg("typing '%s': exit %d, %s", typed[i], r.status, r.out);
+        test_run_free(&r);
+        /* without --as-you-type a half word is no word */
+        r = test_tool("dksearch-query", "--db", db, typed[i], NULL);
+        assert_int_equal(r.status, 1);
+        test_run_free(&r);
+    }
+}
+
 static void test_paging(void **state)
 {
     (void)state;
@@ -980,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_analyze),
         cmocka_unit_test(test_seed_article),
         cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_prefix_and_typing),
     };
     return cmocka_run_group_tests_name("e2e", tests, group_setup, group_teardown);
 }

@@ -1,0 +1,176 @@
+/*
+ * Prefix queries (word*) and search-as-you-type through dks_search: what
+ * they match, the cap on expansions and its note, and highlights.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dksearch.h"
+#include "dks_int.h"
+#include "test_util.h"
+
+static char *dir;
+static dks_index *idx;
+
+static int setup(void **state)
+{
+    (void)state;
+    char db[4200];
+    dir = test_tmpdir();
+    snprintf(db, sizeof db, "%s/db", dir);
+    dks_writer *w;
+    if (dks_index_open(db, DKS_OPEN_CREATE, &idx, NULL) || dks_writer_open(idx, &w, NULL))
+        return -1;
+    /* 1,100 documents with a word of their own each (ord0 ... ord1099),
+     * and a few real ones. */
+    for (int i = 0; i < 1100; i++) {
+        char id[32], body[64];
+        snprintf(id, sizeof id, "o%d", i);
+        snprintf(body, sizeof body, "tekst ord%d", i);
+        dks_document d = {.id = id, .id_len = strlen(id), .body = body, .body_len = strlen(body)};
+        if (dks_writer_add(w, &d, NULL, NULL))
+            return -1;
+    }
+    const char *texts[][2] = {
+        {"tele", "Telemedicin og telefoner i kommunen."},
+        {"velf", "Kommunerne indgår velfærdsalliancer med foreningerne."},
+        {"anden", "Et helt andet emne om cykler."},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        dks_document d = {.id = texts[i][0], .id_len = strlen(texts[i][0]), .body = texts[i][1],
+                          .body_len = strlen(texts[i][1])};
+        if (dks_writer_add(w, &d, NULL, NULL))
+            return -1;
+    }
+    int rc = dks_writer_commit(w, NULL);
+    dks_writer_close(w);
+    return rc;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dks_index_close(idx);
+    test_rmrf(dir);
+    free(dir);
+    return 0;
+}
+
+static dks_results *search(const char *q, int typing)
+{
+    dks_results *r;
+    dks_search_options opt = {.limit = 20, .as_you_type = typing};
+    dks_error_detail err = {0};
+    if (dks_search(idx, q, strlen(q), &opt, &r, &err) != DKS_OK)
+        fail_msg("'%s': %s", q, err.message);
+    return r;
+}
+
+static void test_prefix_matches_words_beginning_with_it(void **state)
+{
+    (void)state;
+    dks_results *r = search("tele*", 0);
+    assert_int_equal(dks_results_total(r), 1);
+    assert_string_equal(dks_results_hit(r, 0)->id, "tele");
+    /* both words that begin with tele are marked */
+    const dks_hit *h = dks_results_hit(r, 0);
+    assert_int_equal(h->n_highlights, 2);
+    assert_int_equal(dks_results_note_count(r), 0);
+    dks_results_free(r);
+    r = search("ord10*", 0);  /* ord10, ord100..ord109, ord1000..ord1099 */
+    assert_int_equal(dks_results_total(r), 111);
+    dks_results_free(r);
+    r = search("xyz*", 0);
+    assert_int_equal(dks_results_total(r), 0);
+    dks_results_free(r);
+}
+
+static void test_prefix_cap_gives_a_note(void **state)
+{
+    (void)state;
+    dks_results *r = search("ord*", 0);
+    /* 1,100 words begin with ord; the first 1,000 in dictionary order are searched */
+    assert_int_equal(dks_results_total(r), DKS_MAX_PREFIX_TERMS);
+    assert_int_equal(dks_results_note_count(r), 1);
+    assert_non_null(strstr(dks_results_note(r, 0), "ord*"));
+    assert_non_null(strstr(dks_results_note(r, 0), "1000"));
+    char *json;
+    assert_int_equal(dks_results_json(r, &json, NULL), DKS_OK);
+    assert_non_null(strstr(json, "\"notes\":[\"ord*"));
+    free(json);
+    dks_results_free(r);
+}
+
+static void test_prefix_combines_with_words(void **state)
+{
+    (void)state;
+    dks_results *r = search("kommune* velf*", 0);
+    assert_int_equal(dks_results_total(r), 1);
+    assert_string_equal(dks_results_hit(r, 0)->id, "velf");
+    dks_results_free(r);
+    r = search("tekst -ord1*", 0);  /* excludes ord1, ord10.., ord100.., ord1000.. */
+    assert_int_equal(dks_results_total(r), 1100 - 1 - 10 - 100 - 100);
+    dks_results_free(r);
+}
+
+static void test_as_you_type_keeps_results(void **state)
+{
+    (void)state;
+    /* Each step of typing "velfærdsalliancer" still finds the document. */
+    const char *steps[] = {"velf", "velfærd", "velfærdsal", "velfærdsalli", "velfærdsallian",
+                           "velfærdsalliancer"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        dks_results *r = search(steps[i], 1);
+        if (dks_results_total(r) != 1 || strcmp(dks_results_hit(r, 0)->id, "velf") != 0)
+            fail_msg("typing '%s' lost the document", steps[i]);
+        dks_results_free(r);
+    }
+    /* Without it, a half word finds nothing; only the last word is a prefix. */
+    dks_results *r = search("velfærdsal", 0);
+    assert_int_equal(dks_results_total(r), 0);
+    dks_results_free(r);
+    r = search("velf kommunerne", 1);
+    assert_int_equal(dks_results_total(r), 0);  /* "velf" is complete: no such word */
+    dks_results_free(r);
+    r = search("kommunerne velf", 1);
+    assert_int_equal(dks_results_total(r), 1);
+    dks_results_free(r);
+}
+
+static void test_malformed_prefixes(void **state)
+{
+    (void)state;
+    dks_results *r;
+    dks_error_detail err = {0};
+    const char *bad[] = {"-*", "é-*", "e-mail*"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dks_error_clear(&err);
+        int rc = dks_search(idx, bad[i], strlen(bad[i]), NULL, &r, &err);
+        if (rc == DKS_OK) {
+            dks_results_free(r);
+            continue;  /* read as plain words: also fine */
+        }
+        assert_int_equal(rc, DKS_EQUERY);
+        assert_true(err.message[0] != '\0');
+    }
+    /* A lone star is no prefix: the query has no words. */
+    dks_error_clear(&err);
+    assert_int_equal(dks_search(idx, "*", 1, NULL, &r, &err), DKS_EQUERY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefix_matches_words_beginning_with_it),
+        cmocka_unit_test(test_prefix_cap_gives_a_note),
+        cmocka_unit_test(test_prefix_combines_with_words),
+        cmocka_unit_test(test_as_you_type_keeps_results),
+        cmocka_unit_test(test_malformed_prefixes),
+    };
+    return cmocka_run_group_tests_name("prefix", tests, setup, teardown);
+}
