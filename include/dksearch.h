@@ -293,7 +293,8 @@ typedef struct dks_hit {
 typedef struct dks_results dks_results;
 
 /* Runs a query: words are ANDed, `OR` between words means either,
- * `-word` excludes, "quoted words" are phrases, `word*` is a prefix.
+ * `-word` excludes, "quoted words" are phrases, `word*` is a prefix,
+ * `word~` allows typos.
  * Ranked by BM25.
  * Safe to call from several threads on one index at once.
  * Errors: DKS_EQUERY (with a message in *err), DKS_ECORRUPT, ... */
@@ -305,14 +306,18 @@ uint64_t dks_results_total(const dks_results *results);  /* all matches */
 /* Notes a person should see about how the query was run (a prefix that
  * matched more words than are searched); owned by the results. */
 size_t dks_results_note_count(const dks_results *results);
+/* For a query without hits: the query with unknown words replaced by the
+ * closest indexed words ("Mente du: telemedicin?"), or NULL. */
+const char *dks_results_suggestion(const dks_results *results);
 const char *dks_results_note(const dks_results *results, size_t i);
 uint64_t dks_results_took_us(const dks_results *results);
 size_t dks_results_count(const dks_results *results);    /* hits returned */
 const dks_hit *dks_results_hit(const dks_results *results, size_t i);
 
 /* The results as one JSON object:
- * {"query":..., "total":N, "took_us":T, "notes":[...], "hits":[{"id":...,
- *  "title":..., "score":F, "snippet":..., "highlights":[[start,end],...]}]}
+ * {"query":..., "total":N, "took_us":T, "notes":[...], "suggestion":...,
+ *  "hits":[{"id":..., "title":..., "score":F, "snippet":...,
+ *  "highlights":[[start,end],...]}]}  ("suggestion" only when there is one)
  * *json is NUL-terminated and owned by the caller (release with free()). */
 int dks_results_json(const dks_results *results, char **json, size_t *len);
 

@@ -23,7 +23,8 @@ static void usage(FILE *out)
             "       " PROG " --analyze TEXT...\n"
             "\n"
             "Words are all required; a OR b takes either; -word excludes; \"two words\"\n"
-            "is a phrase; word* is a prefix; parentheses group.  Ranked by BM25.\n"
+            "is a phrase; word* is a prefix; word~ allows typos; parentheses group.\n"
+            "Ranked by BM25.\n"
             "\n"
             "  --db PATH           index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
             "  --limit N           hits to show (default 10)\n"
@@ -142,7 +143,9 @@ static void print_text(const dks_results *res, size_t offset)
     double ms = dks_results_took_us(res) / 1000.0;
     for (size_t i = 0; i < dks_results_note_count(res); i++)
         printf("Note: %s.\n", dks_results_note(res, i));
-    if (total == 0)
+    if (total == 0 && dks_results_suggestion(res))
+        printf("No documents match (%.2f ms).  Mente du: %s?\n", ms, dks_results_suggestion(res));
+    else if (total == 0)
         printf("No documents match (%.2f ms).\n", ms);
     else if (n == 0)
         printf("%llu hits, none from number %zu on (%.2f ms).\n", total, offset + 1, ms);

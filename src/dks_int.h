@@ -45,6 +45,9 @@
 /* A prefix (telemed*) searches at most this many of the terms it matches,
  * in dictionary order; the results say so when there are more. */
 #define DKS_MAX_PREFIX_TERMS 1000
+/* A typo query (telemedecin~) searches at most this many of the closest
+ * words it finds. */
+#define DKS_MAX_FUZZY_TERMS 64
 /* A highlight key that begins with this byte is a prefix: it marks every
  * word whose term or written form begins with the rest. */
 #define DKS_KEY_PREFIX 0x05
@@ -396,7 +399,8 @@ typedef enum dks_qnode_type {
     DKS_Q_AND,
     DKS_Q_OR,
     DKS_Q_NOT,      /* only as a child of AND: excludes */
-    DKS_Q_PREFIX    /* every word whose term begins with `term` (telemed*) */
+    DKS_Q_PREFIX,   /* every word whose term begins with `term` (telemed*) */
+    DKS_Q_FUZZY     /* words within a few edits of `term` (telemedecin~) */
 } dks_qnode_type;
 
 /* One way a query word can match: a dictionary key and its weight. */
@@ -420,9 +424,11 @@ struct dks_qnode {
     size_t *term_lens;
     uint32_t *offsets;  /* phrase: position of each term relative to the first */
     size_t n_terms;
+    unsigned max_edits;  /* FUZZY: edits allowed, from the typed word's length */
     dks_qnode **children;
     size_t n_children;
     long source_offset;  /* byte offset in the query, for messages */
+    size_t source_len;   /* TERM: bytes of the word in the query */
 };
 
 /* The index's own vocabulary, for the parser: 1 if a dictionary key is in
@@ -446,6 +452,27 @@ int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, unsigned flag
 void dks_query_free(dks_qnode *n);
 /* Drops stop words from ranked matching unless nothing else is left. */
 void dks_query_drop_stopwords(dks_qnode **root);
+
+/* ------------------------------------------------------------------ */
+/* fuzzy.c: indexed words within a few edits of a word                 */
+
+/* Called for each word term within reach; non-zero stops the walk. */
+typedef int (*dks_fuzzy_fn)(void *ctx, const char *term, size_t len, unsigned edits);
+/* Walks the word terms (not parts, heads, ...) within max_edits
+ * Levenshtein edits (over code points) of word, in dictionary order. */
+int dks_fuzzy_terms(dks_txn *t, const char *word, size_t len, unsigned max_edits,
+                    dks_fuzzy_fn fn, void *ctx);
+/* The edits a typo query allows: 0 up to 4 letters, 1 up to 8, then 2. */
+unsigned dks_fuzzy_max_edits(const char *word, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* suggest.c: "Mente du ...?"                                          */
+
+/* For a query that found nothing: the query with each word the index does
+ * not hold replaced by the closest one it does (*out owned by the caller,
+ * free()); NULL when there is nothing to propose. */
+int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char *query,
+                size_t query_len, char **out);
 
 /* ------------------------------------------------------------------ */
 /* match.c: posting iterators and the top-k matcher                    */

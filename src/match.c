@@ -671,26 +671,38 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 
 /* ---- building the tree --------------------------------------------------- */
 
-/* A query word with alternatives (other spellings, lemmas, compound
- * parts) is an OR of the alternatives that occur in the index. */
-static int word_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+/* Adds the iterators of a query word's alternatives (other spellings,
+ * lemmas, compound parts) that occur in the index to subs. */
+static int word_new(match_ctx *ctx, const dks_qnode *q, iter ***subs, size_t *n, size_t *cap)
 {
-    iter **subs = calloc(q->n_alts, sizeof *subs);
-    if (!subs)
-        return DKS_ENOMEM;
-    size_t n = 0;
     for (size_t i = 0; i < q->n_alts; i++) {
+        iter *it;
         double idf;
-        int rc = term_new(ctx, q->alts[i].key, q->alts[i].key_len, q->alts[i].weight, &subs[n],
-                          &idf);
-        if (rc) {
-            free_iters(subs, n);
+        int rc = term_new(ctx, q->alts[i].key, q->alts[i].key_len, q->alts[i].weight, &it, &idf);
+        if (rc)
+            return rc;
+        if (it->ops == &empty_ops) {
+            it->ops->free(it);
+            continue;
+        }
+        if ((rc = dks_grow(subs, *n, cap, sizeof **subs, 8))) {
+            it->ops->free(it);
             return rc;
         }
-        if (subs[n]->ops == &empty_ops)
-            subs[n]->ops->free(subs[n]);
-        else
-            n++;
+        (*subs)[(*n)++] = it;
+    }
+    return DKS_OK;
+}
+
+/* A query word is an OR of its alternatives that occur in the index. */
+static int word_or(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    iter **subs = NULL;
+    size_t n = 0, cap = 0;
+    int rc = word_new(ctx, q, &subs, &n, &cap);
+    if (rc) {
+        free_iters(subs, n);
+        return rc;
     }
     if (n == 0) {
         free(subs);
@@ -703,8 +715,6 @@ static int word_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     }
     return or_new(subs, n, out);
 }
-
-static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
 
 static int add_string(char ***list, size_t *n, const char *s, size_t len)
 {
@@ -785,6 +795,8 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     return or_new(subs, n, out);
 }
 
+static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
+
 static int build_children(match_ctx *ctx, const dks_qnode *q, int negated, iter ***out,
                           size_t *n)
 {
@@ -809,6 +821,97 @@ static int build_children(match_ctx *ctx, const dks_qnode *q, int negated, iter 
     return DKS_OK;
 }
 
+/* Words found near a typo, before the closest are chosen. */
+typedef struct near_words {
+    char *terms[4 * DKS_MAX_FUZZY_TERMS];
+    size_t lens[4 * DKS_MAX_FUZZY_TERMS];
+    unsigned edits[4 * DKS_MAX_FUZZY_TERMS];
+    size_t n;
+} near_words;
+
+static int keep_near(void *ctx, const char *term, size_t len, unsigned edits)
+{
+    near_words *nw = ctx;
+    if (edits == 0)
+        return DKS_OK;  /* the word itself is searched as a word */
+    size_t slot = nw->n;
+    if (nw->n == sizeof nw->terms / sizeof nw->terms[0]) {
+        /* full: replace a farther word, if there is one */
+        for (slot = 0; slot < nw->n && nw->edits[slot] <= edits; slot++)
+            ;
+        if (slot == nw->n)
+            return DKS_OK;
+        free(nw->terms[slot]);
+    } else {
+        nw->n++;
+    }
+    char *copy = malloc(len);
+    if (!copy) {
+        nw->terms[slot] = NULL;
+        nw->lens[slot] = 0;
+        return DKS_ENOMEM;
+    }
+    memcpy(copy, term, len);
+    nw->terms[slot] = copy;
+    nw->lens[slot] = len;
+    nw->edits[slot] = edits;
+    return DKS_OK;
+}
+
+static int add_highlight(dks_match_result *r, const char *term, size_t len);
+
+/* telemedecin~: the word with its alternatives, or any word within the
+ * allowed edits; a word an edit away counts 0.8, two edits 0.6, so the
+ * word as typed, when it exists, ranks first. */
+static int fuzzy_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    near_words nw = {.n = 0};
+    int rc = dks_fuzzy_terms(ctx->txn, q->term, q->term_len, q->max_edits, keep_near, &nw);
+    iter **subs = NULL;
+    size_t n = 0, cap = 0, found = 0;
+    if (!rc)
+        rc = word_new(ctx, q, &subs, &n, &cap);
+    /* the closest DKS_MAX_FUZZY_TERMS, fewest edits first */
+    for (unsigned edits = 1; !rc && edits <= q->max_edits; edits++) {
+        for (size_t i = 0; !rc && i < nw.n && found < DKS_MAX_FUZZY_TERMS; i++) {
+            if (nw.edits[i] != edits || !nw.terms[i])
+                continue;
+            iter *it;
+            double idf;
+            rc = term_new(ctx, nw.terms[i], nw.lens[i], 1.0 - 0.2 * edits, &it, &idf);
+            if (rc)
+                break;
+            if (it->ops == &empty_ops) {
+                it->ops->free(it);
+                continue;
+            }
+            if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 8))) {
+                it->ops->free(it);
+                break;
+            }
+            subs[n++] = it;
+            found++;
+            rc = add_highlight(ctx->result, nw.terms[i], nw.lens[i]);
+        }
+    }
+    for (size_t i = 0; i < nw.n; i++)
+        free(nw.terms[i]);
+    if (rc) {
+        free_iters(subs, n);
+        return rc;
+    }
+    if (n == 0) {
+        free(subs);
+        return empty_new(out);
+    }
+    if (n == 1) {
+        *out = subs[0];
+        free(subs);
+        return DKS_OK;
+    }
+    return or_new(subs, n, out);
+}
+
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
 {
     iter **subs, **excluded;
@@ -820,11 +923,13 @@ static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
         if (q->n_alts <= 1)
             return term_new(ctx, q->n_alts ? q->alts[0].key : q->term,
                             q->n_alts ? q->alts[0].key_len : q->term_len, 1.0, out, &idf);
-        return word_new(ctx, q, out);
+        return word_or(ctx, q, out);
     case DKS_Q_PHRASE:
         return phrase_new(ctx, q, out);
     case DKS_Q_PREFIX:
         return prefix_new(ctx, q, out);
+    case DKS_Q_FUZZY:
+        return fuzzy_new(ctx, q, out);
     case DKS_Q_OR:
         if ((rc = build_children(ctx, q, 0, &subs, &n)))
             return rc;
@@ -922,6 +1027,7 @@ static int collect_highlights(dks_match_result *r, const dks_qnode *q)
     int rc = DKS_OK;
     switch (q->type) {
     case DKS_Q_TERM:
+    case DKS_Q_FUZZY:
         for (size_t i = 0; i < q->n_alts && !rc; i++)
             rc = add_highlight(r, q->alts[i].key, q->alts[i].key_len);
         return q->n_alts ? rc : add_highlight(r, q->term, q->term_len);

@@ -9,7 +9,7 @@
  *   disj    := conj { "OR" conj }
  *   conj    := unary { "AND" unary }
  *   unary   := ( "-" | "NOT" ) unary | primary
- *   primary := WORD | WORD* | '"' words '"' | "(" seq ")"
+ *   primary := WORD | WORD* | WORD~ | '"' words '"' | "(" seq ")"
  *
  * So `a b OR c` is a AND (b OR c), as in web search boxes, while explicit
  * operators keep the usual precedence: `a AND b OR c` is (a AND b) OR c.
@@ -424,6 +424,8 @@ static dks_qnode *analyse(parser *p, size_t start, size_t len, int quoted)
         for (size_t i = 0; i < l.n && !n; i++)
             if (l.t[i].kind == DKS_TERM_WORD)
                 n = word_node(p, &l, &l.t[i], quoted, (long)start);
+        if (n)
+            n->source_len = len;
         goto done;
     }
     n = phrase_node(p, &l, (long)start);
@@ -506,6 +508,26 @@ static dks_qnode *prefix_node(parser *p, size_t start, size_t len)
     return node;
 }
 
+/* telemedecin~: the words within a few edits of the word's stem (the
+ * number by its length, dks_fuzzy_max_edits).  The word itself is one of
+ * the alternatives, so an exact match still ranks first. */
+static dks_qnode *fuzzy_node(parser *p, size_t start, size_t len)
+{
+    dks_qnode *word = analyse(p, start, len, 0);
+    if (!word || word->type != DKS_Q_TERM) {
+        if (!p->rc && word)
+            fail(p, (long)start, "'~' goes at the end of a single word, as in telemedecin~");
+        else if (!p->rc)
+            fail(p, (long)start, "'~' needs a word before it, as in telemedecin~");
+        dks_query_free(word);
+        return NULL;
+    }
+    word->type = DKS_Q_FUZZY;
+    word->is_stopword = 0;
+    word->max_edits = dks_fuzzy_max_edits(p->q + start, len);
+    return word;
+}
+
 /* A word being typed matches as the word and as a prefix of written
  * forms, so results do not vanish while it grows ("velfærdsal",
  * "velfærdsalli" ...).  A prefix that is no word's stays just the word. */
@@ -560,6 +582,8 @@ static dks_qnode *parse_primary(parser *p)
         next_token(p);
         if (!quoted && len > 1 && p->q[start + len - 1] == '*')
             return prefix_node(p, start, len - 1);
+        if (!quoted && len > 1 && p->q[start + len - 1] == '~')
+            return fuzzy_node(p, start, len - 1);
         /* Typing: the query's last word, not yet followed by a space. */
         if (!quoted && (p->flags & DKS_QUERY_AS_YOU_TYPE) && p->tok == TOK_END &&
             start + len == p->len)
@@ -754,7 +778,7 @@ static size_t count_content(const dks_qnode *n)
 {
     if (n->type == DKS_Q_TERM)
         return !n->is_stopword;
-    if (n->type == DKS_Q_PHRASE || n->type == DKS_Q_PREFIX)
+    if (n->type == DKS_Q_PHRASE || n->type == DKS_Q_PREFIX || n->type == DKS_Q_FUZZY)
         return 1;
     if (n->type == DKS_Q_NOT)
         return 0;

@@ -14,6 +14,7 @@
 
 struct dks_results {
     char *query;
+    char *suggestion;       /* "Mente du ...?" for a query without hits */
     char **notes;
     size_t n_notes;
     uint64_t total;
@@ -76,6 +77,7 @@ void dks_results_free(dks_results *r)
     for (size_t i = 0; i < r->n_notes; i++)
         free(r->notes[i]);
     free(r->notes);
+    free(r->suggestion);
     free(r->query);
     free(r);
 }
@@ -157,6 +159,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
         goto fail;
 
+    if (m.total == 0 && (rc = dks_suggest(t, an, root, query, query_len, &r->suggestion)))
+        goto fail;
     dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
     if (m.n_capped && !(r->notes = calloc(m.n_capped, sizeof *r->notes))) {
         rc = DKS_ENOMEM;
@@ -207,6 +211,7 @@ fail:
 
 uint64_t dks_results_total(const dks_results *r) { return r->total; }
 size_t dks_results_note_count(const dks_results *r) { return r->n_notes; }
+const char *dks_results_suggestion(const dks_results *r) { return r->suggestion; }
 
 const char *dks_results_note(const dks_results *r, size_t i)
 {
@@ -238,7 +243,16 @@ int dks_results_json(const dks_results *r, char **json, size_t *len)
             rc = dks_json_string(&b, r->notes[i], strlen(r->notes[i]));
     }
     if (!rc)
-        rc = dks_buf_append_str(&b, "],\"hits\":[");
+        rc = dks_buf_append_str(&b, "],");
+    if (!rc && r->suggestion) {
+        rc = dks_buf_append_str(&b, "\"suggestion\":");
+        if (!rc)
+            rc = dks_json_string(&b, r->suggestion, strlen(r->suggestion));
+        if (!rc)
+            rc = dks_buf_putc(&b, ',');
+    }
+    if (!rc)
+        rc = dks_buf_append_str(&b, "\"hits\":[");
     for (size_t i = 0; !rc && i < r->n_hits; i++) {
         const dks_hit *h = &r->hits[i];
         rc = dks_buf_append_str(&b, i ? ",{\"id\":" : "{\"id\":");

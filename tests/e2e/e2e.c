@@ -918,6 +918,12 @@ static void test_prefix_and_typing(void **state)
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "[Telemedicin]");
     test_run_free(&r);
+    /* A typo: nothing, but a suggestion; with ~ the typo finds the word. */
+    r = test_tool("dksearch-query", "--db", g_db, "telemedecin", NULL);
+    assert_int_equal(r.status, 1);
+    assert_contains(r.out, "Mente du: telemedicin?");
+    test_run_free(&r);
+    expect_same_hits(g_db, "telemedecin~", g_db, "telemedicin");
     /* The seed article stays found while "velfærdsalliance" is typed. */
     char tmp[1024], db[4200], seeds[4200];
     test_dir("typing", tmp, sizeof tmp);

@@ -1,6 +1,7 @@
 /*
- * Prefix queries (word*) and search-as-you-type through dks_search: what
- * they match, the cap on expansions and its note, and highlights.
+ * Queries that expand a word to several indexed words, through
+ * dks_search: prefixes (word*) with their cap and note, search-as-you-type,
+ * typos (word~) and the "Mente du ...?" suggestion.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,6 +164,66 @@ static void test_malformed_prefixes(void **state)
     assert_int_equal(dks_search(idx, "*", 1, NULL, &r, &err), DKS_EQUERY);
 }
 
+static void test_typos(void **state)
+{
+    (void)state;
+    /* One edit allowed for 5-8 letters, two for longer words. */
+    /* kommunnen is one edit from kommun, the term of kommunen and kommunerne */
+    const struct {
+        const char *q;
+        unsigned long long hits;
+    } found[] = {{"telemedecin~", 1}, {"telemediciin~", 1}, {"tlemedicn~", 1},
+                 {"kommunnen~", 2}, {"velfærdsaliancer~", 1}, {"vælfærdsalliancer~", 1}};
+    for (size_t i = 0; i < sizeof found / sizeof found[0]; i++) {
+        dks_results *r = search(found[i].q, 0);
+        if (dks_results_total(r) != found[i].hits)
+            fail_msg("%s: %llu hits", found[i].q, (unsigned long long)dks_results_total(r));
+        dks_results_free(r);
+    }
+    /* three edits; a word that is not one (the ~ inside); four letters
+     * allow no edit; nothing near */
+    const char *missed[] = {"tlmedicn~", "komunnen~x", "bilx~", "zzzzz~"};
+    for (size_t i = 0; i < sizeof missed / sizeof missed[0]; i++) {
+        dks_results *r = search(missed[i], 0);
+        if (dks_results_total(r) != 0)
+            fail_msg("%s: %llu hits", missed[i], (unsigned long long)dks_results_total(r));
+        dks_results_free(r);
+    }
+    /* The word as typed ranks above its neighbours: "tekst" is in 1,100
+     * documents, and tekst~ finds exactly those. */
+    dks_results *r = search("tekst~", 0);
+    assert_int_equal(dks_results_total(r), 1100);
+    dks_results_free(r);
+    /* A lone ~ is no word. */
+    dks_error_detail err = {0};
+    assert_int_equal(dks_search(idx, "~", 1, NULL, &r, &err), DKS_EQUERY);
+}
+
+static void test_suggestions(void **state)
+{
+    (void)state;
+    dks_results *r = search("telemedecin", 0);
+    assert_int_equal(dks_results_total(r), 0);
+    assert_non_null(dks_results_suggestion(r));
+    assert_string_equal(dks_results_suggestion(r), "telemedicin");
+    char *json;
+    assert_int_equal(dks_results_json(r, &json, NULL), DKS_OK);
+    assert_non_null(strstr(json, "\"suggestion\":\"telemedicin\""));
+    free(json);
+    dks_results_free(r);
+    /* Known words stay; only the unknown one is replaced, in place. */
+    r = search("kommunen telemedecin", 0);
+    assert_string_equal(dks_results_suggestion(r), "kommunen telemedicin");
+    dks_results_free(r);
+    /* Nothing near: no suggestion.  Hits: no suggestion either. */
+    r = search("qqqqqqqq", 0);
+    assert_null(dks_results_suggestion(r));
+    dks_results_free(r);
+    r = search("telemedicin", 0);
+    assert_null(dks_results_suggestion(r));
+    dks_results_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +232,8 @@ int main(void)
         cmocka_unit_test(test_prefix_combines_with_words),
         cmocka_unit_test(test_as_you_type_keeps_results),
         cmocka_unit_test(test_malformed_prefixes),
+        cmocka_unit_test(test_typos),
+        cmocka_unit_test(test_suggestions),
     };
-    return cmocka_run_group_tests_name("prefix", tests, setup, teardown);
+    return cmocka_run_group_tests_name("expansion", tests, setup, teardown);
 }

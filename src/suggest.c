@@ -1,0 +1,150 @@
+/*
+ * suggest.c - "Mente du ...?": when a query finds nothing, proposes the
+ * query with each unknown word replaced by the closest word the index
+ * holds (fewest edits, then the most documents), written as it stands in
+ * a document.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+/* Suggestions consider words up to two edits away. */
+#define SUGGEST_MAX_EDITS 2
+
+typedef struct closest {
+    dks_txn *txn;
+    char term[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t len;
+    unsigned edits;
+    uint64_t df;
+} closest;
+
+static int consider(void *ctx, const char *term, size_t len, unsigned edits)
+{
+    closest *c = ctx;
+    dks_term_stats st;
+    if (edits == 0 || dks_term_stats_get(c->txn, term, len, &st) != 0)
+        return DKS_OK;
+    if (c->len == 0 || edits < c->edits || (edits == c->edits && st.df > c->df)) {
+        memcpy(c->term, term, len);
+        c->len = len;
+        c->edits = edits;
+        c->df = st.df;
+    }
+    return DKS_OK;
+}
+
+typedef struct find_surface {
+    const char *term;
+    size_t len;
+    char *out;
+    size_t cap, out_len;
+} find_surface;
+
+static int match_surface(const dks_term *t, void *ctx)
+{
+    find_surface *f = ctx;
+    if (t->kind != DKS_TERM_WORD || t->term_len != f->len || memcmp(t->term, f->term, f->len))
+        return 0;
+    size_t n;
+    if (dks_normalize((const unsigned char *)t->surface, t->surface_len, f->out, f->cap, &n))
+        return 0;
+    f->out_len = n;
+    return 1;  /* found: stop */
+}
+
+/* A written form of a word term: the first document that holds it is
+ * analysed again until the word turns up. */
+static int surface_of(dks_txn *t, dks_analyzer *an, const char *term, size_t len, char *out,
+                      size_t cap, size_t *out_len)
+{
+    unsigned char key[DKS_MAX_TERM_BYTES + 5], dkey[4];
+    size_t kl = dks_postings_key(key, term, len, 0);
+    dks_cursor *c;
+    const void *k, *v, *rec, *text;
+    size_t klen, vl, rl, tl, term_len;
+    uint32_t first;
+    *out_len = 0;
+    int rc = dks_cursor_open(t, DKS_DB_POSTINGS, &c);
+    if (rc)
+        return rc;
+    rc = dks_cursor_seek(c, key, kl, &k, &klen, &v, &vl);
+    if (!rc)
+        rc = dks_postings_key_parse(k, klen, &term_len, &first);
+    dks_cursor_close(c);
+    if (rc || term_len != len || memcmp(k, term, len) != 0)
+        return rc == 1 ? DKS_OK : rc;
+    dks_put_be32(dkey, first);
+    dks_doc_record r;
+    if ((rc = dks_kv_get(t, DKS_DB_DOCS, dkey, 4, &rec, &rl)) ||
+        (rc = dks_doc_record_decode(rec, rl, &r)) ||
+        (rc = dks_kv_get(t, DKS_DB_TEXT, dkey, 4, &text, &tl)))
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    find_surface f = {term, len, out, cap, 0};
+    rc = dks_analyze(an, r.title, r.title_len, 0, match_surface, &f);
+    if (rc == 0)
+        rc = dks_analyze(an, text, tl, 0, match_surface, &f);
+    *out_len = f.out_len;
+    return rc == 1 || rc == 0 ? DKS_OK : rc;
+}
+
+/* The words of a plain query (one word, or words joined by AND). */
+static size_t plain_words(const dks_qnode *root, const dks_qnode **words, size_t cap)
+{
+    if (root->type == DKS_Q_TERM) {
+        words[0] = root;
+        return 1;
+    }
+    if (root->type != DKS_Q_AND)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < root->n_children; i++) {
+        if (root->children[i]->type != DKS_Q_TERM || n == cap)
+            return 0;
+        words[n++] = root->children[i];
+    }
+    return n;
+}
+
+int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char *query,
+                size_t query_len, char **out)
+{
+    *out = NULL;
+    const dks_qnode *words[DKS_MAX_QUERY_TERMS];
+    size_t n = root ? plain_words(root, words, DKS_MAX_QUERY_TERMS) : 0;
+    if (n == 0)
+        return DKS_OK;
+    dks_buf b = {0};
+    size_t copied = 0, changed = 0;
+    int rc = DKS_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const dks_qnode *w = words[i];
+        dks_term_stats st;
+        if (w->source_offset < 0 || !w->source_len || !w->n_alts ||
+            dks_term_stats_get(t, w->alts[0].key, w->alts[0].key_len, &st) == 0)
+            continue;  /* the word is in the index */
+        closest c = {.txn = t};
+        rc = dks_fuzzy_terms(t, w->term, w->term_len, SUGGEST_MAX_EDITS, consider, &c);
+        char surface[DKS_MAX_TERM_BYTES];
+        size_t sl = 0;
+        if (!rc && c.len)
+            rc = surface_of(t, an, c.term, c.len, surface, sizeof surface, &sl);
+        if (rc || sl == 0)
+            continue;
+        size_t at = (size_t)w->source_offset;
+        if ((rc = dks_buf_append(&b, query + copied, at - copied)) ||
+            (rc = dks_buf_append(&b, surface, sl)))
+            break;
+        copied = at + w->source_len;
+        changed++;
+    }
+    if (!rc && changed)
+        rc = dks_buf_append(&b, query + copied, query_len - copied);
+    if (rc || !changed) {
+        dks_buf_free(&b);
+        return rc;
+    }
+    *out = (char *)b.data;
+    return DKS_OK;
+}
