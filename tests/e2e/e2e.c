@@ -923,7 +923,12 @@ static void test_prefix_and_typing(void **state)
     assert_int_equal(r.status, 1);
     assert_contains(r.out, "Mente du: telemedicin?");
     test_run_free(&r);
-    expect_same_hits(g_db, "telemedecin~", g_db, "telemedicin");
+    hits typo = search("telemedecin~"), right = search("telemedicin");
+    assert_int_equal(typo.total, right.total);
+    for (size_t i = 0; i < right.n; i++)
+        assert_true(has_id(&typo, right.id[i]));
+    hits_free(&typo);
+    hits_free(&right);
     /* The seed article stays found while "velfærdsalliance" is typed. */
     char tmp[1024], db[4200], seeds[4200];
     test_dir("typing", tmp, sizeof tmp);
