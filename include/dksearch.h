@@ -271,7 +271,25 @@ typedef struct dks_search_options {
     size_t offset;           /* hits to skip, for paging */
     size_t snippet_words;    /* words in a snippet (0 means 30) */
     int as_you_type;         /* the last word is being typed: match it as a prefix too */
+    int explain;             /* break each hit's score down into its parts */
+    const char *sort;        /* NULL or "score": best first; "id" or a field name
+                                ("date"): by that, ascending; "-date": descending;
+                                ties by score.  Documents without the field go last. */
 } dks_search_options;
+
+/* One term's share of a hit's BM25 score (with dks_search_options.explain):
+ *   score = weight * idf * tf * (k1 + 1) / (tf + k1 * norm),
+ *   norm = 1 - b + b * length / avg_length. */
+typedef struct dks_score_part {
+    const char *term;        /* the indexed term (a phrase: its terms) */
+    const char *kind;        /* word, part, head, expansion, lemma, spelling, phrase */
+    double weight;           /* of this alternative of the query word */
+    unsigned tf;             /* occurrences in the document */
+    unsigned long long df;   /* documents that have the term */
+    double idf;
+    double length, avg_length, norm;
+    double score;
+} dks_score_part;
 
 /* A highlighted byte range [start, end) of a snippet. */
 typedef struct dks_highlight {
@@ -288,6 +306,8 @@ typedef struct dks_hit {
     const char *snippet;            /* plain text, no markup */
     const dks_highlight *highlights; /* matched words in the snippet */
     size_t n_highlights;
+    const dks_score_part *parts;    /* with options.explain: the score's parts */
+    size_t n_parts;
 } dks_hit;
 
 typedef struct dks_results dks_results;

@@ -33,6 +33,9 @@ static void usage(FILE *out)
             "  --json              one JSON object instead of text\n"
             "  --as-you-type       the last word is still being typed: match it as a\n"
             "                      prefix too\n"
+            "  --explain           show how each hit's score is made up\n"
+            "  --sort KEY          score (default), id, title or a field such as date;\n"
+            "                      -KEY sorts descending\n"
             "  --analyze           print the terms analysis makes of TEXT:\n"
             "                      position<TAB>surface<TAB>term\n"
             "\n"
@@ -138,6 +141,12 @@ static void print_text(const dks_results *res, size_t offset)
             printf("   %s%s%s\n", bold ? "\033[1m" : "", h->title, bold ? "\033[0m" : "");
         if (h->snippet[0])
             print_snippet(h, bold);
+        for (size_t k = 0; k < h->n_parts; k++) {
+            const dks_score_part *p = &h->parts[k];
+            printf("     %.3f  %s %s: tf %u, df %llu, idf %.3f, length %.0f/%.1f (norm %.3f), "
+                   "weight %.2f\n", p->score, p->kind, p->term, p->tf, p->df, p->idf,
+                   p->length, p->avg_length, p->norm, p->weight);
+        }
     }
     unsigned long long total = dks_results_total(res);
     double ms = dks_results_took_us(res) / 1000.0;
@@ -177,10 +186,13 @@ int main(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--as-you-type") == 0) {
             opt.as_you_type = 1;
+        } else if (strcmp(a, "--explain") == 0) {
+            opt.explain = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||
-                   strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0) {
+                   strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0 ||
+                   strcmp(a, "--sort") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PROG ": %s needs a value\n", a);
                 free(words);
@@ -189,6 +201,8 @@ int main(int argc, char **argv)
             const char *v = argv[++i];
             if (strcmp(a, "--db") == 0) {
                 db = v;
+            } else if (strcmp(a, "--sort") == 0) {
+                opt.sort = v;
             } else if (strcmp(a, "--offset") == 0 ? parse_count(a, v, 0, &opt.offset)
                        : strcmp(a, "--limit") == 0 ? parse_count(a, v, 1, &opt.limit)
                                                    : parse_count(a, v, 1, &opt.snippet_words)) {

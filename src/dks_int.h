@@ -502,6 +502,12 @@ typedef struct dks_match_result {
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep,
                   dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
+/* The parts of document doc's score for the query (doc must match).
+ * *parts and each part's term are owned by the caller: free them with
+ * dks_score_parts_free(). */
+int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score_part **parts,
+                      size_t *n);
+void dks_score_parts_free(dks_score_part *parts, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* snippet.c: the best passage of a document, with highlights          */

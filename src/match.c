@@ -21,12 +21,38 @@
 #include "dks_int.h"
 
 typedef struct iter iter;
+typedef struct explanation explanation;
+
 typedef struct iter_ops {
     int (*next)(iter *it);
     int (*skip_to)(iter *it, uint32_t target);
     int (*score)(iter *it, double *score);
     void (*free)(iter *it);
+    /* adds the current document's score parts (see dks_match_explain) */
+    int (*explain)(iter *it, explanation *e);
 } iter_ops;
+
+/* Score parts collected for one document. */
+struct explanation {
+    dks_score_part *parts;
+    size_t n, cap;
+};
+
+static int explain_add(explanation *e, const dks_score_part *part, const char *term,
+                       size_t term_len)
+{
+    int rc = dks_grow(&e->parts, e->n, &e->cap, sizeof *e->parts, 8);
+    if (rc)
+        return rc;
+    char *copy = malloc(term_len + 1);
+    if (!copy)
+        return DKS_ENOMEM;
+    memcpy(copy, term, term_len);
+    copy[term_len] = '\0';
+    e->parts[e->n] = *part;
+    e->parts[e->n++].term = copy;
+    return DKS_OK;
+}
 
 struct iter {
     const iter_ops *ops;
@@ -211,13 +237,43 @@ static void term_free(iter *it)
     free(t);
 }
 
-static const iter_ops term_ops = {term_next, term_skip_to, term_score, term_free};
+static int term_explain(iter *it, explanation *e)
+{
+    term_iter *t = (term_iter *)it;
+    static const char *const kinds[] = {"word", "part", "head", "lemma", "spelling"};
+    double len;
+    int rc = term_decode(t);
+    if (!rc)
+        rc = doc_length(t->ctx, it->doc, &len);
+    if (rc)
+        return rc;
+    const dks_bm25 *m = &t->ctx->bm25;
+    unsigned char first = t->prefix[0];
+    int kind = first >= 1 && first <= 4 ? first : 0;
+    dks_score_part part = {
+        .kind = kinds[kind],
+        .weight = t->weight,
+        .tf = t->tfs[t->i],
+        .df = it->cost,
+        .idf = t->idf,
+        .length = len,
+        .avg_length = m->avg_len,
+        .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
+    };
+    part.score = t->weight * dks_bm25_term(m, t->idf, part.tf, len);
+    return explain_add(e, &part, (const char *)t->prefix + (kind != 0),
+                       t->prefix_len - 1 - (kind != 0));
+}
+
+static const iter_ops term_ops = {term_next, term_skip_to, term_score, term_free, term_explain};
 
 static int empty_next(iter *it) { it->doc = DKS_DOC_END; return DKS_OK; }
 static int empty_skip(iter *it, uint32_t target) { (void)target; return empty_next(it); }
 static int empty_score(iter *it, double *s) { (void)it; *s = 0; return DKS_OK; }
 static void empty_free(iter *it) { free(it); }
-static const iter_ops empty_ops = {empty_next, empty_skip, empty_score, empty_free};
+static int empty_explain(iter *it, explanation *e) { (void)it; (void)e; return DKS_OK; }
+static const iter_ops empty_ops = {empty_next, empty_skip, empty_score, empty_free,
+                                   empty_explain};
 
 static int empty_new(iter **out)
 {
@@ -375,7 +431,16 @@ static void and_free(iter *it)
     free(a);
 }
 
-static const iter_ops and_ops = {and_next, and_skip_to, and_score, and_free};
+static int and_explain(iter *it, explanation *e)
+{
+    and_iter *a = (and_iter *)it;
+    int rc = DKS_OK;
+    for (size_t i = 0; i < a->n && !rc; i++)
+        rc = a->subs[i]->ops->explain(a->subs[i], e);
+    return rc;
+}
+
+static const iter_ops and_ops = {and_next, and_skip_to, and_score, and_free, and_explain};
 
 static int cmp_cost(const void *x, const void *y)
 {
@@ -480,7 +545,17 @@ static void or_free(iter *it)
     free(o);
 }
 
-static const iter_ops or_ops = {or_next, or_skip_to, or_score, or_free};
+static int or_explain(iter *it, explanation *e)
+{
+    or_iter *o = (or_iter *)it;
+    int rc = DKS_OK;
+    for (size_t i = 0; i < o->n && !rc; i++)
+        if (o->subs[i]->doc == it->doc)
+            rc = o->subs[i]->ops->explain(o->subs[i], e);
+    return rc;
+}
+
+static const iter_ops or_ops = {or_next, or_skip_to, or_score, or_free, or_explain};
 
 static int or_new(iter **subs, size_t n, iter **out)
 {
@@ -619,7 +694,40 @@ static void phrase_free(iter *it)
     free(p);
 }
 
-static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score, phrase_free};
+static int phrase_explain(iter *it, explanation *e)
+{
+    phrase_iter *p = (phrase_iter *)it;
+    double len;
+    int rc = doc_length(p->ctx, it->doc, &len);
+    if (rc)
+        return rc;
+    dks_buf words = {0};
+    for (size_t i = 0; i < p->n && !rc; i++) {
+        if (i)
+            rc = dks_buf_putc(&words, ' ');
+        if (!rc)
+            rc = dks_buf_append(&words, p->terms[i]->prefix, p->terms[i]->prefix_len - 1);
+    }
+    const dks_bm25 *m = &p->ctx->bm25;
+    dks_score_part part = {
+        .kind = "phrase",
+        .weight = 1.0,
+        .tf = p->freq,
+        .df = it->cost,
+        .idf = p->idf,
+        .length = len,
+        .avg_length = m->avg_len,
+        .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
+        .score = dks_bm25_term(m, p->idf, p->freq, len),
+    };
+    if (!rc)
+        rc = explain_add(e, &part, (const char *)words.data, words.len);
+    dks_buf_free(&words);
+    return rc;
+}
+
+static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score, phrase_free,
+                                    phrase_explain};
 
 static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 {
@@ -1066,38 +1174,80 @@ void dks_match_result_free(dks_match_result *r)
     memset(r, 0, sizeof *r);
 }
 
-int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_result *out)
+void dks_score_parts_free(dks_score_part *parts, size_t n)
 {
-    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        free((char *)parts[i].term);
+    free(parts);
+}
+
+static int match_ctx_init(dks_txn *t, dks_match_result *result, match_ctx *ctx)
+{
     dks_meta meta;
     int rc = dks_meta_read(t, &meta);
     if (rc)
         return rc == 1 ? DKS_ENOINDEX : rc;
-    match_ctx ctx = {
+    *ctx = (match_ctx){
         .txn = t,
         .bm25 = {.doc_count = meta.doc_count,
                  .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
         .lengths = {.txn = t},
-        .result = out,
+        .result = result,
     };
+    return DKS_OK;
+}
+
+int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score_part **parts,
+                      size_t *n)
+{
+    *parts = NULL;
+    *n = 0;
+    dks_match_result scratch = {0};
+    match_ctx ctx;
+    iter *it = NULL;
+    explanation e = {0};
+    int rc = match_ctx_init(t, &scratch, &ctx);
+    if (!rc)
+        rc = build(&ctx, root, &it);
+    if (!rc)
+        rc = it->ops->skip_to(it, doc);
+    if (!rc && it->doc == doc)
+        rc = it->ops->explain(it, &e);
+    if (it)
+        it->ops->free(it);
+    dks_match_result_free(&scratch);
+    if (rc) {
+        dks_score_parts_free(e.parts, e.n);
+        return rc;
+    }
+    *parts = e.parts;
+    *n = e.n;
+    return DKS_OK;
+}
+
+int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_result *out)
+{
+    memset(out, 0, sizeof *out);
+    match_ctx ctx;
+    int rc = match_ctx_init(t, out, &ctx);
+    if (rc)
+        return rc;
     if ((rc = collect_highlights(out, root)))
         goto fail;
     iter *it;
     if ((rc = build(&ctx, root, &it)))
         goto fail;
-    out->hits = malloc((keep ? keep : 1) * sizeof *out->hits);
-    if (!out->hits) {
-        it->ops->free(it);
-        rc = DKS_ENOMEM;
-        goto fail;
-    }
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     while (it->doc != DKS_DOC_END) {
         dks_hit_ref h = {.doc = it->doc};
         if ((rc = it->ops->score(it, &h.score)))
             break;
         out->total++;
         if (n < keep) {
+            /* grows as hits come, so that keeping every hit costs only
+             * what the query matches */
+            if ((rc = dks_grow(&out->hits, n, &cap, sizeof *out->hits, 64)))
+                break;
             out->hits[n] = h;
             sift_up(out->hits, n++);
         } else if (keep && worse(&out->hits[0], &h)) {
@@ -1110,7 +1260,8 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
     it->ops->free(it);
     if (rc)
         goto fail;
-    qsort(out->hits, n, sizeof *out->hits, cmp_hits);
+    if (n)
+        qsort(out->hits, n, sizeof *out->hits, cmp_hits);
     out->n_hits = n;
     return DKS_OK;
 fail:

@@ -72,6 +72,7 @@ void dks_results_free(dks_results *r)
         free((char *)r->hits[i].title);
         free((char *)r->hits[i].snippet);
         free((dks_highlight *)r->hits[i].highlights);
+        dks_score_parts_free((dks_score_part *)r->hits[i].parts, r->hits[i].n_parts);
     }
     free(r->hits);
     for (size_t i = 0; i < r->n_notes; i++)
@@ -80,6 +81,103 @@ void dks_results_free(dks_results *r)
     free(r->suggestion);
     free(r->query);
     free(r);
+}
+
+/* A hit with the value it is sorted by. */
+typedef struct sort_entry {
+    dks_hit_ref ref;
+    const char *key;   /* points into the map (valid in this transaction) */
+    size_t key_len;
+    int has_key;
+    int descending;    /* the same in every entry: qsort has no context */
+} sort_entry;
+
+static int cmp_sort(const void *x, const void *y)
+{
+    const sort_entry *a = x, *b = y;
+    if (a->has_key != b->has_key)
+        return a->has_key ? -1 : 1;  /* without the field: last */
+    if (a->has_key) {
+        size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+        int c = memcmp(a->key, b->key, n);
+        if (c == 0)
+            c = (a->key_len > b->key_len) - (a->key_len < b->key_len);
+        if (c)
+            return a->descending ? -c : c;
+    }
+    if (a->ref.score != b->ref.score)
+        return a->ref.score > b->ref.score ? -1 : 1;
+    return (a->ref.doc > b->ref.doc) - (a->ref.doc < b->ref.doc);
+}
+
+/* The value of a named field in an encoded field list; 1 if found. */
+static int field_value(const dks_doc_record *rec, const char *name, const char **v, size_t *vl)
+{
+    const unsigned char *p = rec->fields, *end = p + rec->fields_len;
+    uint64_t count;
+    if (dks_varint_decode(&p, end, &count))
+        return 0;
+    size_t name_len = strlen(name);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t nl, len;
+        if (dks_varint_decode(&p, end, &nl) || nl > (uint64_t)(end - p))
+            return 0;
+        const unsigned char *n = p;
+        p += nl;
+        if (dks_varint_decode(&p, end, &len) || len > (uint64_t)(end - p))
+            return 0;
+        if (nl == name_len && memcmp(n, name, nl) == 0) {
+            *v = (const char *)p;
+            *vl = (size_t)len;
+            return 1;
+        }
+        p += len;
+    }
+    return 0;
+}
+
+/* Orders all hits by id or a field, for --sort. */
+static int sort_hits(dks_txn *t, dks_match_result *m, const char *sort, dks_error_detail *err)
+{
+    int desc = sort[0] == '-';
+    const char *name = sort + desc;
+    if (!*name)
+        return dks_fail(err, DKS_EINVAL, -1, "sort needs a field name");
+    sort_entry *e = calloc(m->n_hits ? m->n_hits : 1, sizeof *e);
+    if (!e)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < m->n_hits; i++) {
+        unsigned char key[4];
+        const void *v;
+        size_t vl;
+        dks_doc_record rec;
+        dks_put_be32(key, m->hits[i].doc);
+        int rc = dks_kv_get(t, DKS_DB_DOCS, key, 4, &v, &vl);
+        if (!rc)
+            rc = dks_doc_record_decode(v, vl, &rec);
+        if (rc) {
+            free(e);
+            return rc == 1 ? DKS_ECORRUPT : rc;
+        }
+        e[i].ref = m->hits[i];
+        e[i].descending = desc;
+        if (strcmp(name, "id") == 0) {
+            e[i].key = rec.id;
+            e[i].key_len = rec.id_len;
+            e[i].has_key = 1;
+        } else if (strcmp(name, "title") == 0) {
+            e[i].key = rec.title;
+            e[i].key_len = rec.title_len;
+            e[i].has_key = rec.title_len > 0;
+        } else {
+            e[i].has_key = field_value(&rec, name, &e[i].key, &e[i].key_len);
+        }
+    }
+    qsort(e, m->n_hits, sizeof *e, cmp_sort);
+    for (size_t i = 0; i < m->n_hits; i++)
+        m->hits[i] = e[i].ref;
+    free(e);
+    return DKS_OK;
 }
 
 /* Fills one hit from the stored document. */
@@ -156,7 +254,10 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if ((rc = dks_query_parse(an, &vocab, flags, query, query_len, &root, err)))
         goto fail;
     dks_query_drop_stopwords(&root);
-    if ((rc = dks_match_run(t, root, opt.offset + opt.limit, &m)))
+    int by_score = !opt.sort || strcmp(opt.sort, "score") == 0;
+    if ((rc = dks_match_run(t, root, by_score ? opt.offset + opt.limit : SIZE_MAX, &m)))
+        goto fail;
+    if (!by_score && (rc = sort_hits(t, &m, opt.sort, err)))
         goto fail;
 
     if (m.total == 0 && (rc = dks_suggest(t, an, root, query, query_len, &r->suggestion)))
@@ -180,6 +281,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     r->query = copy_string(query, query_len);
     r->total = m.total;
     size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;
+    if (n > opt.limit)
+        n = opt.limit;  /* sorting by a field keeps every hit */
     r->hits = calloc(n ? n : 1, sizeof *r->hits);
     if (!r->query || !r->hits) {
         rc = DKS_ENOMEM;
@@ -188,6 +291,12 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     for (size_t i = 0; i < n; i++) {
         rc = make_hit(t, an, &m, &m.hits[opt.offset + i], opt.snippet_words, &r->hits[i]);
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
+        if (!rc && opt.explain) {
+            dks_score_part *parts;
+            rc = dks_match_explain(t, root, m.hits[opt.offset + i].doc, &parts,
+                                   &r->hits[i].n_parts);
+            r->hits[i].parts = parts;
+        }
         if (rc)
             goto fail;
     }
@@ -223,6 +332,25 @@ size_t dks_results_count(const dks_results *r) { return r->n_hits; }
 const dks_hit *dks_results_hit(const dks_results *r, size_t i)
 {
     return i < r->n_hits ? &r->hits[i] : NULL;
+}
+
+/* ,"explain":[{"term":..., "kind":..., "weight":..., "tf":..., ...}] */
+static int explain_json(dks_buf *b, const dks_hit *h)
+{
+    int rc = dks_buf_append_str(b, ",\"explain\":[");
+    for (size_t i = 0; !rc && i < h->n_parts; i++) {
+        const dks_score_part *p = &h->parts[i];
+        rc = dks_buf_append_str(b, i ? ",{\"term\":" : "{\"term\":");
+        if (!rc)
+            rc = dks_json_string(b, p->term, strlen(p->term));
+        if (!rc)
+            rc = dks_buf_printf(b, ",\"kind\":\"%s\",\"weight\":%.3g,\"tf\":%u,\"df\":%llu,"
+                                "\"idf\":%.6g,\"length\":%.0f,\"avg_length\":%.6g,"
+                                "\"norm\":%.6g,\"score\":%.10g}",
+                                p->kind, p->weight, p->tf, p->df, p->idf, p->length,
+                                p->avg_length, p->norm, p->score);
+    }
+    return rc ? rc : dks_buf_putc(b, ']');
 }
 
 int dks_results_json(const dks_results *r, char **json, size_t *len)
@@ -272,7 +400,11 @@ int dks_results_json(const dks_results *r, char **json, size_t *len)
             rc = dks_buf_printf(&b, "%s[%zu,%zu]", j ? "," : "", h->highlights[j].start,
                                 h->highlights[j].end);
         if (!rc)
-            rc = dks_buf_append_str(&b, "]}");
+            rc = dks_buf_putc(&b, ']');
+        if (!rc && h->parts)
+            rc = explain_json(&b, h);
+        if (!rc)
+            rc = dks_buf_putc(&b, '}');
     }
     if (!rc)
         rc = dks_buf_append_str(&b, "]}");

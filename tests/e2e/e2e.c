@@ -948,6 +948,42 @@ static void test_prefix_and_typing(void **state)
     }
 }
 
+static void test_sort(void **state)
+{
+    (void)state;
+    /* --sort id: ids in byte order, every hit kept, paged like by score */
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--sort", "id", "--limit",
+                           "100", "og", NULL);
+    hits all = {0};
+    check_json_as(r.out, "og", &all, 0);
+    test_run_free(&r);
+    assert_true(all.n > 5);
+    for (size_t i = 1; i < all.n; i++)
+        if (strcmp(all.id[i - 1], all.id[i]) >= 0)
+            fail_msg("--sort id: %s before %s", all.id[i - 1], all.id[i]);
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "--sort", "id", "--limit", "3",
+                  "--offset", "2", "og", NULL);
+    hits page = {0};
+    check_json_as(r.out, "og", &page, 0);
+    test_run_free(&r);
+    assert_int_equal(page.total, all.total);
+    for (size_t i = 0; i < page.n; i++)
+        assert_string_equal(page.id[i], all.id[2 + i]);
+    hits_free(&page);
+    hits_free(&all);
+    /* --sort -party: documents with the field first, the field descending */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "--sort", "-party", "--limit", "3",
+                  "vi OR og", NULL);
+    hits p = {0};
+    check_json_as(r.out, "vi OR og", &p, 0);
+    test_run_free(&r);
+    /* Venstre > Socialdemokratiet > Radikale Venstre */
+    assert_string_equal(p.id[0], "parti-3");
+    assert_string_equal(p.id[1], "parti-1");
+    assert_string_equal(p.id[2], "parti-2");
+    hits_free(&p);
+}
+
 static void test_paging(void **state)
 {
     (void)state;
@@ -1020,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_seed_article),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
+        cmocka_unit_test(test_sort),
     };
     return cmocka_run_group_tests_name("e2e", tests, group_setup, group_teardown);
 }

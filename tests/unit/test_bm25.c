@@ -113,12 +113,47 @@ static void test_conjunction_sums_terms(void **state)
            (const double[]){1.438549571, 0.544214729, 0.470003629});
 }
 
+static void test_explain_breaks_the_score_down(void **state)
+{
+    (void)state;
+    dks_results *r;
+    dks_search_options opt = {.explain = 1};
+    assert_int_equal(dks_search(idx, "hund fisk", 9, &opt, &r, NULL), DKS_OK);
+    const dks_hit *h = dks_results_hit(r, 0);
+    assert_string_equal(h->id, "d2");
+    assert_true(h->n_parts >= 2);
+    double sum = 0;
+    int hund = 0;
+    for (size_t i = 0; i < h->n_parts; i++) {
+        const dks_score_part *p = &h->parts[i];
+        sum += p->score;
+        if (strcmp(p->term, "hund") == 0 && strcmp(p->kind, "word") == 0) {
+            hund = 1;
+            assert_int_equal(p->tf, 1);
+            assert_int_equal(p->df, 2);
+            assert_true(fabs(p->idf - 0.470003629) < 1e-9);
+            assert_true(fabs(p->length - 2) < 1e-9 && fabs(p->avg_length - 3) < 1e-9);
+            assert_true(fabs(p->norm - 0.75) < 1e-9);
+            assert_true(fabs(p->score - 0.544214729) < 1e-9);
+        }
+    }
+    assert_true(hund);
+    /* The parts add up to the hit's score. */
+    assert_true(fabs(sum - h->score) < 1e-9);
+    dks_results_free(r);
+    /* Without the option there are no parts. */
+    assert_int_equal(dks_search(idx, "hund", 4, NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_hit(r, 0)->n_parts, 0);
+    dks_results_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idf_and_term_score),
         cmocka_unit_test(test_single_terms),
         cmocka_unit_test(test_conjunction_sums_terms),
+        cmocka_unit_test(test_explain_breaks_the_score_down),
     };
     return cmocka_run_group_tests_name("bm25", tests, setup, teardown);
 }
