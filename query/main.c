@@ -143,6 +143,10 @@ static void print_text(const dks_results *res, size_t offset)
             print_snippet(h, bold);
         for (size_t k = 0; k < h->n_parts; k++) {
             const dks_score_part *p = &h->parts[k];
+            if (strcmp(p->kind, "proximity") == 0) {
+                printf("     %.3f  proximity: the query's words stand close together\n", p->score);
+                continue;
+            }
             printf("     %.3f  %s %s: tf %u, df %llu, idf %.3f, length %.0f/%.1f (norm %.3f), "
                    "weight %.2f\n", p->score, p->kind, p->term, p->tf, p->df, p->idf,
                    p->length, p->avg_length, p->norm, p->weight);

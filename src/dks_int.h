@@ -41,6 +41,8 @@
 #define DKS_MAX_QUERY_BYTES 4096
 #define DKS_MAX_QUERY_TERMS 64
 #define DKS_MAX_QUERY_DEPTH 32
+/* "a b"~N: the largest N accepted. */
+#define DKS_MAX_SLOP 100
 #define DKS_MAX_RESULTS 10000
 /* A prefix (telemed*) searches at most this many of the terms it matches,
  * in dictionary order; the results say so when there are more. */
@@ -425,6 +427,7 @@ struct dks_qnode {
     uint32_t *offsets;  /* phrase: position of each term relative to the first */
     size_t n_terms;
     unsigned max_edits;  /* FUZZY: edits allowed, from the typed word's length */
+    unsigned slop;       /* PHRASE: extra positions allowed between its words ("..."~3) */
     dks_qnode **children;
     size_t n_children;
     long source_offset;  /* byte offset in the query, for messages */

@@ -583,6 +583,7 @@ typedef struct phrase_iter {
     match_ctx *ctx;
     term_iter **terms;
     uint32_t *offsets;
+    uint32_t slop;       /* 0: exact; else the words within n - 1 + slop positions */
     size_t n;
     double idf;          /* sum of the terms' idf */
     uint32_t freq;       /* phrase occurrences in the current document */
@@ -591,6 +592,43 @@ typedef struct phrase_iter {
     uint32_t *pos_n;
 } phrase_iter;
 
+/* Nearest position to `at` in a sorted list (the list is not empty). */
+static uint32_t nearest(const uint32_t *pos, uint32_t n, uint32_t at)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pos[mid] < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n)
+        return pos[n - 1];
+    if (lo > 0 && at - pos[lo - 1] < pos[lo] - at)
+        return pos[lo - 1];
+    return pos[lo];
+}
+
+/* "a b"~N: counts the places of the first word from which every other
+ * word stands near enough that all of them fit in n - 1 + N positions. */
+static uint32_t sloppy_count(const phrase_iter *p)
+{
+    uint32_t count = 0, span = (uint32_t)(p->n - 1) + p->slop;
+    for (uint32_t k = 0; k < p->pos_n[0]; k++) {
+        uint32_t lo = p->pos[0][k], hi = lo;
+        for (size_t i = 1; i < p->n; i++) {
+            uint32_t q = nearest(p->pos[i], p->pos_n[i], p->pos[0][k]);
+            if (q < lo)
+                lo = q;
+            if (q > hi)
+                hi = q;
+        }
+        count += hi - lo <= span;
+    }
+    return count;
+}
+
 /* Counts the places where every term stands at its offset from the first. */
 static int phrase_count(phrase_iter *p, uint32_t *freq)
 {
@@ -598,6 +636,10 @@ static int phrase_count(phrase_iter *p, uint32_t *freq)
     for (size_t i = 0; i < p->n; i++)
         if ((rc = term_positions(p->terms[i], &p->pos[i], &p->pos_cap[i], &p->pos_n[i])))
             return rc;
+    if (p->slop) {
+        *freq = sloppy_count(p);
+        return DKS_OK;
+    }
     size_t *at = calloc(p->n, sizeof *at);
     if (!at)
         return DKS_ENOMEM;
@@ -739,6 +781,7 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     p->ctx = ctx;
     p->n = q->n_terms;
     p->offsets = q->offsets;
+    p->slop = q->slop;
     p->terms = calloc(p->n, sizeof *p->terms);
     p->pos = calloc(p->n, sizeof *p->pos);
     p->pos_cap = calloc(p->n, sizeof *p->pos_cap);
@@ -1174,6 +1217,129 @@ void dks_match_result_free(dks_match_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* ---- proximity --------------------------------------------------------- */
+
+/* How many of the best hits by BM25 are looked at again for how close the
+ * query's words stand: a bonus can lift a hit from among these. */
+#define PROXIMITY_POOL 200
+/* The bonus of two words side by side, as a share of the rarer word's idf;
+ * it falls with the distance between them. */
+#define PROXIMITY_WEIGHT 0.5
+
+/* The words of a query that count for proximity: the TERM operands of a
+ * top-level AND or OR, in query order. */
+static size_t proximity_words(const dks_qnode *root, const dks_qnode **out, size_t cap)
+{
+    if (root->type != DKS_Q_AND && root->type != DKS_Q_OR)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < root->n_children && n < cap; i++)
+        if (root->children[i]->type == DKS_Q_TERM && root->children[i]->n_alts)
+            out[n++] = root->children[i];
+    return n;
+}
+
+/* The smallest distance between a position of one list and of the other. */
+static uint32_t min_gap(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
+{
+    uint32_t best = UINT32_MAX, i = 0, j = 0;
+    while (i < na && j < nb) {
+        uint32_t d = a[i] > b[j] ? a[i] - b[j] : b[j] - a[i];
+        if (d < best)
+            best = d;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return best;
+}
+
+typedef struct proximity {
+    size_t n;
+    term_iter *it[DKS_MAX_QUERY_TERMS];   /* NULL: the word is not in the index */
+    uint32_t *pos[DKS_MAX_QUERY_TERMS];
+    size_t cap[DKS_MAX_QUERY_TERMS];
+    uint32_t npos[DKS_MAX_QUERY_TERMS];
+} proximity;
+
+static void proximity_free(proximity *px)
+{
+    for (size_t i = 0; i < px->n; i++) {
+        if (px->it[i])
+            term_free(&px->it[i]->base);
+        free(px->pos[i]);
+    }
+}
+
+static int proximity_open(match_ctx *ctx, const dks_qnode *root, proximity *px)
+{
+    const dks_qnode *words[DKS_MAX_QUERY_TERMS];
+    memset(px, 0, sizeof *px);
+    px->n = proximity_words(root, words, DKS_MAX_QUERY_TERMS);
+    for (size_t i = 0; i < px->n; i++) {
+        iter *it;
+        double idf;
+        int rc = term_new(ctx, words[i]->alts[0].key, words[i]->alts[0].key_len, 1.0, &it, &idf);
+        if (rc)
+            return rc;
+        if (it->ops == &term_ops)
+            px->it[i] = (term_iter *)it;
+        else
+            it->ops->free(it);
+    }
+    return DKS_OK;
+}
+
+/* The bonus of document doc (documents must come in increasing order). */
+static int proximity_bonus(proximity *px, uint32_t doc, double *bonus)
+{
+    *bonus = 0;
+    for (size_t i = 0; i < px->n; i++) {
+        px->npos[i] = 0;
+        if (!px->it[i])
+            continue;
+        int rc = term_skip_to(&px->it[i]->base, doc);
+        if (!rc && px->it[i]->base.doc == doc)
+            rc = term_positions(px->it[i], &px->pos[i], &px->cap[i], &px->npos[i]);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i + 1 < px->n; i++) {
+        if (!px->npos[i] || !px->npos[i + 1])
+            continue;
+        uint32_t gap = min_gap(px->pos[i], px->npos[i], px->pos[i + 1], px->npos[i + 1]);
+        if (gap == 0)
+            continue;  /* one word twice in the query */
+        double idf = px->it[i]->idf < px->it[i + 1]->idf ? px->it[i]->idf : px->it[i + 1]->idf;
+        *bonus += PROXIMITY_WEIGHT * idf / gap;
+    }
+    return DKS_OK;
+}
+
+static int cmp_doc(const void *x, const void *y)
+{
+    const dks_hit_ref *a = x, *b = y;
+    return (a->doc > b->doc) - (a->doc < b->doc);
+}
+
+/* Adds each pooled hit's proximity bonus to its score. */
+static int add_proximity(match_ctx *ctx, const dks_qnode *root, dks_hit_ref *hits, size_t n)
+{
+    proximity px;
+    int rc = proximity_open(ctx, root, &px);
+    if (!rc && px.n >= 2) {
+        qsort(hits, n, sizeof *hits, cmp_doc);
+        for (size_t i = 0; i < n && !rc; i++) {
+            double bonus;
+            rc = proximity_bonus(&px, hits[i].doc, &bonus);
+            hits[i].score += bonus;
+        }
+    }
+    proximity_free(&px);
+    return rc;
+}
+
 void dks_score_parts_free(dks_score_part *parts, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -1215,6 +1381,18 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score
         rc = it->ops->explain(it, &e);
     if (it)
         it->ops->free(it);
+    proximity px;
+    double bonus = 0;
+    memset(&px, 0, sizeof px);
+    if (!rc)
+        rc = proximity_open(&ctx, root, &px);
+    if (!rc && px.n >= 2)
+        rc = proximity_bonus(&px, doc, &bonus);
+    proximity_free(&px);
+    if (!rc && bonus > 0) {
+        dks_score_part part = {.kind = "proximity", .weight = PROXIMITY_WEIGHT, .score = bonus};
+        rc = explain_add(&e, &part, "", 0);
+    }
     dks_match_result_free(&scratch);
     if (rc) {
         dks_score_parts_free(e.parts, e.n);
@@ -1237,6 +1415,13 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
     iter *it;
     if ((rc = build(&ctx, root, &it)))
         goto fail;
+    /* With several words, more hits than asked are kept, to be ranked
+     * again with how close the words stand. */
+    const dks_qnode *words[2];
+    int near = keep < PROXIMITY_POOL && proximity_words(root, words, 2) >= 2;
+    size_t asked = keep;
+    if (near)
+        keep = PROXIMITY_POOL;
     size_t n = 0, cap = 0;
     while (it->doc != DKS_DOC_END) {
         dks_hit_ref h = {.doc = it->doc};
@@ -1260,9 +1445,11 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
     it->ops->free(it);
     if (rc)
         goto fail;
+    if (near && (rc = add_proximity(&ctx, root, out->hits, n)))
+        goto fail;
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
-    out->n_hits = n;
+    out->n_hits = n < asked ? n : asked;
     return DKS_OK;
 fail:
     dks_match_result_free(out);

@@ -37,6 +37,7 @@ typedef struct parser {
     size_t len, pos;
     tok_type tok;          /* current token */
     size_t tok_start, tok_len;  /* WORD/PHRASE text */
+    long tok_slop;         /* PHRASE: N of "..."~N, -1 if none */
     long tok_offset;
     size_t n_terms;
     int depth;
@@ -71,8 +72,21 @@ static void next_token(parser *p)
         p->tok = TOK_PHRASE;
         p->tok_start = start;
         p->tok_len = p->pos - start;
+        p->tok_slop = -1;
         if (p->pos < p->len)
             p->pos++;  /* closing quote; an unclosed one runs to the end */
+        /* "..."~N: the words within N more positions, in any order */
+        if (p->pos + 1 < p->len && p->q[p->pos] == '~' && p->q[p->pos + 1] >= '0' &&
+            p->q[p->pos + 1] <= '9') {
+            long slop = 0;
+            p->pos++;
+            while (p->pos < p->len && p->q[p->pos] >= '0' && p->q[p->pos] <= '9') {
+                if (slop <= DKS_MAX_SLOP)
+                    slop = slop * 10 + (p->q[p->pos] - '0');
+                p->pos++;
+            }
+            p->tok_slop = slop;
+        }
         return;
     }
     if (c == '-' && p->pos + 1 < p->len && !is_space(p->q[p->pos + 1]) &&
@@ -579,7 +593,19 @@ static dks_qnode *parse_primary(parser *p)
     case TOK_PHRASE: {
         int quoted = p->tok == TOK_PHRASE;
         size_t start = p->tok_start, len = p->tok_len;
+        long slop = quoted ? p->tok_slop : -1;
         next_token(p);
+        if (slop > DKS_MAX_SLOP) {
+            fail(p, (long)start, "a phrase allows at most %d positions between its words",
+                 DKS_MAX_SLOP);
+            return NULL;
+        }
+        if (slop > 0) {
+            dks_qnode *n = analyse(p, start, len, 1);
+            if (n && n->type == DKS_Q_PHRASE)
+                n->slop = (unsigned)slop;
+            return n;
+        }
         if (!quoted && len > 1 && p->q[start + len - 1] == '*')
             return prefix_node(p, start, len - 1);
         if (!quoted && len > 1 && p->q[start + len - 1] == '~')

@@ -15,6 +15,8 @@
  *   hund in d1: tf 1, dl 3 -> 0.470003629 * 2.2 / 2.2  = 0.470003629
  *   fugl in d3: tf 3, dl 4 -> 0.980829253 * 6.6 / 4.5  = 1.438549571
  *   hund AND fisk in d2: 2 * 0.544214729             = 1.088429457
+ *     + proximity: the words side by side, 0.5 * min idf = 0.235001815
+ *                                                          = 1.323431272
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,7 +110,7 @@ static void test_single_terms(void **state)
 static void test_conjunction_sums_terms(void **state)
 {
     (void)state;
-    expect("hund fisk", 1, (const char *const[]){"d2"}, (const double[]){1.088429457});
+    expect("hund fisk", 1, (const char *const[]){"d2"}, (const double[]){1.323431272});
     expect("hund OR fugl", 3, (const char *const[]){"d3", "d2", "d1"},
            (const double[]){1.438549571, 0.544214729, 0.470003629});
 }
@@ -138,13 +140,66 @@ static void test_explain_breaks_the_score_down(void **state)
         }
     }
     assert_true(hund);
-    /* The parts add up to the hit's score. */
+    /* The parts add up to the hit's score, the proximity bonus included. */
     assert_true(fabs(sum - h->score) < 1e-9);
     dks_results_free(r);
     /* Without the option there are no parts. */
     assert_int_equal(dks_search(idx, "hund", 4, NULL, &r, NULL), DKS_OK);
     assert_int_equal(dks_results_hit(r, 0)->n_parts, 0);
     dks_results_free(r);
+}
+
+/* Proximity: the same words, nearer or farther apart, in documents of one
+ * length; and "..."~N phrases. */
+static void test_proximity(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/prox", tmp);
+    dks_index *p;
+    dks_writer *w;
+    assert_int_equal(dks_index_open(path, DKS_OPEN_CREATE, &p, NULL), DKS_OK);
+    assert_int_equal(dks_writer_open(p, &w, NULL), DKS_OK);
+    const char *docs[][2] = {
+        {"side", "den offentlige sektor a b c d e f g h i j k l m n o p q r"},
+        {"near", "den offentlige og private sektor a b c d e f g h i j k l m n o p"},
+        {"far", "den offentlige a b c d e f g h i j k l m n o p q r s t sektor"},
+        {"none", "den private sektor a b c d e f g h i j k l m n o p q r s t u"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        dks_document d = {.id = docs[i][0], .id_len = strlen(docs[i][0]), .body = docs[i][1],
+                          .body_len = strlen(docs[i][1])};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+    }
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    dks_results *r;
+    /* Equal BM25 (same tf, same length): closeness decides. */
+    assert_int_equal(dks_search(p, "offentlige sektor", 17, NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 3);
+    assert_string_equal(dks_results_hit(r, 0)->id, "side");
+    assert_string_equal(dks_results_hit(r, 1)->id, "near");
+    assert_string_equal(dks_results_hit(r, 2)->id, "far");
+    dks_results_free(r);
+    /* Within three more positions, in either order. */
+    const char *q = "\"offentlige sektor\"~3";
+    assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 2);
+    dks_results_free(r);
+    q = "\"sektor offentlige\"~3";
+    assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 2);
+    dks_results_free(r);
+    q = "\"offentlige sektor\"";
+    assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 1);
+    dks_results_free(r);
+    q = "\"offentlige sektor\"~101";
+    dks_error_detail err = {0};
+    assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, &err), DKS_EQUERY);
+    dks_index_close(p);
+    test_rmrf(tmp);
+    free(tmp);
 }
 
 int main(void)
@@ -154,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_single_terms),
         cmocka_unit_test(test_conjunction_sums_terms),
         cmocka_unit_test(test_explain_breaks_the_score_down),
+        cmocka_unit_test(test_proximity),
     };
     return cmocka_run_group_tests_name("bm25", tests, setup, teardown);
 }
