@@ -1326,6 +1326,8 @@ static int cmp_doc(const void *x, const void *y)
 /* Adds each pooled hit's proximity bonus to its score. */
 static int add_proximity(match_ctx *ctx, const dks_qnode *root, dks_hit_ref *hits, size_t n)
 {
+    if (n == 0)
+        return DKS_OK;
     proximity px;
     int rc = proximity_open(ctx, root, &px);
     if (!rc && px.n >= 2) {
