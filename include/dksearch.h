@@ -78,10 +78,12 @@ typedef enum dks_term_kind {
                                "klima-, energi- og forsyningsministeren",
                                offentligprivate from "offentlig-private" */
     DKS_TERM_LEMMA,         /* the dictionary form (sagde -> sige) */
-    DKS_TERM_SPELLING       /* another spelling (idé -> ide, Århus -> aarhus) */
+    DKS_TERM_SPELLING,      /* another spelling (idé -> ide, Århus -> aarhus) */
+    DKS_TERM_FORM           /* the written form's own stem where the word's term is its
+                               lemma's (sundhedsvæsnet: sundhedsvæsn), for prefixes */
 } dks_term_kind;
 
-/* "word", "part", "head", "expansion", "lemma", "spelling". */
+/* "word", "part", "head", "expansion", "lemma", "spelling", "form". */
 const char *dks_term_kind_name(dks_term_kind kind);
 
 /* The Danish stages of analysis, each of which can be switched off (for

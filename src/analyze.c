@@ -65,6 +65,7 @@ struct dks_analyzer {
     /* hyphenated words: offentlig-private */
     char chain[DKS_MAX_TOKEN_BYTES];
     size_t chain_len, chain_parts, chain_offset;
+    int chain_broken;
     uint32_t chain_position;
 
     /* Per-word results (main term, stop word, extra terms), cached by the
@@ -96,7 +97,7 @@ struct dks_analyzer {
 const char *dks_term_kind_name(dks_term_kind kind)
 {
     static const char *const names[] = {"word", "part", "head", "expansion", "lemma",
-                                        "spelling"};
+                                        "spelling", "form"};
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }
 
@@ -900,6 +901,7 @@ static int track_hyphens(dks_analyzer *an, const token_info *tok, const char *w,
     /* chain_parts > 0: the previous token ended in a hyphen and this one
      * follows it directly */
     if (an->chain_parts == 0) {
+        an->chain_broken = 0;
         an->chain_len = 0;
         an->chain_parts = 0;
         an->chain_offset = tok->offset;
@@ -909,12 +911,14 @@ static int track_hyphens(dks_analyzer *an, const token_info *tok, const char *w,
         memcpy(an->chain + an->chain_len, w, len);
         an->chain_len += len;
         an->chain_parts++;
+    } else {
+        an->chain_broken = 1;  /* too long to join: no expansion, not a wrong one */
     }
     if (is_hyphen_at(an->text, an->len, end, &width) &&
         word_char_at(an->text, an->len, end + width))
         return DKS_OK;  /* the word goes on after the hyphen */
     int rc = DKS_OK;
-    if (an->chain_parts >= 2) {
+    if (an->chain_parts >= 2 && !an->chain_broken) {
         token_info whole = {an->chain_offset, end - an->chain_offset, an->chain_position, 0};
         rc = emit_stemmed(an, &whole, DKS_TERM_EXPANSION, an->chain, an->chain_len, NULL, 0);
     }
@@ -1122,8 +1126,20 @@ static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t 
     token_info none = {0, 0, 0, stop};
     an->extras.len = 0;
     an->collect = &an->extras;
-    if (an->features & DKS_ANALYSIS_LEMMAS)
+    if (an->features & DKS_ANALYSIS_LEMMAS) {
         rc = emit_lemmas(an, &none, w, n, main, main_len);
+        /* A prefix is typed against the written word: keep its own stem
+         * where the term is the lemma's (sundhedsvæsn*). */
+        const char *own;
+        size_t own_len;
+        if (!rc)
+            rc = snowball(an, w, n, &own, &own_len);
+        if (!rc && (own_len != main_len || memcmp(own, main, own_len) != 0)) {
+            char form[DKS_MAX_TERM_BYTES];
+            memcpy(form, own, own_len);
+            rc = emit(an, &none, DKS_TERM_FORM, form, own_len);
+        }
+    }
     if (!rc && (an->features & DKS_ANALYSIS_SPELLING)) {
         size_t fl;
         if (fold_accents(w, n, an->work, sizeof an->work, &fl)) {

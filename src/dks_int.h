@@ -59,7 +59,7 @@
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
-#define DKS_ANALYZER_VERSION 2u
+#define DKS_ANALYZER_VERSION 3u
 
 /* BM25 parameters. */
 #define DKS_BM25_K1 1.2
@@ -308,9 +308,9 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
 /* keys.c: key and record layouts shared by writer and reader          */
 
 /* The dictionary key of a term of a kind: words and expansions are the
- * term itself; parts, heads, lemmas and spellings get a kind byte in
- * front (0x01..0x04), so they have statistics of their own and never
- * collide with a word.  out needs DKS_MAX_KEY_TERM_BYTES + 1 bytes;
+ * term itself; parts, heads, lemmas, spellings and forms get a kind byte
+ * in front (0x01..0x04, 0x06), so they have statistics of their own and
+ * never collide with a word.  out needs DKS_MAX_KEY_TERM_BYTES + 1 bytes;
  * returns 0 for a term too long to index. */
 size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out);
 
@@ -484,7 +484,8 @@ int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char 
 
 typedef struct dks_hit_ref {
     uint32_t doc;
-    double score;
+    double score;       /* BM25 plus the proximity bonus */
+    double bonus;       /* the proximity bonus in score */
 } dks_hit_ref;
 
 typedef struct dks_match_result {
@@ -505,11 +506,11 @@ typedef struct dks_match_result {
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep,
                   dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
-/* The parts of document doc's score for the query (doc must match).
+/* The parts of a hit's score for the query (the hit from dks_match_run).
  * *parts and each part's term are owned by the caller: free them with
  * dks_score_parts_free(). */
-int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score_part **parts,
-                      size_t *n);
+int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
+                      dks_score_part **parts, size_t *n);
 void dks_score_parts_free(dks_score_part *parts, size_t n);
 
 /* ------------------------------------------------------------------ */

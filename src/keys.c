@@ -35,6 +35,7 @@ size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out)
     case DKS_TERM_HEAD:     out[n++] = 0x02; break;
     case DKS_TERM_LEMMA:    out[n++] = 0x03; break;
     case DKS_TERM_SPELLING: out[n++] = 0x04; break;
+    case DKS_TERM_FORM:     out[n++] = 0x06; break;
     default:                break;
     }
     memcpy(out + n, term, len);

@@ -240,7 +240,8 @@ static void term_free(iter *it)
 static int term_explain(iter *it, explanation *e)
 {
     term_iter *t = (term_iter *)it;
-    static const char *const kinds[] = {"word", "part", "head", "lemma", "spelling"};
+    static const char *const kinds[] = {"word", "part", "head", "lemma", "spelling", "word",
+                                        "form"};
     double len;
     int rc = term_decode(t);
     if (!rc)
@@ -249,7 +250,7 @@ static int term_explain(iter *it, explanation *e)
         return rc;
     const dks_bm25 *m = &t->ctx->bm25;
     unsigned char first = t->prefix[0];
-    int kind = first >= 1 && first <= 4 ? first : 0;
+    int kind = (first >= 1 && first <= 4) || first == 6 ? first : 0;
     dks_score_part part = {
         .kind = kinds[kind],
         .weight = t->weight,
@@ -592,41 +593,72 @@ typedef struct phrase_iter {
     uint32_t *pos_n;
 } phrase_iter;
 
-/* Nearest position to `at` in a sorted list (the list is not empty). */
-static uint32_t nearest(const uint32_t *pos, uint32_t n, uint32_t at)
+typedef struct tagged_pos {
+    uint32_t pos;
+    uint32_t group;   /* which distinct word of the phrase */
+} tagged_pos;
+
+static int cmp_tagged(const void *x, const void *y)
 {
-    uint32_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (pos[mid] < at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == n)
-        return pos[n - 1];
-    if (lo > 0 && at - pos[lo - 1] < pos[lo] - at)
-        return pos[lo - 1];
-    return pos[lo];
+    const tagged_pos *a = x, *b = y;
+    if (a->pos != b->pos)
+        return (a->pos > b->pos) - (a->pos < b->pos);
+    return (a->group > b->group) - (a->group < b->group);
 }
 
-/* "a b"~N: counts the places of the first word from which every other
- * word stands near enough that all of them fit in n - 1 + N positions. */
-static uint32_t sloppy_count(const phrase_iter *p)
+/* "a b"~N: counts the windows of at most n - 1 + N positions that hold
+ * every word of the phrase, a word the phrase repeats as often as it does
+ * ("kommunerne kommunerne"~1 needs two).  A sweep over the merged
+ * positions finds, for each right end, the shortest such window. */
+static int sloppy_count(const phrase_iter *p, uint32_t *freq)
 {
-    uint32_t count = 0, span = (uint32_t)(p->n - 1) + p->slop;
-    for (uint32_t k = 0; k < p->pos_n[0]; k++) {
-        uint32_t lo = p->pos[0][k], hi = lo;
-        for (size_t i = 1; i < p->n; i++) {
-            uint32_t q = nearest(p->pos[i], p->pos_n[i], p->pos[0][k]);
-            if (q < lo)
-                lo = q;
-            if (q > hi)
-                hi = q;
-        }
-        count += hi - lo <= span;
+    size_t n = p->n, total = 0;
+    uint32_t group[DKS_MAX_QUERY_TERMS], need[DKS_MAX_QUERY_TERMS] = {0},
+             have[DKS_MAX_QUERY_TERMS] = {0}, groups = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k;  /* k < i: the same word as an earlier one */
+        for (k = 0; k < i; k++)
+            if (p->terms[k]->prefix_len == p->terms[i]->prefix_len &&
+                memcmp(p->terms[k]->prefix, p->terms[i]->prefix, p->terms[i]->prefix_len) == 0)
+                break;
+        group[i] = k < i ? group[k] : groups++;
+        need[group[i]]++;
+        if (k == i)
+            total += p->pos_n[i];
     }
-    return count;
+    tagged_pos *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return DKS_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        for (k = 0; k < i && group[k] != group[i]; k++)
+            ;
+        if (k < i)
+            continue;  /* a repeated word's positions are listed once */
+        for (uint32_t q = 0; q < p->pos_n[i]; q++)
+            all[m++] = (tagged_pos){p->pos[i][q], group[i]};
+    }
+    qsort(all, m, sizeof *all, cmp_tagged);
+    uint32_t span = (uint32_t)(n - 1) + p->slop, missing = groups, count = 0;
+    size_t left = 0;
+    for (size_t right = 0; right < m; right++) {
+        if (++have[all[right].group] == need[all[right].group])
+            missing--;
+        /* shrink from the left while the window still holds everything */
+        while (missing == 0 && have[all[left].group] > need[all[left].group])
+            have[all[left++].group]--;
+        if (missing == 0 && all[right].pos - all[left].pos <= span) {
+            count++;
+            /* start the next window after this one's first position */
+            if (have[all[left].group]-- == need[all[left].group])
+                missing++;
+            left++;
+        }
+    }
+    free(all);
+    *freq = count;
+    return DKS_OK;
 }
 
 /* Counts the places where every term stands at its offset from the first. */
@@ -636,10 +668,8 @@ static int phrase_count(phrase_iter *p, uint32_t *freq)
     for (size_t i = 0; i < p->n; i++)
         if ((rc = term_positions(p->terms[i], &p->pos[i], &p->pos_cap[i], &p->pos_n[i])))
             return rc;
-    if (p->slop) {
-        *freq = sloppy_count(p);
-        return DKS_OK;
-    }
+    if (p->slop)
+        return sloppy_count(p, freq);
     size_t *at = calloc(p->n, sizeof *at);
     if (!at)
         return DKS_ENOMEM;
@@ -894,24 +924,36 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     int rc = dks_cursor_open(ctx->txn, DKS_DB_TERMS, &c);
     if (rc)
         return rc;
-    rc = dks_cursor_seek(c, q->term, q->term_len, &k, &kl, &v, &vl);
-    while (rc == 0 && kl >= q->term_len && memcmp(k, q->term, q->term_len) == 0) {
-        if (n == DKS_MAX_PREFIX_TERMS) {
-            rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term, q->term_len);
-            break;
+    /* the words, then the written forms whose word is a lemma's
+     * (kind byte 0x06: sundhedsvæsn* finds sundhedsvæsnet) */
+    for (int range = 0; range < 2 && (rc == 0 || rc == 1); range++) {
+        unsigned char start[DKS_MAX_TERM_BYTES + 2];
+        size_t sl = 0;
+        if (range)
+            start[sl++] = 0x06;
+        memcpy(start + sl, q->term, q->term_len);
+        sl += q->term_len;
+        rc = dks_cursor_seek(c, start, sl, &k, &kl, &v, &vl);
+        while (rc == 0 && kl >= sl && memcmp(k, start, sl) == 0) {
+            if (n == DKS_MAX_PREFIX_TERMS) {
+                rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term,
+                                q->term_len);
+                range = 2;
+                break;
+            }
+            char key[DKS_MAX_KEY_TERM_BYTES + 2];
+            if (kl > sizeof key) {
+                rc = DKS_ECORRUPT;
+                break;
+            }
+            memcpy(key, k, kl);  /* the cursor's pointers do not outlive the next call */
+            double idf;
+            if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
+                (rc = term_new(ctx, key, kl, 1.0, &subs[n], &idf)))
+                break;
+            n++;
+            rc = dks_cursor_next(c, &k, &kl, &v, &vl);
         }
-        char key[DKS_MAX_KEY_TERM_BYTES + 1];
-        if (kl > sizeof key) {
-            rc = DKS_ECORRUPT;
-            break;
-        }
-        memcpy(key, k, kl);  /* the cursor's pointers do not outlive the next call */
-        double idf;
-        if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
-            (rc = term_new(ctx, key, kl, 1.0, &subs[n], &idf)))
-            break;
-        n++;
-        rc = dks_cursor_next(c, &k, &kl, &v, &vl);
     }
     dks_cursor_close(c);
     /* the prefix's own stem, when the range did not already hold it */
@@ -1336,6 +1378,7 @@ static int add_proximity(match_ctx *ctx, const dks_qnode *root, dks_hit_ref *hit
             double bonus;
             rc = proximity_bonus(&px, hits[i].doc, &bonus);
             hits[i].score += bonus;
+            hits[i].bonus = bonus;
         }
     }
     proximity_free(&px);
@@ -1365,9 +1408,10 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, match_ctx *ctx)
     return DKS_OK;
 }
 
-int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score_part **parts,
-                      size_t *n)
+int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
+                      dks_score_part **parts, size_t *n)
 {
+    uint32_t doc = hit->doc;
     *parts = NULL;
     *n = 0;
     dks_match_result scratch = {0};
@@ -1383,16 +1427,10 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, uint32_t doc, dks_score
         rc = it->ops->explain(it, &e);
     if (it)
         it->ops->free(it);
-    proximity px;
-    double bonus = 0;
-    memset(&px, 0, sizeof px);
-    if (!rc)
-        rc = proximity_open(&ctx, root, &px);
-    if (!rc && px.n >= 2)
-        rc = proximity_bonus(&px, doc, &bonus);
-    proximity_free(&px);
-    if (!rc && bonus > 0) {
-        dks_score_part part = {.kind = "proximity", .weight = PROXIMITY_WEIGHT, .score = bonus};
+    /* the bonus the hit was given, if it was in the rescored pool */
+    if (!rc && hit->bonus > 0) {
+        dks_score_part part = {.kind = "proximity", .weight = PROXIMITY_WEIGHT,
+                               .score = hit->bonus};
         rc = explain_add(&e, &part, "", 0);
     }
     dks_match_result_free(&scratch);
@@ -1417,12 +1455,15 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
     iter *it;
     if ((rc = build(&ctx, root, &it)))
         goto fail;
-    /* With several words, more hits than asked are kept, to be ranked
-     * again with how close the words stand. */
+    /* With several words, the best PROXIMITY_POOL hits by BM25 are ranked
+     * again with how close the words stand.  The pool is the same however
+     * many hits are asked for, so every page sees one order: the pool's
+     * hits, then the rest by BM25 (a bonus never lowers a score, so none
+     * of the rest can overtake a pool hit). */
     const dks_qnode *words[2];
-    int near = keep < PROXIMITY_POOL && proximity_words(root, words, 2) >= 2;
+    int near = proximity_words(root, words, 2) >= 2;
     size_t asked = keep;
-    if (near)
+    if (near && keep < PROXIMITY_POOL)
         keep = PROXIMITY_POOL;
     size_t n = 0, cap = 0;
     while (it->doc != DKS_DOC_END) {
@@ -1447,10 +1488,14 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
     it->ops->free(it);
     if (rc)
         goto fail;
-    if (near && (rc = add_proximity(&ctx, root, out->hits, n)))
-        goto fail;
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
+    if (near) {
+        size_t pool = n < PROXIMITY_POOL ? n : PROXIMITY_POOL;
+        if ((rc = add_proximity(&ctx, root, out->hits, pool)))
+            goto fail;
+        qsort(out->hits, pool, sizeof *out->hits, cmp_hits);
+    }
     out->n_hits = n < asked ? n : asked;
     return DKS_OK;
 fail:

@@ -451,7 +451,12 @@ static dks_qnode *analyse(parser *p, size_t start, size_t len, int quoted)
             continue;
         if (n->type != DKS_Q_OR) {
             dks_qnode *or = new_node(p, DKS_Q_OR, (long)start);
-            if (!or || add_child(p, or, n)) {
+            if (!or) {
+                dks_query_free(n);
+                n = NULL;
+                goto done;
+            }
+            if (add_child(p, or, n)) {  /* frees n */
                 dks_query_free(or);
                 n = NULL;
                 goto done;
@@ -553,8 +558,11 @@ static dks_qnode *typed_node(parser *p, size_t start, size_t len)
     dks_tokenizer t;
     dks_token tok;
     dks_tokenizer_init(&t, p->q + start, len);
-    if (!dks_tokenizer_next(&t, &tok) || tok.offset != 0 || tok.len != len)
-        return word;  /* "e-mai": not one token, no prefix */
+    if (len > DKS_MAX_TOKEN_BYTES || !dks_tokenizer_next(&t, &tok) || tok.offset != 0 ||
+        tok.len != len)
+        return word;  /* "e-mai", or too long: no prefix */
+    if (word)
+        p->n_terms--;  /* one word, counted once against the limit */
     dks_qnode *prefix = prefix_node(p, start, len);
     if (!prefix) {
         dks_query_free(word);
@@ -563,7 +571,17 @@ static dks_qnode *typed_node(parser *p, size_t start, size_t len)
     if (!word)
         return prefix;
     dks_qnode *or = new_node(p, DKS_Q_OR, (long)start);
-    if (!or || add_child(p, or, word) || add_child(p, or, prefix)) {
+    if (!or) {
+        dks_query_free(word);
+        dks_query_free(prefix);
+        return NULL;
+    }
+    if (add_child(p, or, word)) {  /* add_child frees the child it could not add */
+        dks_query_free(prefix);
+        dks_query_free(or);
+        return NULL;
+    }
+    if (add_child(p, or, prefix)) {
         dks_query_free(or);
         return NULL;
     }

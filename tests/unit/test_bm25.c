@@ -165,8 +165,9 @@ static void test_proximity(void **state)
         {"near", "den offentlige og private sektor a b c d e f g h i j k l m n o p"},
         {"far", "den offentlige a b c d e f g h i j k l m n o p q r s t sektor"},
         {"none", "den private sektor a b c d e f g h i j k l m n o p q r s t u"},
+        {"twice", "kommunerne samarbejder a b c d e f g h i j k l m n o p q r s"},
     };
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         dks_document d = {.id = docs[i][0], .id_len = strlen(docs[i][0]), .body = docs[i][1],
                           .body_len = strlen(docs[i][1])};
         assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
@@ -194,9 +195,64 @@ static void test_proximity(void **state)
     assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, NULL), DKS_OK);
     assert_int_equal(dks_results_total(r), 1);
     dks_results_free(r);
+    /* A word the phrase repeats needs two places of its own. */
+    q = "\"kommunerne kommunerne\"~2";
+    assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), 0);
+    dks_results_free(r);
     q = "\"offentlige sektor\"~101";
     dks_error_detail err = {0};
     assert_int_equal(dks_search(p, q, strlen(q), NULL, &r, &err), DKS_EQUERY);
+    dks_index_close(p);
+    test_rmrf(tmp);
+    free(tmp);
+}
+
+/* Pages over a proximity-ranked query are disjoint and cover every hit,
+ * beyond the rescored pool too, and explained parts add up everywhere. */
+static void test_paging_with_proximity(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir(), path[4200];
+    snprintf(path, sizeof path, "%s/pages", tmp);
+    dks_index *p;
+    dks_writer *w;
+    assert_int_equal(dks_index_open(path, DKS_OPEN_CREATE, &p, NULL), DKS_OK);
+    assert_int_equal(dks_writer_open(p, &w, NULL), DKS_OK);
+    const unsigned n = 260;
+    for (unsigned i = 0; i < n; i++) {
+        char id[16], body[512];
+        size_t at = (size_t)snprintf(body, sizeof body, "alfa ");
+        for (unsigned k = 0; k < (i * 7) % 40; k++)
+            at += (size_t)snprintf(body + at, sizeof body - at, "x%u ", k);
+        snprintf(body + at, sizeof body - at, "beta%s", i % 3 ? " gamma" : "");
+        snprintf(id, sizeof id, "p%u", i);
+        dks_document d = {.id = id, .id_len = strlen(id), .body = body, .body_len = strlen(body)};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+    }
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    char seen[260] = {0};
+    size_t shown = 0;
+    for (size_t offset = 0; offset < n; offset += 10) {
+        dks_results *r;
+        dks_search_options opt = {.limit = 10, .offset = offset, .explain = 1};
+        assert_int_equal(dks_search(p, "alfa beta", 9, &opt, &r, NULL), DKS_OK);
+        assert_int_equal(dks_results_total(r), n);
+        for (size_t i = 0; i < dks_results_count(r); i++) {
+            const dks_hit *h = dks_results_hit(r, i);
+            unsigned k = (unsigned)atoi(h->id + 1);
+            if (seen[k]++)
+                fail_msg("%s shown twice (page at %zu)", h->id, offset);
+            shown++;
+            double sum = 0;
+            for (size_t j = 0; j < h->n_parts; j++)
+                sum += h->parts[j].score;
+            assert_true(fabs(sum - h->score) < 1e-9 * h->score);
+        }
+        dks_results_free(r);
+    }
+    assert_int_equal(shown, n);
     dks_index_close(p);
     test_rmrf(tmp);
     free(tmp);
@@ -210,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_conjunction_sums_terms),
         cmocka_unit_test(test_explain_breaks_the_score_down),
         cmocka_unit_test(test_proximity),
+        cmocka_unit_test(test_paging_with_proximity),
     };
     return cmocka_run_group_tests_name("bm25", tests, setup, teardown);
 }

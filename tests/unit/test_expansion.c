@@ -41,8 +41,9 @@ static int setup(void **state)
         {"tele", "Telemedicin og telefoner i kommunen."},
         {"velf", "Kommunerne indgår velfærdsalliancer med foreningerne."},
         {"anden", "Et helt andet emne om cykler."},
+        {"former", "Sundhedsvæsnet under Himlen om somrene."},
     };
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         dks_document d = {.id = texts[i][0], .id_len = strlen(texts[i][0]), .body = texts[i][1],
                           .body_len = strlen(texts[i][1])};
         if (dks_writer_add(w, &d, NULL, NULL))
@@ -89,6 +90,16 @@ static void test_prefix_matches_words_beginning_with_it(void **state)
     r = search("xyz*", 0);
     assert_int_equal(dks_results_total(r), 0);
     dks_results_free(r);
+    /* Words whose term is their lemma's (sundhedsvæsnet: sundhedsvæs,
+     * Himlen: himmel, somrene: sommer, cykler: cykel) are found by the
+     * prefix of what is written. */
+    const char *forms[] = {"sundhedsvæsn*", "himl*", "somr*", "cykl*"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        r = search(forms[i], 0);
+        if (dks_results_total(r) == 0)
+            fail_msg("%s found nothing", forms[i]);
+        dks_results_free(r);
+    }
 }
 
 static void test_prefix_cap_gives_a_note(void **state)
