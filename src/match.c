@@ -1490,7 +1490,7 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_resu
         goto fail;
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
-    if (near) {
+    if (near && n) {
         size_t pool = n < PROXIMITY_POOL ? n : PROXIMITY_POOL;
         if ((rc = add_proximity(&ctx, root, out->hits, pool)))
             goto fail;
