@@ -93,19 +93,25 @@ void dks_index_close(dks_index *index)
     free(index);
 }
 
-int dks_index_analysis(dks_index *index, unsigned *features)
+/* The metadata as of the last commit. */
+static int read_meta(dks_index *index, dks_meta *m)
 {
     dks_txn *t;
-    dks_meta m;
     int rc = dks_txn_begin(index->store, 0, &t);
     if (rc)
         return rc;
-    rc = dks_meta_read(t, &m);
+    rc = dks_meta_read(t, m);
     dks_txn_abort(t);
-    if (rc)
-        return rc == 1 ? DKS_ENOINDEX : rc;
-    *features = m.features;
-    return DKS_OK;
+    return rc == 1 ? DKS_ENOINDEX : rc;
+}
+
+int dks_index_analysis(dks_index *index, unsigned *features)
+{
+    dks_meta m;
+    int rc = read_meta(index, &m);
+    if (!rc)
+        *features = m.features;
+    return rc;
 }
 
 int dks_index_set_analysis(dks_index *index, unsigned features)
@@ -138,15 +144,10 @@ int dks_index_set_analysis(dks_index *index, unsigned features)
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out)
 {
-    dks_txn *t;
     dks_meta m;
-    int rc = dks_txn_begin(index->store, 0, &t);
+    int rc = read_meta(index, &m);
     if (rc)
         return rc;
-    rc = dks_meta_read(t, &m);
-    dks_txn_abort(t);
-    if (rc)
-        return rc == 1 ? DKS_ENOINDEX : rc;
     out->documents = m.doc_count;
     out->terms = m.term_count;
     out->tokens = m.total_len;

@@ -577,6 +577,22 @@ static int or_new(iter **subs, size_t n, iter **out)
     return DKS_OK;
 }
 
+/* An OR of what was found: nothing, one iterator as it is, or several.
+ * Takes ownership of subs. */
+static int or_of(iter **subs, size_t n, iter **out)
+{
+    if (n == 0) {
+        free(subs);
+        return empty_new(out);
+    }
+    if (n == 1) {
+        *out = subs[0];
+        free(subs);
+        return DKS_OK;
+    }
+    return or_new(subs, n, out);
+}
+
 /* ---- PHRASE -------------------------------------------------------------- */
 
 typedef struct phrase_iter {
@@ -885,16 +901,7 @@ static int word_or(match_ctx *ctx, const dks_qnode *q, iter **out)
         free_iters(subs, n);
         return rc;
     }
-    if (n == 0) {
-        free(subs);
-        return empty_new(out);
-    }
-    if (n == 1) {
-        *out = subs[0];
-        free(subs);
-        return DKS_OK;
-    }
-    return or_new(subs, n, out);
+    return or_of(subs, n, out);
 }
 
 static int add_string(char ***list, size_t *n, const char *s, size_t len)
@@ -976,16 +983,7 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         free_iters(subs, n);
         return rc;
     }
-    if (n == 0) {
-        free(subs);
-        return empty_new(out);
-    }
-    if (n == 1) {
-        *out = subs[0];
-        free(subs);
-        return DKS_OK;
-    }
-    return or_new(subs, n, out);
+    return or_of(subs, n, out);
 }
 
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
@@ -1093,16 +1091,7 @@ static int fuzzy_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         free_iters(subs, n);
         return rc;
     }
-    if (n == 0) {
-        free(subs);
-        return empty_new(out);
-    }
-    if (n == 1) {
-        *out = subs[0];
-        free(subs);
-        return DKS_OK;
-    }
-    return or_new(subs, n, out);
+    return or_of(subs, n, out);
 }
 
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
