@@ -274,6 +274,11 @@ typedef struct dks_search_options {
     size_t snippet_words;    /* words in a snippet (0 means 30) */
     int as_you_type;         /* the last word is being typed: match it as a prefix too */
     int explain;             /* break each hit's score down into its parts */
+    double title_weight;     /* a title word counts this many times a body word (0 means 2) */
+    const char *const *filters;  /* "party=S", "date>=2020-01-01": all must hold */
+    size_t n_filters;
+    const char *const *facets;   /* fields to count the hits' values of ("party") */
+    size_t n_facets;
     const char *sort;        /* NULL or "score": best first; "id" or a field name
                                 ("date"): by that, ascending; "-date": descending;
                                 ties by score.  Documents without the field go last. */
@@ -312,6 +317,19 @@ typedef struct dks_hit {
     size_t n_parts;
 } dks_hit;
 
+/* How many hits have each value of a field (with options.facets), most
+ * first.  Owned by the results. */
+typedef struct dks_facet_value {
+    const char *value;
+    unsigned long long count;
+} dks_facet_value;
+
+typedef struct dks_facet {
+    const char *name;
+    const dks_facet_value *values;
+    size_t n_values;
+} dks_facet;
+
 typedef struct dks_results dks_results;
 
 /* Runs a query: words are ANDed, `OR` between words means either,
@@ -331,6 +349,8 @@ size_t dks_results_note_count(const dks_results *results);
 /* For a query without hits: the query with unknown words replaced by the
  * closest indexed words ("Mente du: telemedicin?"), or NULL. */
 const char *dks_results_suggestion(const dks_results *results);
+size_t dks_results_facet_count(const dks_results *results);
+const dks_facet *dks_results_facet(const dks_results *results, size_t i);
 const char *dks_results_note(const dks_results *results, size_t i);
 uint64_t dks_results_took_us(const dks_results *results);
 size_t dks_results_count(const dks_results *results);    /* hits returned */
@@ -338,8 +358,10 @@ const dks_hit *dks_results_hit(const dks_results *results, size_t i);
 
 /* The results as one JSON object:
  * {"query":..., "total":N, "took_us":T, "notes":[...], "suggestion":...,
+ *  "facets":{"party":[{"value":"S","count":3},...]},
  *  "hits":[{"id":..., "title":..., "score":F, "snippet":...,
- *  "highlights":[[start,end],...]}]}  ("suggestion" only when there is one)
+ *  "highlights":[[start,end],...]}]}  ("suggestion" only when there is one,
+ *  "facets" only when asked for)
  * *json is NUL-terminated and owned by the caller (release with free()). */
 int dks_results_json(const dks_results *results, char **json, size_t *len);
 

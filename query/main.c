@@ -15,6 +15,8 @@
 #include "dksearch.h"
 
 #define PROG "dksearch-query"
+/* --filter and --facet may each be given this many times. */
+#define MAX_LIST 16
 
 static void usage(FILE *out)
 {
@@ -36,6 +38,11 @@ static void usage(FILE *out)
             "  --explain           show how each hit's score is made up\n"
             "  --sort KEY          score (default), id, title or a field such as date;\n"
             "                      -KEY sorts descending\n"
+            "  --filter EXPR       only hits whose field matches: party=S,\n"
+            "                      date>=2020-01-01, date<2021 (repeatable)\n"
+            "  --facet FIELD       count the hits per value of a field (repeatable)\n"
+            "  --weight title=N    a title word counts N times a body word (default 2)\n"
+            "Fields in the query: title:word searches titles, party:S filters.\n"
             "  --analyze           print the terms analysis makes of TEXT:\n"
             "                      position<TAB>surface<TAB>term\n"
             "\n"
@@ -154,6 +161,13 @@ static void print_text(const dks_results *res, size_t offset)
     }
     unsigned long long total = dks_results_total(res);
     double ms = dks_results_took_us(res) / 1000.0;
+    for (size_t i = 0; i < dks_results_facet_count(res); i++) {
+        const dks_facet *f = dks_results_facet(res, i);
+        printf("%s:", f->name);
+        for (size_t j = 0; j < f->n_values; j++)
+            printf("%s %s (%llu)", j ? "," : "", f->values[j].value, f->values[j].count);
+        printf("%s\n", f->n_values ? "" : " (none)");
+    }
     for (size_t i = 0; i < dks_results_note_count(res); i++)
         printf("Note: %s.\n", dks_results_note(res, i));
     if (total == 0 && dks_results_suggestion(res))
@@ -170,6 +184,9 @@ int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB");
     dks_search_options opt = {0};
+    const char *filters[MAX_LIST], *facets[MAX_LIST];
+    opt.filters = filters;
+    opt.facets = facets;
     int json = 0, analyze_mode = 0, n_words = 0;
     char **words = calloc((size_t)argc, sizeof *words);
     if (!words)
@@ -196,7 +213,8 @@ int main(int argc, char **argv)
             analyze_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||
                    strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0 ||
-                   strcmp(a, "--sort") == 0) {
+                   strcmp(a, "--sort") == 0 || strcmp(a, "--filter") == 0 ||
+                   strcmp(a, "--facet") == 0 || strcmp(a, "--weight") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PROG ": %s needs a value\n", a);
                 free(words);
@@ -207,6 +225,25 @@ int main(int argc, char **argv)
                 db = v;
             } else if (strcmp(a, "--sort") == 0) {
                 opt.sort = v;
+            } else if (strcmp(a, "--filter") == 0 || strcmp(a, "--facet") == 0) {
+                int filter = strcmp(a, "--filter") == 0;
+                size_t *n = filter ? &opt.n_filters : &opt.n_facets;
+                if (*n == MAX_LIST) {
+                    fprintf(stderr, PROG ": at most %d of %s\n", MAX_LIST, a);
+                    free(words);
+                    return 2;
+                }
+                (filter ? filters : facets)[(*n)++] = v;
+            } else if (strcmp(a, "--weight") == 0) {
+                char *end;
+                if (strncmp(v, "title=", 6) != 0 || (opt.title_weight = strtod(v + 6, &end),
+                                                     end == v + 6 || *end ||
+                                                     opt.title_weight < 1 ||
+                                                     opt.title_weight > 100)) {
+                    fprintf(stderr, PROG ": --weight takes title=N, N from 1 to 100\n");
+                    free(words);
+                    return 2;
+                }
             } else if (strcmp(a, "--offset") == 0 ? parse_count(a, v, 0, &opt.offset)
                        : strcmp(a, "--limit") == 0 ? parse_count(a, v, 1, &opt.limit)
                                                    : parse_count(a, v, 1, &opt.snippet_words)) {

@@ -55,11 +55,11 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 2u
+#define DKS_FORMAT_VERSION 3u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
-#define DKS_ANALYZER_VERSION 3u
+#define DKS_ANALYZER_VERSION 4u
 
 /* BM25 parameters. */
 #define DKS_BM25_K1 1.2
@@ -314,6 +314,20 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
  * returns 0 for a term too long to index. */
 size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out);
 
+/* Keys of the fields: a word of the title (0x07 + term), and a field's
+ * value (0x08 + name + 0x00 + value, both lower case) for filters and
+ * facets.  Return 0 when too long to be a key. */
+#define DKS_KEY_TITLE 0x07
+#define DKS_KEY_FIELD 0x08
+size_t dks_title_key(const char *term, size_t len, char *out);
+size_t dks_field_key(const char *name, size_t name_len, const char *value, size_t value_len,
+                     char *out);
+/* Encodes a document's named fields as the record stores them: varint
+ * count, then (varint name length, name, varint value length, value). */
+int dks_fields_encode(const dks_field *fields, size_t n, dks_buf *out);
+/* Reads field i of an encoded list; 1 when there is no field i. */
+int dks_fields_get(const unsigned char *list, size_t len, size_t i, dks_field *out);
+
 /* Posting block key: term bytes, 0x00, first doc id big-endian. */
 size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len,
                         uint32_t first_doc);
@@ -402,7 +416,11 @@ typedef enum dks_qnode_type {
     DKS_Q_OR,
     DKS_Q_NOT,      /* only as a child of AND: excludes */
     DKS_Q_PREFIX,   /* every word whose term begins with `term` (telemed*) */
-    DKS_Q_FUZZY     /* words within a few edits of `term` (telemedecin~) */
+    DKS_Q_FUZZY,    /* words within a few edits of `term` (telemedecin~) */
+    DKS_Q_FILTER,   /* documents whose field has a value: key in alts[0] (party:S);
+                       restricts, scores nothing */
+    DKS_Q_RANGE     /* documents whose field `term` lies between two values
+                       (alts[0] low, alts[1] high keys, either may be empty) */
 } dks_qnode_type;
 
 /* One way a query word can match: a dictionary key and its weight. */
@@ -453,6 +471,10 @@ enum {
 int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, unsigned flags,
                     const char *q, size_t len, dks_qnode **out, dks_error_detail *err);
 void dks_query_free(dks_qnode *n);
+/* ANDs a filter on a stored field with the query: NAME=VALUE, or a range
+ * NAME>=VALUE, NAME>VALUE, NAME<=VALUE, NAME<VALUE (values compared as
+ * lower-case text, so ISO dates order right). */
+int dks_query_add_filter(dks_qnode **root, const char *expr, dks_error_detail *err);
 /* Drops stop words from ranked matching unless nothing else is left. */
 void dks_query_drop_stopwords(dks_qnode **root);
 
@@ -503,14 +525,14 @@ typedef struct dks_match_result {
 
 /* Runs the query tree over the index as of transaction t and keeps the
  * best `keep` hits (ties by doc id). */
-int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep,
+int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
                   dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
 /* The parts of a hit's score for the query (the hit from dks_match_run).
  * *parts and each part's term are owned by the caller: free them with
  * dks_score_parts_free(). */
 int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
-                      dks_score_part **parts, size_t *n);
+                      double title_weight, dks_score_part **parts, size_t *n);
 void dks_score_parts_free(dks_score_part *parts, size_t n);
 
 /* ------------------------------------------------------------------ */

@@ -3,7 +3,8 @@
  * posting keys, term statistics, document records, collection statistics
  * and document lengths.  docs/index-format.md describes the same bytes.
  *
- *   terms     term key (dks_term_key)   -> varint df, varint cf
+ *   terms     term key (dks_term_key, dks_title_key, dks_field_key)
+ *                                       -> varint df, varint cf
  *   postings  term, 0x00, be32 first doc -> block (postings.c)
  *   docs      be32 doc                  -> varint id_len, id, varint title_len,
  *                                          title, varint length, varint body_start,
@@ -40,6 +41,81 @@ size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out)
     }
     memcpy(out + n, term, len);
     return n + len;
+}
+
+static int put_string(dks_buf *out, const char *s, size_t len)
+{
+    int rc = dks_buf_put_varint(out, len);
+    return rc ? rc : dks_buf_append(out, s, len);
+}
+
+static int get_string(const unsigned char **p, const unsigned char *end, const char **s,
+                      size_t *len)
+{
+    uint64_t n;
+    int rc = dks_varint_decode(p, end, &n);
+    if (rc)
+        return rc;
+    if (n > (uint64_t)(end - *p))
+        return DKS_ECORRUPT;
+    *s = (const char *)*p;
+    *len = (size_t)n;
+    *p += n;
+    return DKS_OK;
+}
+
+size_t dks_title_key(const char *term, size_t len, char *out)
+{
+    if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES)
+        return 0;
+    out[0] = DKS_KEY_TITLE;
+    memcpy(out + 1, term, len);
+    return len + 1;
+}
+
+size_t dks_field_key(const char *name, size_t name_len, const char *value, size_t value_len,
+                     char *out)
+{
+    char lname[DKS_MAX_TERM_BYTES], lvalue[DKS_MAX_TERM_BYTES];
+    size_t nl, vl;
+    if (name_len == 0 || name_len > DKS_MAX_TOKEN_BYTES || value_len > DKS_MAX_TOKEN_BYTES ||
+        dks_normalize((const unsigned char *)name, name_len, lname, sizeof lname, &nl) ||
+        dks_normalize((const unsigned char *)value, value_len, lvalue, sizeof lvalue, &vl) ||
+        nl + vl + 2 > DKS_MAX_KEY_TERM_BYTES || memchr(lname, 0, nl) || nl == 0)
+        return 0;
+    out[0] = DKS_KEY_FIELD;
+    memcpy(out + 1, lname, nl);
+    out[1 + nl] = 0;
+    memcpy(out + 2 + nl, lvalue, vl);
+    return nl + vl + 2;
+}
+
+int dks_fields_encode(const dks_field *fields, size_t n, dks_buf *out)
+{
+    int rc = dks_buf_put_varint(out, n);
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = put_string(out, fields[i].name, fields[i].name_len);
+        if (!rc)
+            rc = put_string(out, fields[i].value, fields[i].value_len);
+    }
+    return rc;
+}
+
+int dks_fields_get(const unsigned char *list, size_t len, size_t i, dks_field *out)
+{
+    const unsigned char *p = list, *end = list + len;
+    uint64_t count;
+    if (dks_varint_decode(&p, end, &count))
+        return DKS_ECORRUPT;
+    if (i >= count)
+        return 1;
+    for (size_t k = 0; k <= i; k++) {
+        int rc;
+        if ((rc = get_string(&p, end, &out->name, &out->name_len)) ||
+            (rc = get_string(&p, end, &out->value, &out->value_len)))
+            return rc;
+    }
+    return DKS_OK;
 }
 
 size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len, uint32_t first_doc)
@@ -83,11 +159,6 @@ int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_
     return dks_kv_put(t, DKS_DB_TERMS, term, len, v, n);
 }
 
-static int put_string(dks_buf *out, const char *s, size_t len)
-{
-    int rc = dks_buf_put_varint(out, len);
-    return rc ? rc : dks_buf_append(out, s, len);
-}
 
 int dks_doc_record_encode(const dks_document *doc, uint32_t length, uint32_t body_start,
                           dks_buf *out)
@@ -109,20 +180,6 @@ int dks_doc_record_encode(const dks_document *doc, uint32_t length, uint32_t bod
     return DKS_OK;
 }
 
-static int get_string(const unsigned char **p, const unsigned char *end, const char **s,
-                      size_t *len)
-{
-    uint64_t n;
-    int rc = dks_varint_decode(p, end, &n);
-    if (rc)
-        return rc;
-    if (n > (uint64_t)(end - *p))
-        return DKS_ECORRUPT;
-    *s = (const char *)*p;
-    *len = (size_t)n;
-    *p += n;
-    return DKS_OK;
-}
 
 int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out)
 {

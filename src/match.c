@@ -67,6 +67,7 @@ typedef struct match_ctx {
     dks_bm25 bm25;
     dks_length_reader lengths;
     dks_match_result *result;   /* for notes about the search */
+    double title_extra;         /* what a title word adds: title weight - 1 */
 } match_ctx;
 
 /* ---- term --------------------------------------------------------------- */
@@ -241,7 +242,7 @@ static int term_explain(iter *it, explanation *e)
 {
     term_iter *t = (term_iter *)it;
     static const char *const kinds[] = {"word", "part", "head", "lemma", "spelling", "word",
-                                        "form"};
+                                        "form", "title", "field"};
     double len;
     int rc = term_decode(t);
     if (!rc)
@@ -250,7 +251,9 @@ static int term_explain(iter *it, explanation *e)
         return rc;
     const dks_bm25 *m = &t->ctx->bm25;
     unsigned char first = t->prefix[0];
-    int kind = (first >= 1 && first <= 4) || first == 6 ? first : 0;
+    int kind = first >= 1 && first <= 8 && first != 5 ? first : 0;
+    if (t->weight == 0)
+        return DKS_OK;  /* a filter restricts, it adds nothing */
     dks_score_part part = {
         .kind = kinds[kind],
         .weight = t->weight,
@@ -297,6 +300,11 @@ static int term_new(match_ctx *ctx, const char *term, size_t len, double weight,
     dks_term_stats st;
     if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES + 1)
         return empty_new(out);  /* too long to have been indexed */
+    if ((unsigned char)term[0] == DKS_KEY_TITLE) {
+        weight *= ctx->title_extra;  /* --weight title=N */
+        if (weight <= 0)
+            return empty_new(out);
+    }
     int rc = dks_term_stats_get(ctx->txn, term, len, &st);
     if (rc == 1)
         return empty_new(out);
@@ -988,6 +996,58 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 
 static int build(match_ctx *ctx, const dks_qnode *q, iter **out);
 
+/* A range filter (date>=2020-01-01): an OR, scoring nothing, of the
+ * documents of every value of the field between the bounds. */
+static int range_new(match_ctx *ctx, const dks_qnode *q, iter **out)
+{
+    /* alts[0]: the field's key prefix with the low bound; alts[1]: with
+     * the high bound; q->term: the prefix alone (0x08 name 0x00) */
+    dks_cursor *c;
+    const void *k, *v;
+    size_t kl, vl, n = 0, cap = 0;
+    iter **subs = NULL;
+    int rc = dks_cursor_open(ctx->txn, DKS_DB_TERMS, &c);
+    if (rc)
+        return rc;
+    const dks_qalt *lo = &q->alts[0], *hi = &q->alts[1];
+    rc = dks_cursor_seek(c, lo->key, lo->key_len, &k, &kl, &v, &vl);
+    while (rc == 0 && kl >= q->term_len && memcmp(k, q->term, q->term_len) == 0) {
+        if (hi->key_len > q->term_len) {
+            size_t m = kl < hi->key_len ? kl : hi->key_len;
+            int cmp = memcmp(k, hi->key, m);
+            if (cmp > 0 || (cmp == 0 && kl > hi->key_len))
+                break;
+        }
+        int exclusive_lo = lo->weight < 0 && kl == lo->key_len && memcmp(k, lo->key, kl) == 0;
+        int exclusive_hi = hi->weight < 0 && kl == hi->key_len && memcmp(k, hi->key, kl) == 0;
+        if (!exclusive_lo && !exclusive_hi) {
+            if (n == DKS_MAX_PREFIX_TERMS * 10) {
+                rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term + 1,
+                                q->term_len - 2);
+                break;
+            }
+            char key[DKS_MAX_KEY_TERM_BYTES + 2];
+            if (kl > sizeof key) {
+                rc = DKS_ECORRUPT;
+                break;
+            }
+            memcpy(key, k, kl);
+            double idf;
+            if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
+                (rc = term_new(ctx, key, kl, 0.0, &subs[n], &idf)))
+                break;
+            n++;
+        }
+        rc = dks_cursor_next(c, &k, &kl, &v, &vl);
+    }
+    dks_cursor_close(c);
+    if (rc != 0 && rc != 1) {
+        free_iters(subs, n);
+        return rc;
+    }
+    return or_of(subs, n, out);
+}
+
 static int build_children(match_ctx *ctx, const dks_qnode *q, int negated, iter ***out,
                           size_t *n)
 {
@@ -1112,6 +1172,10 @@ static int build(match_ctx *ctx, const dks_qnode *q, iter **out)
         return prefix_new(ctx, q, out);
     case DKS_Q_FUZZY:
         return fuzzy_new(ctx, q, out);
+    case DKS_Q_FILTER:
+        return term_new(ctx, q->alts[0].key, q->alts[0].key_len, 0.0, out, &idf);
+    case DKS_Q_RANGE:
+        return range_new(ctx, q, out);
     case DKS_Q_OR:
         if ((rc = build_children(ctx, q, 0, &subs, &n)))
             return rc;
@@ -1227,6 +1291,8 @@ static int collect_highlights(dks_match_result *r, const dks_qnode *q)
         return rc;
     }
     case DKS_Q_NOT:
+    case DKS_Q_FILTER:
+    case DKS_Q_RANGE:
         return DKS_OK;
     default:
         for (size_t i = 0; i < q->n_children && !rc; i++)
@@ -1381,7 +1447,8 @@ void dks_score_parts_free(dks_score_part *parts, size_t n)
     free(parts);
 }
 
-static int match_ctx_init(dks_txn *t, dks_match_result *result, match_ctx *ctx)
+static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_weight,
+                          match_ctx *ctx)
 {
     dks_meta meta;
     int rc = dks_meta_read(t, &meta);
@@ -1393,12 +1460,13 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, match_ctx *ctx)
                  .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
         .lengths = {.txn = t},
         .result = result,
+        .title_extra = title_weight - 1.0,
     };
     return DKS_OK;
 }
 
 int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
-                      dks_score_part **parts, size_t *n)
+                      double title_weight, dks_score_part **parts, size_t *n)
 {
     uint32_t doc = hit->doc;
     *parts = NULL;
@@ -1407,7 +1475,7 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
     match_ctx ctx;
     iter *it = NULL;
     explanation e = {0};
-    int rc = match_ctx_init(t, &scratch, &ctx);
+    int rc = match_ctx_init(t, &scratch, title_weight, &ctx);
     if (!rc)
         rc = build(&ctx, root, &it);
     if (!rc)
@@ -1432,11 +1500,12 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
     return DKS_OK;
 }
 
-int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, dks_match_result *out)
+int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
+                  dks_match_result *out)
 {
     memset(out, 0, sizeof *out);
     match_ctx ctx;
-    int rc = match_ctx_init(t, out, &ctx);
+    int rc = match_ctx_init(t, out, title_weight, &ctx);
     if (rc)
         return rc;
     if ((rc = collect_highlights(out, root)))

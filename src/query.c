@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dks_int.h"
 
@@ -191,6 +192,9 @@ static int add_child(parser *p, dks_qnode *parent, dks_qnode *child)
 #define W_LEMMA 0.7
 #define W_HEAD 0.6
 #define W_PART 0.3
+/* A word of the title counts once more (title weight 2, BM25F-style);
+ * the search multiplies this by title weight - 1 (--weight title=N). */
+#define W_TITLE 1.0
 /* aa/ae/oe spellings tried per word (each spot can flip). */
 #define MAX_SPELLING_SPOTS 4
 
@@ -264,6 +268,23 @@ static int add_alt(parser *p, dks_qnode *n, dks_term_kind kind, const char *term
     return DKS_OK;
 }
 
+/* Adds an alternative whose key is a byte and the term (a title word). */
+static int add_key_alt(parser *p, dks_qnode *n, unsigned char kind, const char *term,
+                       size_t len, double weight)
+{
+    if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES)
+        return DKS_OK;
+    size_t cap = n->n_alts;
+    int rc = dks_grow(&n->alts, n->n_alts, &cap, sizeof *n->alts, n->n_alts + 1);
+    char *copy = rc ? NULL : malloc(len + 1);
+    if (!copy)
+        return p->rc = p->rc ? p->rc : DKS_ENOMEM;
+    copy[0] = (char)kind;
+    memcpy(copy + 1, term, len);
+    n->alts[n->n_alts++] = (dks_qalt){copy, len + 1, weight};
+    return DKS_OK;
+}
+
 /* aa/ae/oe typed for å/æ/ø, and the other way round: every combination of
  * flips that gives a known word (or a compound of known words) is added
  * as another spelling, and so does one the index itself holds (a name or
@@ -323,6 +344,8 @@ static int add_alternatives(parser *p, dks_qnode *n, const term_list *l, const q
 {
     unsigned f = dks_analyzer_features(p->an);
     int rc = add_alt(p, n, DKS_TERM_WORD, word->term, word->len, W_EXACT);
+    if (!rc)
+        rc = add_key_alt(p, n, DKS_KEY_TITLE, word->term, word->len, W_TITLE);
     if (!rc && (f & DKS_ANALYSIS_COMPOUNDS)) {
         rc = add_alt(p, n, DKS_TERM_HEAD, word->term, word->len, W_HEAD);
         if (!rc)
@@ -527,6 +550,76 @@ static dks_qnode *prefix_node(parser *p, size_t start, size_t len)
     return node;
 }
 
+/* name:value, where name is letters only (title:telemedicin, party:S,
+ * party:"Radikale Venstre"). */
+static int is_field_word(const char *w, size_t len)
+{
+    const char *colon = memchr(w, ':', len);
+    if (!colon || colon == w)
+        return 0;
+    for (const char *c = w; c < colon; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_'))
+            return 0;
+    return 1;
+}
+
+/* title:word searches the title only; any other name:value keeps the
+ * documents whose field has that value (scoring nothing). */
+static dks_qnode *field_node(parser *p, size_t start, size_t len)
+{
+    const char *w = p->q + start, *colon = memchr(w, ':', len);
+    size_t name_len = (size_t)(colon - w), value_start = start + name_len + 1,
+           value_len = len - name_len - 1;
+    if (value_len == 0 && p->tok == TOK_PHRASE && p->tok_start == start + len + 1) {
+        /* party:"Radikale Venstre" */
+        value_start = p->tok_start;
+        value_len = p->tok_len;
+        next_token(p);
+    }
+    if (value_len == 0) {
+        fail(p, (long)start, "'%.*s:' needs a value after it", (int)name_len, w);
+        return NULL;
+    }
+    if (name_len == 5 && strncasecmp(w, "title", 5) == 0) {
+        dks_qnode *n = analyse(p, value_start, value_len, 0);
+        if (!n || n->type != DKS_Q_TERM)
+            return n;  /* several words: a title phrase is searched in the whole text */
+        /* only the title's keys */
+        for (size_t i = 0; i < n->n_alts; i++)
+            free(n->alts[i].key);
+        n->n_alts = 0;
+        n->is_stopword = 0;
+        if (add_key_alt(p, n, DKS_KEY_TITLE, n->term, n->term_len, 1.0)) {
+            dks_query_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (p->n_terms >= DKS_MAX_QUERY_TERMS) {
+        fail(p, (long)start, "query has more than %d words", DKS_MAX_QUERY_TERMS);
+        return NULL;
+    }
+    p->n_terms++;
+    dks_qnode *n = new_node(p, DKS_Q_FILTER, (long)start);
+    if (!n)
+        return NULL;
+    n->alts = calloc(1, sizeof *n->alts);
+    char key[DKS_MAX_KEY_TERM_BYTES + 2];
+    size_t kl = dks_field_key(w, name_len, p->q + value_start, value_len, key);
+    if (!n->alts || kl == 0 || !(n->alts[0].key = malloc(kl))) {
+        dks_query_free(n);
+        if (kl == 0)
+            fail(p, (long)start, "the value of '%.*s' is too long", (int)name_len, w);
+        else
+            p->rc = p->rc ? p->rc : DKS_ENOMEM;
+        return NULL;
+    }
+    memcpy(n->alts[0].key, key, kl);
+    n->alts[0].key_len = kl;
+    n->n_alts = 1;
+    return n;
+}
+
 /* telemedecin~: the words within a few edits of the word's stem (the
  * number by its length, dks_fuzzy_max_edits).  The word itself is one of
  * the alternatives, so an exact match still ranks first. */
@@ -624,6 +717,8 @@ static dks_qnode *parse_primary(parser *p)
                 n->slop = (unsigned)slop;
             return n;
         }
+        if (!quoted && is_field_word(p->q + start, len))
+            return field_node(p, start, len);
         if (!quoted && len > 1 && p->q[start + len - 1] == '*')
             return prefix_node(p, start, len - 1);
         if (!quoted && len > 1 && p->q[start + len - 1] == '~')
@@ -813,6 +908,85 @@ int dks_query_parse(dks_analyzer *an, const dks_vocabulary *vocab, unsigned flag
         return p.rc;
     }
     *out = root;
+    return DKS_OK;
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+int dks_query_add_filter(dks_qnode **root, const char *expr, dks_error_detail *err)
+{
+    static const char *const ops[] = {">=", "<=", "=", ">", "<"};
+    const char *op = NULL;
+    size_t op_len = 0;
+    for (const char *c = expr; *c && !op; c++)
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            if (strncmp(c, ops[i], strlen(ops[i])) == 0) {
+                op = c;
+                op_len = strlen(ops[i]);
+                break;
+            }
+    if (!op || op == expr || !op[op_len])
+        return dks_fail(err, DKS_EQUERY, -1, "filter '%s' is not NAME=VALUE, NAME>=VALUE, "
+                        "NAME<=VALUE, NAME>VALUE or NAME<VALUE", expr);
+    size_t name_len = (size_t)(op - expr);
+    const char *value = op + op_len;
+    char key[DKS_MAX_KEY_TERM_BYTES + 2], prefix[DKS_MAX_KEY_TERM_BYTES + 2];
+    size_t kl = dks_field_key(expr, name_len, value, strlen(value), key);
+    size_t pl = dks_field_key(expr, name_len, "", 0, prefix);
+    if (!kl || !pl)
+        return dks_fail(err, DKS_EQUERY, -1, "filter '%s' is too long", expr);
+    dks_qnode *f = calloc(1, sizeof *f);
+    if (!f)
+        return DKS_ENOMEM;
+    f->source_offset = -1;
+    int rc = DKS_OK;
+    if (op_len == 1 && op[0] == '=') {
+        f->type = DKS_Q_FILTER;
+        f->alts = calloc(1, sizeof *f->alts);
+        if (f->alts && (f->alts[0].key = malloc(kl))) {
+            memcpy(f->alts[0].key, key, kl);
+            f->alts[0].key_len = kl;
+            f->n_alts = 1;
+        } else {
+            rc = DKS_ENOMEM;
+        }
+    } else {
+        /* alts[0] is the low bound, alts[1] the high; an exclusive bound has
+         * weight -1; an open end is the bare prefix */
+        int low = op[0] == '>';
+        f->type = DKS_Q_RANGE;
+        f->alts = calloc(2, sizeof *f->alts);
+        f->term = malloc(pl);
+        if (f->alts && f->term && (f->alts[0].key = malloc(kl)) && (f->alts[1].key = malloc(kl))) {
+            memcpy(f->term, prefix, pl);
+            f->term_len = pl;
+            f->n_alts = 2;
+            dks_qalt *bound = &f->alts[low ? 0 : 1], *open = &f->alts[low ? 1 : 0];
+            memcpy(bound->key, key, kl);
+            bound->key_len = kl;
+            bound->weight = op_len == 1 ? -1.0 : 1.0;
+            memcpy(open->key, prefix, pl);
+            open->key_len = pl;
+            open->weight = 1.0;
+        } else {
+            f->n_alts = f->alts ? 2 : 0;
+            rc = DKS_ENOMEM;
+        }
+    }
+    dks_qnode *and = rc ? NULL : calloc(1, sizeof *and);
+    dks_qnode **kids = and ? calloc(2, sizeof *kids) : NULL;
+    if (!kids) {
+        free(and);
+        dks_query_free(f);
+        return DKS_ENOMEM;
+    }
+    and->type = DKS_Q_AND;
+    and->source_offset = -1;
+    and->children = kids;
+    kids[0] = *root;
+    kids[1] = f;
+    and->n_children = 2;
+    *root = and;
     return DKS_OK;
 }
 

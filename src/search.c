@@ -12,8 +12,13 @@
 
 #include "dks_int.h"
 
+/* The most values a facet reports. */
+#define MAX_FACET_VALUES 100
+
 struct dks_results {
     char *query;
+    dks_facet *facets;
+    size_t n_facets;
     char *suggestion;       /* "Mente du ...?" for a query without hits */
     char **notes;
     size_t n_notes;
@@ -79,6 +84,13 @@ void dks_results_free(dks_results *r)
         free(r->notes[i]);
     free(r->notes);
     free(r->suggestion);
+    for (size_t i = 0; i < r->n_facets; i++) {
+        for (size_t j = 0; j < r->facets[i].n_values; j++)
+            free((char *)r->facets[i].values[j].value);
+        free((dks_facet_value *)r->facets[i].values);
+        free((char *)r->facets[i].name);
+    }
+    free(r->facets);
     free(r->query);
     free(r);
 }
@@ -180,6 +192,78 @@ static int sort_hits(dks_txn *t, dks_match_result *m, const char *sort, dks_erro
     return DKS_OK;
 }
 
+typedef struct value_ref {
+    const char *value;   /* in the map, valid in this transaction */
+    size_t len;
+} value_ref;
+
+static int cmp_value(const void *x, const void *y)
+{
+    const value_ref *a = x, *b = y;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->value, b->value, n);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int cmp_facet_value(const void *x, const void *y)
+{
+    const dks_facet_value *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return strcmp(a->value, b->value);
+}
+
+/* Counts, over every hit, the values of one field. */
+static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, dks_facet *out)
+{
+    value_ref *vals = malloc((m->n_hits ? m->n_hits : 1) * sizeof *vals);
+    size_t nv = 0;
+    if (!vals)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < m->n_hits; i++) {
+        unsigned char key[4];
+        const void *v;
+        size_t vl;
+        dks_doc_record rec;
+        dks_put_be32(key, m->hits[i].doc);
+        int rc = dks_kv_get(t, DKS_DB_DOCS, key, 4, &v, &vl);
+        if (!rc)
+            rc = dks_doc_record_decode(v, vl, &rec);
+        if (rc) {
+            free(vals);
+            return rc == 1 ? DKS_ECORRUPT : rc;
+        }
+        if (field_value(&rec, name, &vals[nv].value, &vals[nv].len))
+            nv++;
+    }
+    qsort(vals, nv, sizeof *vals, cmp_value);
+    size_t distinct = 0;
+    for (size_t i = 0; i < nv; i++)
+        distinct += i == 0 || cmp_value(&vals[i - 1], &vals[i]) != 0;
+    dks_facet_value *fv = calloc(distinct ? distinct : 1, sizeof *fv);
+    out->name = copy_string(name, strlen(name));
+    int rc = fv && out->name ? DKS_OK : DKS_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; !rc && i < nv; i++) {
+        if (i == 0 || cmp_value(&vals[i - 1], &vals[i]) != 0) {
+            if (!(fv[k].value = copy_valid(vals[i].value, vals[i].len))) {
+                rc = DKS_ENOMEM;
+                break;
+            }
+            k++;
+        }
+        fv[k - 1].count++;
+    }
+    free(vals);
+    if (!rc)
+        qsort(fv, k, sizeof *fv, cmp_facet_value);
+    out->values = fv;
+    out->n_values = k < MAX_FACET_VALUES ? k : MAX_FACET_VALUES;
+    for (size_t i = out->n_values; i < k; i++)
+        free((char *)fv[i].value);
+    return rc;
+}
+
 /* Fills one hit from the stored document. */
 static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
                     const dks_hit_ref *ref, size_t words, dks_hit *hit)
@@ -227,6 +311,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
         opt.limit = 10;
     if (opt.snippet_words == 0)
         opt.snippet_words = 30;
+    if (opt.title_weight == 0)
+        opt.title_weight = 2.0;
     if (!index || !query)
         return dks_fail(err, DKS_EINVAL, -1, "invalid arguments to dks_search");
     if (opt.limit > DKS_MAX_RESULTS || opt.offset > DKS_MAX_RESULTS - opt.limit)
@@ -254,9 +340,24 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if ((rc = dks_query_parse(an, &vocab, flags, query, query_len, &root, err)))
         goto fail;
     dks_query_drop_stopwords(&root);
+    for (size_t i = 0; i < opt.n_filters; i++)
+        if ((rc = dks_query_add_filter(&root, opt.filters[i], err)))
+            goto fail;
     int by_score = !opt.sort || strcmp(opt.sort, "score") == 0;
-    if ((rc = dks_match_run(t, root, by_score ? opt.offset + opt.limit : SIZE_MAX, &m)))
+    /* sorting by a field and counting facets need every hit */
+    int all_hits = !by_score || opt.n_facets > 0;
+    if ((rc = dks_match_run(t, root, all_hits ? SIZE_MAX : opt.offset + opt.limit,
+                            opt.title_weight, &m)))
         goto fail;
+    if (opt.n_facets && !(r->facets = calloc(opt.n_facets, sizeof *r->facets))) {
+        rc = DKS_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < opt.n_facets; i++) {
+        r->n_facets = i + 1;
+        if ((rc = count_facet(t, &m, opt.facets[i], &r->facets[i])))
+            goto fail;
+    }
     if (!by_score && (rc = sort_hits(t, &m, opt.sort, err)))
         goto fail;
 
@@ -293,7 +394,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
         if (!rc && opt.explain) {
             dks_score_part *parts;
-            rc = dks_match_explain(t, root, &m.hits[opt.offset + i], &parts,
+            rc = dks_match_explain(t, root, &m.hits[opt.offset + i], opt.title_weight, &parts,
                                    &r->hits[i].n_parts);
             r->hits[i].parts = parts;
         }
@@ -321,6 +422,12 @@ fail:
 uint64_t dks_results_total(const dks_results *r) { return r->total; }
 size_t dks_results_note_count(const dks_results *r) { return r->n_notes; }
 const char *dks_results_suggestion(const dks_results *r) { return r->suggestion; }
+size_t dks_results_facet_count(const dks_results *r) { return r->n_facets; }
+
+const dks_facet *dks_results_facet(const dks_results *r, size_t i)
+{
+    return i < r->n_facets ? &r->facets[i] : NULL;
+}
 
 const char *dks_results_note(const dks_results *r, size_t i)
 {
@@ -378,6 +485,28 @@ int dks_results_json(const dks_results *r, char **json, size_t *len)
             rc = dks_json_string(&b, r->suggestion, strlen(r->suggestion));
         if (!rc)
             rc = dks_buf_putc(&b, ',');
+    }
+    if (!rc && r->n_facets) {
+        rc = dks_buf_append_str(&b, "\"facets\":{");
+        for (size_t i = 0; !rc && i < r->n_facets; i++) {
+            const dks_facet *f = &r->facets[i];
+            rc = i ? dks_buf_putc(&b, ',') : DKS_OK;
+            if (!rc)
+                rc = dks_json_string(&b, f->name, strlen(f->name));
+            if (!rc)
+                rc = dks_buf_append_str(&b, ":[");
+            for (size_t j = 0; !rc && j < f->n_values; j++) {
+                rc = dks_buf_append_str(&b, j ? ",{\"value\":" : "{\"value\":");
+                if (!rc)
+                    rc = dks_json_string(&b, f->values[j].value, strlen(f->values[j].value));
+                if (!rc)
+                    rc = dks_buf_printf(&b, ",\"count\":%llu}", f->values[j].count);
+            }
+            if (!rc)
+                rc = dks_buf_putc(&b, ']');
+        }
+        if (!rc)
+            rc = dks_buf_append_str(&b, "},");
     }
     if (!rc)
         rc = dks_buf_append_str(&b, "\"hits\":[");

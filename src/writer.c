@@ -69,12 +69,14 @@ struct dks_writer {
 
     occurrence *occ;       /* the current document's terms */
     size_t n_occ, occ_cap;
+    int in_title;          /* the title is being analysed: its words are title keys too */
     uint32_t *positions;   /* one term's positions in the current document */
     size_t positions_cap;
     uint32_t doc_tokens;
     int occ_error;
 
     dks_buf scratch;
+    dks_buf fields;        /* the added document's fields, encoded */
     dks_block_data block;
     dks_writer_stats stats;
 };
@@ -193,6 +195,8 @@ static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
 
 /* ---- analysing one document -------------------------------------------- */
 
+static int add_occurrence(dks_writer *w, const char *key, size_t key_len, uint32_t position);
+
 static int collect_term(const dks_term *t, void *ctx)
 {
     dks_writer *w = ctx;
@@ -202,6 +206,17 @@ static int collect_term(const dks_term *t, void *ctx)
     size_t key_len = dks_term_key(t->kind, t->term, t->term_len, key);
     if (key_len == 0)
         return DKS_OK;  /* too long to be a key: not indexed */
+    int rc = add_occurrence(w, key, key_len, t->position);
+    if (!rc && w->in_title && t->kind == DKS_TERM_WORD) {
+        key_len = dks_title_key(t->term, t->term_len, key);
+        if (key_len)
+            rc = add_occurrence(w, key, key_len, t->position);
+    }
+    return rc;
+}
+
+static int add_occurrence(dks_writer *w, const char *key, size_t key_len, uint32_t position)
+{
     uint32_t index;
     int rc = dks_grow(&w->occ, w->n_occ, &w->occ_cap, sizeof *w->occ, 1024);
     if (!rc)
@@ -209,7 +224,7 @@ static int collect_term(const dks_term *t, void *ctx)
     if (rc)
         return rc;
     w->occ[w->n_occ].term = index;
-    w->occ[w->n_occ].position = t->position;
+    w->occ[w->n_occ].position = position;
     w->n_occ++;
     return DKS_OK;
 }
@@ -222,15 +237,29 @@ static int cmp_occurrence(const void *a, const void *b)
     return (x->position > y->position) - (x->position < y->position);
 }
 
-/* Analyses title and body into w->occ, sorted by term then position.
- * Sets the document length and where the body's positions start. */
+/* Analyses title, body and fields into w->occ, sorted by term then
+ * position.  Sets the document length and where the body's positions
+ * start.  fields is the encoded field list (dks_fields_encode). */
 static int analyze_document(dks_writer *w, const char *title, size_t title_len, const char *body,
-                            size_t body_len, uint32_t body_start_hint, uint32_t *body_start)
+                            size_t body_len, const unsigned char *fields, size_t fields_len,
+                            uint32_t body_start_hint, uint32_t *body_start)
 {
     w->n_occ = 0;
     w->doc_tokens = 0;
+    w->in_title = 1;
     int rc = dks_analyze(w->an, title, title_len, 0, collect_term, w);
+    w->in_title = 0;
     if (rc)
+        return rc;
+    /* Each field value is one key at position 0, for filters and facets. */
+    dks_field f;
+    for (size_t i = 0; !rc && (rc = dks_fields_get(fields, fields_len, i, &f)) == 0; i++) {
+        char key[DKS_MAX_KEY_TERM_BYTES + 2];
+        size_t kl = dks_field_key(f.name, f.name_len, f.value, f.value_len, key);
+        if (kl)
+            rc = add_occurrence(w, key, kl, 0);
+    }
+    if (rc != 1)
         return rc;
     uint32_t start = body_start_hint;
     if (start == UINT32_MAX) {
@@ -471,14 +500,16 @@ static int delete_doc(dks_writer *w, uint32_t doc)
         return rc == 1 ? DKS_ECORRUPT : rc;
     /* Copies: map pointers do not survive the writes below. */
     char *id = malloc(rec.id_len + 1), *title = malloc(rec.title_len + 1), *body = NULL;
-    size_t body_len = 0;
+    unsigned char *fields = malloc(rec.fields_len + 1);
+    size_t body_len = 0, fields_len = rec.fields_len;
     uint32_t length = rec.length, body_start = rec.body_start, ignored;
-    if (!id || !title) {
+    if (!id || !title || !fields) {
         rc = DKS_ENOMEM;
         goto free_copies;
     }
     memcpy(id, rec.id, rec.id_len);
     memcpy(title, rec.title, rec.title_len);
+    memcpy(fields, rec.fields, rec.fields_len);
     size_t id_len = rec.id_len, title_len = rec.title_len;
     rc = dks_kv_get(w->txn, DKS_DB_TEXT, key, sizeof key, &v, &vl);
     if (rc)
@@ -495,7 +526,8 @@ static int delete_doc(dks_writer *w, uint32_t doc)
      * batch's own out of their way. */
     batch_state saved;
     stash_batch(w, &saved);
-    if ((rc = analyze_document(w, title, title_len, body, body_len, body_start, &ignored)))
+    if ((rc = analyze_document(w, title, title_len, body, body_len, fields, fields_len,
+                               body_start, &ignored)))
         goto free_batch_terms;
     if (w->doc_tokens != length) {
         rc = DKS_ECORRUPT;
@@ -517,6 +549,7 @@ free_batch_terms:
     free_batch(w);
     restore_batch(w, &saved);
 free_copies:
+    free(fields);
     free(body);
     free(title);
     free(id);
@@ -659,8 +692,12 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
         return fail_store(w, DKS_ELIMIT, err, "index holds the maximum number of documents");
 
     uint32_t id = w->meta.next_doc, body_start;
-    rc = analyze_document(w, doc->title ? doc->title : "", doc->title_len,
-                          doc->body ? doc->body : "", doc->body_len, UINT32_MAX, &body_start);
+    w->fields.len = 0;
+    rc = dks_fields_encode(doc->fields, doc->n_fields, &w->fields);
+    if (!rc)
+        rc = analyze_document(w, doc->title ? doc->title : "", doc->title_len,
+                              doc->body ? doc->body : "", doc->body_len, w->fields.data,
+                              w->fields.len, UINT32_MAX, &body_start);
     uint32_t doc_and_len[2] = {id, w->doc_tokens};
     if (!rc)
         rc = for_each_term(w, add_term_postings, doc_and_len);
@@ -739,6 +776,7 @@ void dks_writer_close(dks_writer *w)
     free(w->occ);
     free(w->positions);
     dks_buf_free(&w->scratch);
+    dks_buf_free(&w->fields);
     dks_buf_free(&w->block.positions);
     dks_analyzer_free(w->an);
     if (w->locked)

@@ -55,6 +55,17 @@ static summary index_ok(const char *input, const char *db, const char *path1,
 
 
 
+/* A --json query ranked by plain BM25: a title word counts like a body word. */
+static hits search_plain_bm25(const char *query)
+{
+    hits h = {0};
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--weight", "title=1",
+                           "--limit", "100", query, NULL);
+    check_json(r.out, query, &h);
+    test_run_free(&r);
+    return h;
+}
+
 /* Runs a --json query; limit and offset may be NULL. */
 static hits search_page(const char *db, const char *query, const char *limit, const char *offset)
 {
@@ -320,8 +331,10 @@ static void test_or(void **state)
                    "cykler/pendlere.txt", "parti-2"));
     /* Overlapping operands (aeroe has both words) count once, and the
      * document with both ranks first with the sum of both scores (and a
-     * bonus for the words' closeness, which --explain shows apart). */
-    hits both = search("klima OR borgmester"), k = search("klima"), b = search("borgmester");
+     * bonus for the words' closeness, which --explain shows apart), with
+     * title words counted like body words. */
+    hits both = search_plain_bm25("klima OR borgmester"), k = search_plain_bm25("klima"),
+         b = search_plain_bm25("borgmester");
     assert_int_equal(both.total, 4);
     assert_string_equal(both.id[0], "klima/aeroe.txt");
     assert_true(has_id(&both, "kommuner/budget.txt"));
@@ -335,7 +348,7 @@ static void test_or(void **state)
         if (strcmp(b.id[i], "klima/aeroe.txt") == 0)
             sum += b.score[i];
     test_run x = test_tool("dksearch-query", "--db", g_db, "--json", "--explain", "--limit", "1",
-                           "klima OR borgmester", NULL);
+                           "--weight", "title=1", "klima OR borgmester", NULL);
     json_t *root = json_loads(x.out, 0, NULL);
     json_t *parts = json_object_get(json_array_get(json_object_get(root, "hits"), 0), "explain");
     double bonus = 0;
@@ -397,8 +410,9 @@ static void test_ranking(void **state)
     hits h = search("telemedicin");
     assert_true(h.score[0] > h.score[1] && h.score[1] > h.score[2]);
     hits_free(&h);
-    /* The one document with all three words outranks those with two. */
-    hits c = search("klima kommune OR borgmester");
+    /* The one document with all three words outranks those with two (by
+     * BM25 alone: a title word may weigh more than a third word). */
+    hits c = search_plain_bm25("klima kommune OR borgmester");
     assert_string_equal(c.id[0], "klima/aeroe.txt");
     hits_free(&c);
 }
@@ -432,10 +446,11 @@ static void test_bm25_scores(void **state)
         fail_msg("sol: scores %.10g, %.10g; BM25 gives %.10g, %.10g", sol.score[0],
                  sol.score[1], want_a, want_b);
     hits_free(&sol);
-    /* A title word counts like a body word. */
+    /* A title word counts twice: as a word of the document, and again as a
+     * word of the title (the same tf, df and length here). */
     hits sne = search_page(db, "sne", NULL, NULL);
     assert_int_equal(sne.total, 1);
-    assert_true(fabs(sne.score[0] - bm25(1, 3, avg, 3, 1)) < 1e-8);
+    assert_true(fabs(sne.score[0] - 2 * bm25(1, 3, avg, 3, 1)) < 1e-8);
     hits_free(&sne);
 }
 
@@ -928,7 +943,12 @@ static void test_prefix_and_typing(void **state)
 {
     (void)state;
     /* telemed* finds what telemedicin finds, in the text output too. */
-    expect_same_hits(g_db, "telemed*", g_db, "telemedicin");
+    hits pre = search("telemed*"), word = search("telemedicin");
+    assert_int_equal(pre.total, word.total);
+    for (size_t i = 0; i < word.n; i++)
+        assert_true(has_id(&pre, word.id[i]));
+    hits_free(&pre);
+    hits_free(&word);
     test_run r = test_tool("dksearch-query", "--db", g_db, "telemed*", NULL);
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "[Telemedicin]");
@@ -997,6 +1017,84 @@ static void test_sort(void **state)
     assert_string_equal(p.id[1], "parti-1");
     assert_string_equal(p.id[2], "parti-2");
     hits_free(&p);
+}
+
+static void test_fields_filters_facets(void **state)
+{
+    (void)state;
+    /* title: searches titles only; the telemedicine text has it in its title */
+    expect_set(g_db, "title:telemedicin", IDS("sundhed/telemedicin.txt"));
+    /* a stored field filters, case aside, and scores nothing by itself */
+    expect_set(g_db, "party:venstre", IDS("parti-3"));
+    expect_set(g_db, "party:\"Radikale Venstre\"", IDS("parti-2"));
+    expect_set(g_db, "party:Venstre OR party:Socialdemokratiet", IDS("parti-3", "parti-1"));
+    /* a title word weighs more, and --weight title=1 takes that away */
+    hits two = search("telemedicin");
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--weight", "title=1",
+                           "telemedicin", NULL);
+    hits one = {0};
+    check_json(r.out, "telemedicin", &one);
+    test_run_free(&r);
+    assert_string_equal(two.id[0], "sundhed/telemedicin.txt");
+    size_t k;
+    for (k = 0; k < one.n && strcmp(one.id[k], "sundhed/telemedicin.txt") != 0; k++)
+        ;
+    assert_true(k < one.n && one.score[k] < two.score[0]);
+    hits_free(&two);
+    hits_free(&one);
+    /* facets count the hits per value */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "--facet", "party", "vi OR og", NULL);
+    assert_contains(r.out, "\"facets\":{\"party\":[");
+    assert_contains(r.out, "{\"value\":\"Venstre\",\"count\":1}");
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--db", g_db, "--facet", "party", "vi OR og", NULL);
+    assert_contains(r.out, "party:");
+    test_run_free(&r);
+
+    /* filters on dates, in an index of their own */
+    char tmp[1024], db[4200];
+    test_dir("dates", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    index_ok("{\"id\":\"a\",\"body\":\"møde\",\"date\":\"2019-05-01\",\"party\":\"S\"}\n"
+             "{\"id\":\"b\",\"body\":\"møde\",\"date\":\"2020-01-01\",\"party\":\"V\"}\n"
+             "{\"id\":\"c\",\"body\":\"møde\",\"date\":\"2021-06-30\",\"party\":\"S\"}\n",
+             db, "-", NULL);
+    const struct {
+        const char *filter;
+        const char *const *ids;
+    } cases[] = {
+        {"date>=2020-01-01", IDS("b", "c")}, {"date>2020-01-01", IDS("c")},
+        {"date<2021", IDS("a", "b")},        {"date<=2020-01-01", IDS("a", "b")},
+        {"party=S", IDS("a", "c")},          {"date>2030", NO_IDS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        r = test_tool("dksearch-query", "--db", db, "--json", "--filter", cases[i].filter, "møde",
+                      NULL);
+        hits h = {0};
+        check_json(r.out, "møde", &h);
+        if ((size_t)h.total != count_ids(cases[i].ids))
+            fail_msg("--filter %s: %lld hits", cases[i].filter, (long long)h.total);
+        for (size_t j = 0; cases[i].ids[j]; j++)
+            assert_true(has_id(&h, cases[i].ids[j]));
+        hits_free(&h);
+        test_run_free(&r);
+    }
+    /* filters do not change scores */
+    hits plain = search_page(db, "møde", NULL, NULL);
+    r = test_tool("dksearch-query", "--db", db, "--json", "--filter", "party=S", "møde", NULL);
+    hits filtered = {0};
+    check_json(r.out, "møde", &filtered);
+    test_run_free(&r);
+    for (size_t i = 0; i < filtered.n; i++)
+        for (size_t j = 0; j < plain.n; j++)
+            if (strcmp(filtered.id[i], plain.id[j]) == 0)
+                assert_true(fabs(filtered.score[i] - plain.score[j]) < 1e-9);
+    hits_free(&plain);
+    hits_free(&filtered);
+    r = test_tool("dksearch-query", "--db", db, "--filter", "date", "møde", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "filter 'date'");
+    test_run_free(&r);
 }
 
 static void test_paging(void **state)
@@ -1072,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
         cmocka_unit_test(test_sort),
+        cmocka_unit_test(test_fields_filters_facets),
     };
     return cmocka_run_group_tests_name("e2e", tests, group_setup, group_teardown);
 }
