@@ -156,6 +156,18 @@ static void test_broken_queries_are_refused_with_a_position(void **state)
         {"\xff\xfe", -1, "no words"},
         {"-(kat)", 0, "only excludes"},
         {"kat -", -1, ""},  /* a trailing dash is punctuation: parses */
+        {"title:", 0, "needs a value"},
+        {"party:", 0, "needs a value"},
+        {"kat party:", 4, "needs a value"},
+        {"~", -1, "no words"},
+        {"*", -1, "no words"},
+        {"\"kat hund\"~101", 1, "at most 100"},
+        {"kat AND (hund", 8, "never closed"},
+        {"AND OR", 0, "needs a word"},
+        {")))", 0, "no matching"},
+        {"(((", 2, "never closed"},
+        {"kat OR NOT", 7, "needs a word"},
+        {"-kat -hund", 0, "only excludes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dks_qnode *root = NULL;
