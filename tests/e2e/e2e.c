@@ -322,6 +322,19 @@ static void test_and(void **state)
     expect_none(g_db, "telemedicin borgmester");
 }
 
+/* Sums the "proximity" parts of a hit's --explain breakdown. */
+static double proximity_bonus(json_t *hit)
+{
+    json_t *parts = json_object_get(hit, "explain");
+    double bonus = 0;
+    for (size_t i = 0; i < json_array_size(parts); i++) {
+        json_t *part = json_array_get(parts, i);
+        if (strcmp(json_string_value(json_object_get(part, "kind")), "proximity") == 0)
+            bonus += json_number_value(json_object_get(part, "score"));
+    }
+    return bonus;
+}
+
 static void test_or(void **state)
 {
     (void)state;
@@ -350,13 +363,7 @@ static void test_or(void **state)
     test_run x = test_tool("dksearch-query", "--db", g_db, "--json", "--explain", "--limit", "1",
                            "--weight", "title=1", "klima OR borgmester", NULL);
     json_t *root = json_loads(x.out, 0, NULL);
-    json_t *parts = json_object_get(json_array_get(json_object_get(root, "hits"), 0), "explain");
-    double bonus = 0;
-    for (size_t i = 0; i < json_array_size(parts); i++) {
-        json_t *part = json_array_get(parts, i);
-        if (strcmp(json_string_value(json_object_get(part, "kind")), "proximity") == 0)
-            bonus += json_number_value(json_object_get(part, "score"));
-    }
+    double bonus = proximity_bonus(json_array_get(json_object_get(root, "hits"), 0));
     json_decref(root);
     test_run_free(&x);
     assert_true(fabs(both.score[0] - sum - bonus) < 1e-6 * sum);
@@ -1097,6 +1104,65 @@ static void test_fields_filters_facets(void **state)
     test_run_free(&r);
 }
 
+static void test_proximity(void **state)
+{
+    (void)state;
+    /* aeldrepleje has "sektor" eight positions before "offentlige", seven
+     * words between them; sektorerne has "offentlige sektor" side by side. */
+    expect_set(g_db, "\"offentlige sektor\"~3", IDS("velfaerd/sektorerne.txt"));
+    expect_set(g_db, "\"offentlige sektor\"~6", IDS("velfaerd/sektorerne.txt"));
+    expect_ranked(g_db, "\"offentlige sektor\"~7",
+                  IDS("velfaerd/sektorerne.txt", "velfaerd/aeldrepleje.txt"));
+    /* A sloppy phrase takes its words in any order. */
+    expect_ranked(g_db, "\"sektor offentlige\"~7",
+                  IDS("velfaerd/sektorerne.txt", "velfaerd/aeldrepleje.txt"));
+    expect_none(g_db, "\"sektor offentlige\"");
+    /* ~0 is the exact phrase. */
+    expect_same_hits(g_db, "\"den offentlige sektor\"~0", g_db, "\"den offentlige sektor\"");
+
+    /* Two texts of the same length with the same words once each: BM25
+     * alone cannot tell them apart, so the closeness of the words decides.
+     * The close one has the later id, so id order cannot be what ranks it. */
+    char tmp[1024], db[4200];
+    test_dir("proximity", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    index_ok("{\"id\":\"a-apart\",\"body\":\"Offentlig drift blev drøftet i udvalget, og senere "
+             "på mødet kom talen ind på nye velfærdsalliancer.\"}\n"
+             "{\"id\":\"b-close\",\"body\":\"Udvalget drøftede i går og i dag offentlig-private "
+             "velfærdsalliancer, og senere kom talen på drift.\"}\n",
+             db, "-", NULL);
+    expect_ranked(db, "offentlig velfærdsalliance", IDS("b-close", "a-apart"));
+    test_run r = test_tool("dksearch-query", "--db", db, "--json", "--explain",
+                           "offentlig velfærdsalliance", NULL);
+    json_t *root = json_loads(r.out, 0, NULL);
+    assert_non_null(root);
+    json_t *hits_json = json_object_get(root, "hits");
+    double close_bonus = proximity_bonus(json_array_get(hits_json, 0));
+    double apart_bonus = proximity_bonus(json_array_get(hits_json, 1));
+    assert_true(close_bonus > 0);
+    assert_true(close_bonus > apart_bonus);
+    json_decref(root);
+    test_run_free(&r);
+    /* The bonus never outweighs a word that is missing: with OR, a text
+     * with both words, however far apart, beats one with a single word. */
+    index_ok("{\"id\":\"c-one\",\"body\":\"offentlig offentlig offentlig\"}\n", db, "-", NULL);
+    hits h = search_page(db, "offentlig OR velfærdsalliance", NULL, NULL);
+    assert_int_equal(h.total, 3);
+    assert_string_equal(h.id[2], "c-one");
+    hits_free(&h);
+
+    /* --snippet-words bounds the snippet and keeps the match in it. */
+    r = test_tool("dksearch-query", "--db", g_db, "--snippet-words", "5", "\"offentlige sektor\"",
+                  NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "   Den [offentlige] [sektor] står for …\n");
+    test_run_free(&r);
+    r = test_tool("dksearch-query", "--db", g_db, "--snippet-words", "0", "sektor", NULL);
+    assert_int_not_equal(r.status, 0);
+    assert_contains(r.err, "--snippet-words");
+    test_run_free(&r);
+}
+
 static void test_paging(void **state)
 {
     (void)state;
@@ -1167,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_bad_json_lines),
         cmocka_unit_test(test_analyze),
         cmocka_unit_test(test_seed_article),
+        cmocka_unit_test(test_proximity),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
         cmocka_unit_test(test_sort),
