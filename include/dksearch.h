@@ -365,6 +365,13 @@ const dks_hit *dks_results_hit(const dks_results *results, size_t i);
  * *json is NUL-terminated and owned by the caller (release with free()). */
 int dks_results_json(const dks_results *results, char **json, size_t *len);
 
+/* A failed search as one JSON object, for programs that read JSON only:
+ * {"query":..., "error":"message", "code":C, "position":P}, where position is
+ * the byte offset in the query a DKS_EQUERY is about, else -1.  detail may be
+ * NULL.  *json is NUL-terminated and owned by the caller (release with free()). */
+int dks_error_json(const char *query, size_t query_len, int code,
+                   const dks_error_detail *detail, char **json, size_t *len);
+
 void dks_results_free(dks_results *results);
 
 #ifdef __cplusplus

@@ -2,6 +2,7 @@
  * dksearch-query - searches a dksearch index.
  *
  *   dksearch-query [--db PATH] [--limit N] [--offset N] [--json] QUERY...
+ *   dksearch-query [--db PATH] --batch FILE|-
  *   dksearch-query --analyze TEXT...
  *
  * Exit status as grep: 0 with hits, 1 with none, 2 on an error.
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: " PROG " [--db PATH] [--limit N] [--offset N] [--json] QUERY...\n"
+            "       " PROG " [--db PATH] [OPTIONS] --batch FILE|-\n"
             "       " PROG " --analyze TEXT...\n"
             "\n"
             "Words are all required; a OR b takes either; -word excludes; \"two words\"\n"
@@ -33,6 +35,8 @@ static void usage(FILE *out)
             "  --offset N          hits to skip first, for paging\n"
             "  --snippet-words N   words in a snippet (default 30)\n"
             "  --json              one JSON object instead of text\n"
+            "  --batch FILE|-      run one query a line of FILE (- for standard input)\n"
+            "                      and print one JSON object a line\n"
             "  --as-you-type       the last word is still being typed: match it as a\n"
             "                      prefix too\n"
             "  --explain           show how each hit's score is made up\n"
@@ -180,9 +184,92 @@ static void print_text(const dks_results *res, size_t offset)
         printf("%zu-%zu of %llu hits (%.2f ms).\n", offset + 1, offset + n, total, ms);
 }
 
+/* Runs one query and prints its results; returns the exit status. */
+static int run_query(dks_index *index, const char *query, const dks_search_options *opt,
+                     int json)
+{
+    dks_error_detail err = {0};
+    dks_results *res;
+    int rc = dks_search(index, query, strlen(query), opt, &res, &err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
+        if (rc == DKS_EQUERY)
+            point_at(query, err.position);
+        return 2;
+    }
+    if (json) {
+        char *out;
+        size_t len;
+        if ((rc = dks_results_json(res, &out, &len)) == 0) {
+            fwrite(out, 1, len, stdout);
+            putchar('\n');
+            free(out);
+        }
+    } else {
+        print_text(res, opt->offset);
+    }
+    int status = rc ? 2 : dks_results_total(res) > 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
+    dks_results_free(res);
+    return status;
+}
+
+/* --batch: one query a line over one open index, one JSON object a line, so
+ * that a benchmark times searches rather than process start-up.  A query
+ * that fails gives an object with "error" and the batch goes on; the exit
+ * status is 2 if any failed. */
+static int run_batch(dks_index *index, const char *path, const dks_search_options *opt)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, PROG ": cannot read %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int failed = 0;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strspn(line, " \t") == (size_t)len)
+            continue;
+        dks_error_detail err = {0};
+        dks_results *res;
+        int rc = dks_search(index, line, (size_t)len, opt, &res, &err);
+        char *out = NULL;
+        size_t out_len = 0;
+        if (!rc) {
+            rc = dks_results_json(res, &out, &out_len);
+            dks_results_free(res);
+        }
+        if (rc) {
+            failed = 1;
+            if (dks_error_json(line, (size_t)len, rc, &err, &out, &out_len) != 0) {
+                fprintf(stderr, PROG ": out of memory\n");
+                break;
+            }
+        }
+        fwrite(out, 1, out_len, stdout);
+        putchar('\n');
+        free(out);
+    }
+    int read_error = ferror(in);
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    if (read_error) {
+        fprintf(stderr, PROG ": cannot read %s\n", path);
+        return 2;
+    }
+    return failed ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB");
+    const char *batch = NULL;
     dks_search_options opt = {0};
     const char *filters[MAX_LIST], *facets[MAX_LIST];
     opt.filters = filters;
@@ -214,7 +301,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||
                    strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0 ||
                    strcmp(a, "--sort") == 0 || strcmp(a, "--filter") == 0 ||
-                   strcmp(a, "--facet") == 0 || strcmp(a, "--weight") == 0) {
+                   strcmp(a, "--facet") == 0 || strcmp(a, "--weight") == 0 ||
+                   strcmp(a, "--batch") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PROG ": %s needs a value\n", a);
                 free(words);
@@ -223,6 +311,8 @@ int main(int argc, char **argv)
             const char *v = argv[++i];
             if (strcmp(a, "--db") == 0) {
                 db = v;
+            } else if (strcmp(a, "--batch") == 0) {
+                batch = v;
             } else if (strcmp(a, "--sort") == 0) {
                 opt.sort = v;
             } else if (strcmp(a, "--filter") == 0 || strcmp(a, "--facet") == 0) {
@@ -263,7 +353,13 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": out of memory\n");
         return 2;
     }
-    if (strspn(query, " \t\r\n") == strlen(query)) {
+    if (batch && (analyze_mode || n_words > 0)) {
+        fprintf(stderr, PROG ": --batch reads its queries from %s; give no query words\n",
+                batch);
+        free(query);
+        return 2;
+    }
+    if (!batch && strspn(query, " \t\r\n") == strlen(query)) {
         fprintf(stderr, PROG ": %s\n", analyze_mode ? "--analyze needs a text"
                                                     : "no query given (try --help)");
         free(query);
@@ -289,36 +385,15 @@ int main(int argc, char **argv)
         free(query);
         return 2;
     }
-    dks_results *res;
-    rc = dks_search(index, query, strlen(query), &opt, &res, &err);
-    if (rc) {
-        fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
-        if (rc == DKS_EQUERY)
-            point_at(query, err.position);
-        dks_index_close(index);
-        free(query);
-        return 2;
-    }
-    if (json) {
-        char *out;
-        size_t len;
-        if ((rc = dks_results_json(res, &out, &len)) == 0) {
-            fwrite(out, 1, len, stdout);
-            putchar('\n');
-            free(out);
-        }
-    } else {
-        print_text(res, opt.offset);
-    }
-    int status = rc ? 2 : dks_results_total(res) > 0 ? 0 : 1;
-    if (rc)
-        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
-    dks_results_free(res);
+    if (batch)
+        rc = run_batch(index, batch, &opt);
+    else
+        rc = run_query(index, query, &opt, json);
     dks_index_close(index);
     free(query);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, PROG ": cannot write results: %s\n", strerror(errno));
         return 2;
     }
-    return status;
+    return rc;
 }

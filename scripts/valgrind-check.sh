@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the real binaries under valgrind's memcheck on the fixture corpora:
-# indexing, re-indexing (deletes), queries of every kind, JSON and analysis.
+# indexing, re-indexing (deletes), queries of every kind (single and in a
+# batch), JSON and analysis.
 # Fails on any memory error or leak, which ASan misses for reads of
 # uninitialised stack memory.
 #   scripts/valgrind-check.sh BINDIR
@@ -38,5 +39,15 @@ for q in velfærdsalliance telemedicin alliance energiministeren velfaerdsallian
     vg "$bin/dksearch-query" --db "$db" "$q"
     vg "$bin/dksearch-query" --db "$db" --json --limit 3 --offset 1 "$q"
 done
+# Every query kind in one process, as a benchmark or a server runs them: a
+# leak per search shows up here many times over.
+printf '%s\n' velfærdsalliance 'telemed*' 'velfærd*' 'telemedecin~' 'kommunerne~' \
+    '"offentlige sektor"~3' '"den offentlige sektor"' title:telemedicin \
+    'party:Venstre OR party:Socialdemokratiet' telemedecin 'kat OR OR hund' '(((' \
+    > "$tmp/queries"
+vg "$bin/dksearch-query" --db "$db" --batch "$tmp/queries" --explain
+vg "$bin/dksearch-query" --db "$db" --batch "$tmp/queries" --facet party --sort -id --limit 2
+vg "$bin/dksearch-query" --db "$db" --as-you-type --filter party=Venstre --json "vi velfærdsal"
 vg "$bin/dksearch-query" --analyze "Klima-, energi- og forsyningsministeren sagde i 2022, at L 146 og H.C. 1.000,50"
-echo "valgrind-check: 0 memory errors and 0 leaks (indexing, re-indexing, 38 queries, analysis)"
+echo "valgrind-check: 0 memory errors and 0 leaks (indexing, re-indexing, 35 single queries," \
+    "2 batches of 12 with explain, facets and sorting, analysis)"

@@ -1,9 +1,12 @@
 /*
- * json.c - JSON string literals for the results writer.
+ * json.c - JSON string literals for the results writer, and the JSON form
+ * of a failed search.
  *
  * Stored ids and titles come from arbitrary input, so the escaper accepts
  * any bytes and always produces valid JSON in valid UTF-8.
  */
+#include <string.h>
+
 #include "dks_int.h"
 
 int dks_json_string(dks_buf *b, const char *s, size_t len)
@@ -38,4 +41,32 @@ int dks_json_string(dks_buf *b, const char *s, size_t len)
         }
     }
     return rc ? rc : dks_buf_putc(b, '"');
+}
+
+int dks_error_json(const char *query, size_t query_len, int code,
+                   const dks_error_detail *detail, char **json, size_t *len)
+{
+    *json = NULL;
+    if (len)
+        *len = 0;
+    const char *message = detail && detail->message[0] ? detail->message : dks_strerror(code);
+    long position = detail && code == DKS_EQUERY ? detail->position : -1;
+    dks_buf b = {0};
+    int rc = dks_buf_append_str(&b, "{\"query\":");
+    if (!rc)
+        rc = dks_json_string(&b, query ? query : "", query ? query_len : 0);
+    if (!rc)
+        rc = dks_buf_append_str(&b, ",\"error\":");
+    if (!rc)
+        rc = dks_json_string(&b, message, strlen(message));
+    if (!rc)
+        rc = dks_buf_printf(&b, ",\"code\":%d,\"position\":%ld}", code, position);
+    if (rc) {
+        dks_buf_free(&b);
+        return rc;
+    }
+    *json = (char *)b.data;
+    if (len)
+        *len = b.len;
+    return DKS_OK;
 }

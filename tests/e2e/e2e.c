@@ -635,15 +635,9 @@ static void test_error_empty_query(void **state)
         assert_contains(r.err, "no query given");
         test_run_free(&r);
     }
-    test_run r = test_tool("dksearch-query", "--db", g_db, NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "no query given");
-    test_run_free(&r);
+    expect_refused("no query given", "dksearch-query", "--db", g_db);
     /* Punctuation only: parsed, but nothing to search for. */
-    r = test_tool("dksearch-query", "--db", g_db, "!!! ...", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "no words to search for");
-    test_run_free(&r);
+    expect_refused("no words to search for", "dksearch-query", "--db", g_db, "!!! ...");
 }
 
 static void test_error_broken_query(void **state)
@@ -696,19 +690,12 @@ static void test_error_unknown_option(void **state)
         assert_contains(r.err, "usage:");
         test_run_free(&r);
     }
-    test_run r = test_tool("dksearch-query", "--db", g_db, "--limit", "ti", "velfærd", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "--limit needs a number");
-    test_run_free(&r);
+    expect_refused("--limit needs a number", "dksearch-query",
+                   "--db", g_db, "--limit", "ti", "velfærd");
     /* Zero hits per page is no page at all. */
-    r = test_tool("dksearch-query", "--db", g_db, "--limit", "0", "velfærd", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "--limit needs a number from 1");
-    test_run_free(&r);
-    r = test_tool("dksearch-query", "--db", g_db, "velfærd", "--offset", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "--offset needs a value");
-    test_run_free(&r);
+    expect_refused("--limit needs a number from 1", "dksearch-query",
+                   "--db", g_db, "--limit", "0", "velfærd");
+    expect_refused("--offset needs a value", "dksearch-query", "--db", g_db, "velfærd", "--offset");
 }
 
 static void test_index_missing_file(void **state)
@@ -730,10 +717,7 @@ static void test_index_missing_file(void **state)
     test_run_free(&r);
     expect_set(db, "finansloven", IDS("tale-3"));
 
-    r = test_tool("dksearch-index", "--db", db, NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "no input given");
-    test_run_free(&r);
+    expect_refused("no input given", "dksearch-index", "--db", db);
 }
 
 static void test_reindex_replaces(void **state)
@@ -914,10 +898,8 @@ static void test_analyze(void **state)
     assert_string_equal(r.out, "0\tA\xcc\x8aRHUS\tårhus\n");
     test_run_free(&r);
     /* No index is needed, and no text is an error. */
-    r = test_tool("dksearch-query", "--db", "/nonexistent", "--analyze", "", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "--analyze needs a text");
-    test_run_free(&r);
+    expect_refused("--analyze needs a text", "dksearch-query",
+                   "--db", "/nonexistent", "--analyze", "");
 }
 
 static void test_seed_article(void **state)
@@ -1098,10 +1080,7 @@ static void test_fields_filters_facets(void **state)
                 assert_true(fabs(filtered.score[i] - plain.score[j]) < 1e-9);
     hits_free(&plain);
     hits_free(&filtered);
-    r = test_tool("dksearch-query", "--db", db, "--filter", "date", "møde", NULL);
-    assert_int_equal(r.status, 2);
-    assert_contains(r.err, "filter 'date'");
-    test_run_free(&r);
+    expect_refused("filter 'date'", "dksearch-query", "--db", db, "--filter", "date", "møde");
 }
 
 static void test_proximity(void **state)
@@ -1161,6 +1140,57 @@ static void test_proximity(void **state)
     assert_int_not_equal(r.status, 0);
     assert_contains(r.err, "--snippet-words");
     test_run_free(&r);
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    /* One JSON object a line, each the same as the single query's, a broken
+     * query among them reported in its line without stopping the rest. */
+    test_run r = test_tool_stdin("telemedicin\n\n(sektor OR)\n  \nsektor OR borgmester\r\n",
+                                 "dksearch-query", "--db", g_db, "--batch", "-", NULL);
+    assert_int_equal(r.status, 2);
+    /* three lines, each kept with its newline; blank queries are skipped */
+    char *line[3];
+    const char *at = r.out;
+    for (int i = 0; i < 3; i++) {
+        const char *end = strchr(at, '\n');
+        assert_non_null(end);
+        line[i] = strndup(at, (size_t)(end + 1 - at));
+        at = end + 1;
+    }
+    assert_string_equal(at, "");
+    hits h = {0}, single = search("telemedicin");
+    check_json(line[0], "telemedicin", &h);
+    assert_int_equal(h.total, single.total);
+    for (size_t i = 0; i < h.n; i++)
+        assert_string_equal(h.id[i], single.id[i]);
+    hits_free(&h);
+    hits_free(&single);
+    json_t *err = json_loads(line[1], 0, NULL);
+    assert_non_null(err);
+    assert_string_equal(json_string_value(json_object_get(err, "query")), "(sektor OR)");
+    assert_non_null(strstr(json_string_value(json_object_get(err, "error")), "needs a word"));
+    assert_int_equal(json_integer_value(json_object_get(err, "position")), 8);
+    json_decref(err);
+    h = (hits){0};
+    check_json(line[2], "sektor OR borgmester", &h);
+    assert_true(h.total > 0);
+    hits_free(&h);
+    for (int i = 0; i < 3; i++)
+        free(line[i]);
+    test_run_free(&r);
+
+    /* All good: exit 0, even when a query finds nothing. */
+    r = test_tool_stdin("velfærd\nzzzqqq\n", "dksearch-query", "--db", g_db, "--batch", "-",
+                        "--limit", "1", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "\"query\":\"zzzqqq\",\"total\":0");
+    test_run_free(&r);
+    expect_refused("cannot read /nonexistent/queries", "dksearch-query",
+                   "--db", g_db, "--batch", "/nonexistent/queries");
+    expect_refused("give no query words", "dksearch-query",
+                   "--db", g_db, "--batch", "-", "velfærd");
 }
 
 static void test_paging(void **state)
@@ -1234,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_analyze),
         cmocka_unit_test(test_seed_article),
         cmocka_unit_test(test_proximity),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
         cmocka_unit_test(test_sort),

@@ -21,6 +21,15 @@
             fail_msg("expected \"%s\" in %s, got: %s", needle_, #hay, hay_ ? hay_ : "(null)"); \
     } while (0)
 
+/* Runs a tool that must refuse (exit status 2) with `says` in its message. */
+#define expect_refused(says, ...)                                                      \
+    do {                                                                               \
+        test_run refused_ = test_tool(__VA_ARGS__, NULL);                              \
+        assert_int_equal(refused_.status, 2);                                          \
+        assert_contains(refused_.err, (says));                                         \
+        test_run_free(&refused_);                                                      \
+    } while (0)
+
 typedef struct summary {
     unsigned long indexed, added, replaced, skipped, docs, terms;
 } summary;
