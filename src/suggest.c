@@ -1,38 +1,70 @@
 /*
  * suggest.c - "Mente du ...?": when a query finds nothing, proposes the
  * query with each unknown word replaced by the closest word the index
- * holds (fewest edits, then the most documents), written as it stands in
- * a document.
+ * holds (fewest edits, then the most documents, never a stop word),
+ * written as it stands in a document.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dks_int.h"
 
-/* Suggestions consider words up to two edits away. */
+/* Suggestions consider words up to two edits away, one for a word of at
+ * most four letters (where two edits reach almost any short word). */
 #define SUGGEST_MAX_EDITS 2
+#define SHORT_WORD_LETTERS 4
+/* The best few candidates are kept: the very best may be a stop word,
+ * which is no suggestion, since ranked matching leaves stop words out. */
+#define SUGGEST_CANDIDATES 8
 
-typedef struct closest {
-    dks_txn *txn;
+typedef struct candidate {
     char term[DKS_MAX_KEY_TERM_BYTES + 1];
     size_t len;
     unsigned edits;
     uint64_t df;
+} candidate;
+
+typedef struct closest {
+    dks_txn *txn;
+    candidate best[SUGGEST_CANDIDATES];  /* fewest edits first, then most documents */
+    size_t n;
 } closest;
+
+static int better(unsigned edits, uint64_t df, const candidate *than)
+{
+    return edits < than->edits || (edits == than->edits && df > than->df);
+}
 
 static int consider(void *ctx, const char *term, size_t len, unsigned edits)
 {
     closest *c = ctx;
     dks_term_stats st;
-    if (edits == 0 || dks_term_stats_get(c->txn, term, len, &st) != 0)
+    if (edits == 0 || len > DKS_MAX_KEY_TERM_BYTES ||
+        dks_term_stats_get(c->txn, term, len, &st) != 0)
         return DKS_OK;
-    if (c->len == 0 || edits < c->edits || (edits == c->edits && st.df > c->df)) {
-        memcpy(c->term, term, len);
-        c->len = len;
-        c->edits = edits;
-        c->df = st.df;
-    }
+    size_t at = c->n;
+    while (at > 0 && better(edits, st.df, &c->best[at - 1]))
+        at--;
+    if (at == SUGGEST_CANDIDATES)
+        return DKS_OK;
+    size_t keep = c->n < SUGGEST_CANDIDATES ? c->n : SUGGEST_CANDIDATES - 1;
+    memmove(&c->best[at + 1], &c->best[at], (keep - at) * sizeof c->best[0]);
+    candidate *slot = &c->best[at];
+    memcpy(slot->term, term, len);
+    slot->len = len;
+    slot->edits = edits;
+    slot->df = st.df;
+    if (c->n < SUGGEST_CANDIDATES)
+        c->n++;
     return DKS_OK;
+}
+
+static size_t count_letters(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
 }
 
 typedef struct find_surface {
@@ -124,12 +156,26 @@ int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char 
         if (w->source_offset < 0 || !w->source_len || !w->n_alts ||
             dks_term_stats_get(t, w->alts[0].key, w->alts[0].key_len, &st) == 0)
             continue;  /* the word is in the index */
-        closest c = {.txn = t};
-        rc = dks_fuzzy_terms(t, w->term, w->term_len, SUGGEST_MAX_EDITS, consider, &c);
+        closest *c = calloc(1, sizeof *c);
+        if (!c) {
+            rc = DKS_ENOMEM;
+            break;
+        }
+        c->txn = t;
+        unsigned max_edits =
+            count_letters(query + w->source_offset, w->source_len) <= SHORT_WORD_LETTERS
+                ? 1 : SUGGEST_MAX_EDITS;
+        rc = dks_fuzzy_terms(t, w->term, w->term_len, max_edits, consider, c);
         char surface[DKS_MAX_TERM_BYTES];
         size_t sl = 0;
-        if (!rc && c.len)
-            rc = surface_of(t, an, c.term, c.len, surface, sizeof surface, &sl);
+        for (size_t k = 0; !rc && k < c->n; k++) {
+            rc = surface_of(t, an, c->best[k].term, c->best[k].len, surface, sizeof surface,
+                            &sl);
+            if (sl && !dks_is_stopword(surface, sl))
+                break;
+            sl = 0;
+        }
+        free(c);
         if (rc || sl == 0)
             continue;
         size_t at = (size_t)w->source_offset;

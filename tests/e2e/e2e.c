@@ -947,6 +947,16 @@ static void test_prefix_and_typing(void **state)
     assert_int_equal(r.status, 1);
     assert_contains(r.out, "Mente du: telemedicin?");
     test_run_free(&r);
+    /* Each unknown word of a plain query is replaced, in its written form. */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "kommunen borgmestr", NULL);
+    assert_contains(r.out, "\"suggestion\":\"kommunen borgmesteren\"");
+    test_run_free(&r);
+    /* A stop word is never suggested: "og" is one edit from "ogg", but ranked
+     * matching leaves it out, so there is nothing to offer. */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "ogg", NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.out, "\"suggestion\""));
+    test_run_free(&r);
     hits typo = search("telemedecin~"), right = search("telemedicin");
     assert_int_equal(typo.total, right.total);
     for (size_t i = 0; i < right.n; i++)
