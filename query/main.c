@@ -159,8 +159,10 @@ static void print_text(const dks_results *res, size_t offset)
                 continue;
             }
             printf("     %.3f  %s %s: tf %u, df %llu, idf %.3f, length %.0f/%.1f (norm %.3f), "
-                   "weight %.2f\n", p->score, p->kind, p->term, p->tf, p->df, p->idf,
-                   p->length, p->avg_length, p->norm, p->weight);
+                   "weight %.2f%s\n", p->score, p->kind, p->term, p->tf, p->df, p->idf,
+                   p->length, p->avg_length, p->norm, p->weight,
+                   /* the word part already counts title words once */
+                   strcmp(p->kind, "title") == 0 ? " beyond the word's own" : "");
         }
     }
     unsigned long long total = dks_results_total(res);

@@ -1152,6 +1152,82 @@ static void test_proximity(void **state)
     test_run_free(&r);
 }
 
+/* Each part of a hit's --explain is BM25 recomputed from the part's own
+ * figures, and the parts add up to the hit's score. */
+static void check_explained(const char *query, const char *const *kinds)
+{
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--explain", "--limit",
+                           "100", query, NULL);
+    assert_int_equal(r.status, 0);
+    json_t *root = json_loads(r.out, 0, NULL);
+    assert_non_null(root);
+    json_t *hits_json = json_object_get(root, "hits");
+    assert_true(json_array_size(hits_json) > 0);
+    int seen[8] = {0};
+    for (size_t i = 0; i < json_array_size(hits_json); i++) {
+        json_t *hit = json_array_get(hits_json, i), *parts = json_object_get(hit, "explain");
+        double sum = 0;
+        assert_true(json_array_size(parts) > 0);
+        for (size_t j = 0; j < json_array_size(parts); j++) {
+            json_t *p = json_array_get(parts, j);
+            const char *kind = json_string_value(json_object_get(p, "kind"));
+            double score = json_number_value(json_object_get(p, "score"));
+            sum += score;
+            for (size_t k = 0; kinds[k]; k++)
+                seen[k] |= strcmp(kind, kinds[k]) == 0;
+            if (strcmp(kind, "proximity") == 0)
+                continue;
+            double tf = json_number_value(json_object_get(p, "tf"));
+            double df = json_number_value(json_object_get(p, "df"));
+            double idf = json_number_value(json_object_get(p, "idf"));
+            double len = json_number_value(json_object_get(p, "length"));
+            double avg = json_number_value(json_object_get(p, "avg_length"));
+            double norm = json_number_value(json_object_get(p, "norm"));
+            double weight = json_number_value(json_object_get(p, "weight"));
+            assert_true(tf >= 1 && df >= 1 && df <= CORPUS_DOCS && weight > 0);
+            /* a phrase weighs as much as its words together: its idf is theirs summed */
+            if (strcmp(kind, "phrase") != 0)
+                assert_true(fabs(idf - log(1 + (CORPUS_DOCS - df + 0.5) / (df + 0.5))) < 1e-4);
+            assert_true(fabs(norm - (0.25 + 0.75 * len / avg)) < 1e-4);
+            double expect = weight * idf * tf * 2.2 / (tf + 1.2 * norm);
+            if (fabs(score - expect) > 1e-3 * expect)
+                fail_msg("%s: %s part of %s scores %g, BM25 of its figures is %g", query, kind,
+                         json_string_value(json_object_get(hit, "id")), score, expect);
+        }
+        double total = json_number_value(json_object_get(hit, "score"));
+        if (fabs(sum - total) > 1e-6 * total)
+            fail_msg("%s: parts add up to %g, the hit scores %g", query, sum, total);
+    }
+    for (size_t k = 0; kinds[k]; k++)
+        if (!seen[k])
+            fail_msg("%s: no %s part in any hit", query, kinds[k]);
+    json_decref(root);
+    test_run_free(&r);
+}
+
+static void test_explain(void **state)
+{
+    (void)state;
+    check_explained("telemedicin", IDS("word", "title"));
+    check_explained("klima OR borgmester", IDS("word", "proximity"));
+    check_explained("firma", IDS("word", "head"));
+    check_explained("\"den offentlige sektor\"", IDS("phrase"));
+    check_explained("telemed*", IDS("word"));
+    /* The text form names every figure. */
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--explain", "--limit", "1",
+                           "telemedicin", NULL);
+    assert_contains(r.out, "  word telemedicin: tf 5, df 3, idf ");
+    assert_contains(r.out, "  title telemedicin: tf 1, df 1, idf ");
+    assert_contains(r.out, "(norm ");
+    test_run_free(&r);
+    /* More than 64 words is refused, with the place it happens. */
+    char many[1024];
+    size_t at = 0;
+    for (int i = 0; i < 65; i++)
+        at += (size_t)snprintf(many + at, sizeof many - at, "ord%d ", i);
+    expect_refused("more than 64 words", "dksearch-query", "--db", g_db, many);
+}
+
 static void test_batch(void **state)
 {
     (void)state;
@@ -1274,6 +1350,7 @@ int main(void)
         cmocka_unit_test(test_analyze),
         cmocka_unit_test(test_seed_article),
         cmocka_unit_test(test_proximity),
+        cmocka_unit_test(test_explain),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
