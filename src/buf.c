@@ -59,25 +59,30 @@ int dks_buf_put_varint(dks_buf *b, uint64_t v)
     return dks_buf_append(b, tmp, dks_varint_encode(tmp, v));
 }
 
-int dks_buf_printf(dks_buf *b, const char *fmt, ...)
+int dks_buf_vprintf(dks_buf *b, const char *fmt, va_list ap)
 {
     char small[128];
+    va_list again;
+    va_copy(again, ap);  /* a second pass when the text is longer than small */
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int rc = n < 0 ? DKS_EINVAL : DKS_OK;
+    if (!rc && (size_t)n < sizeof small)
+        rc = dks_buf_append(b, small, (size_t)n);
+    else if (!rc && !(rc = dks_buf_reserve(b, (size_t)n + 1))) {
+        vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
+    }
+    va_end(again);
+    return rc;
+}
+
+int dks_buf_printf(dks_buf *b, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int rc = dks_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return DKS_EINVAL;
-    if ((size_t)n < sizeof small)
-        return dks_buf_append(b, small, (size_t)n);
-    int rc = dks_buf_reserve(b, (size_t)n + 1);
-    if (rc)
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return DKS_OK;
+    return rc;
 }
 
 void dks_buf_free(dks_buf *b)

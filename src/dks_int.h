@@ -8,6 +8,7 @@
 #ifndef DKS_INT_H
 #define DKS_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,11 @@
 /* A prefix (telemed*) searches at most this many of the terms it matches,
  * in dictionary order; the results say so when there are more. */
 #define DKS_MAX_PREFIX_TERMS 1000
+/* All the prefixes of one query together search at most this many terms,
+ * so that a query of many short prefixes stays a bounded amount of work. */
+#define DKS_MAX_QUERY_EXPANSIONS 4000
+/* A range filter (date>=2020) takes at most this many distinct values. */
+#define DKS_MAX_RANGE_VALUES 10000
 /* A typo query (telemedecin~) searches at most this many of the closest
  * words it finds. */
 #define DKS_MAX_FUZZY_TERMS 64
@@ -88,6 +94,7 @@ int dks_buf_append_str(dks_buf *b, const char *s);
 int dks_buf_putc(dks_buf *b, unsigned char c);
 int dks_buf_put_varint(dks_buf *b, uint64_t v);
 int dks_buf_printf(dks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dks_buf_vprintf(dks_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void dks_buf_free(dks_buf *b);
 
 /* Makes room for element n of the array *array (elements of `size` bytes,
@@ -518,9 +525,10 @@ typedef struct dks_match_result {
     char **terms;
     size_t *term_lens;
     size_t n_terms;
-    /* prefixes that matched more terms than were searched (owned, as terms) */
-    char **capped;
-    size_t n_capped;
+    /* notes for the reader: a prefix or range that matched more terms than
+     * were searched (owned, as terms) */
+    char **notes;
+    size_t n_notes;
 } dks_match_result;
 
 /* Runs the query tree over the index as of transaction t and keeps the

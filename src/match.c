@@ -15,6 +15,7 @@
  * Each iterator also carries max_score, an upper bound of its score, for
  * dynamic pruning; the matcher below is exhaustive and does not use it yet.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,7 @@ typedef struct match_ctx {
     dks_length_reader lengths;
     dks_match_result *result;   /* for notes about the search */
     double title_extra;         /* what a title word adds: title weight - 1 */
+    size_t expansions_left;     /* prefix terms the rest of the query may still search */
 } match_ctx;
 
 /* ---- term --------------------------------------------------------------- */
@@ -912,6 +914,23 @@ static int word_or(match_ctx *ctx, const dks_qnode *q, iter **out)
     return or_of(subs, n, out);
 }
 
+static int add_string(char ***list, size_t *n, const char *s, size_t len);
+
+/* A note for the reader of the results, formatted. */
+__attribute__((format(printf, 2, 3)))
+static int add_note(dks_match_result *r, const char *fmt, ...)
+{
+    dks_buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = dks_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (!rc)
+        rc = add_string(&r->notes, &r->n_notes, (const char *)b.data, b.len);
+    dks_buf_free(&b);
+    return rc;
+}
+
 static int add_string(char ***list, size_t *n, const char *s, size_t len)
 {
     char **grown = realloc(*list, (*n + 1) * sizeof *grown);
@@ -936,6 +955,8 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
     const void *k, *v;
     size_t kl, vl, n = 0, cap = 0;
     iter **subs = NULL;
+    size_t limit = ctx->expansions_left < DKS_MAX_PREFIX_TERMS ? ctx->expansions_left
+                                                               : DKS_MAX_PREFIX_TERMS;
     int rc = dks_cursor_open(ctx->txn, DKS_DB_TERMS, &c);
     if (rc)
         return rc;
@@ -950,9 +971,15 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         sl += q->term_len;
         rc = dks_cursor_seek(c, start, sl, &k, &kl, &v, &vl);
         while (rc == 0 && kl >= sl && memcmp(k, start, sl) == 0) {
-            if (n == DKS_MAX_PREFIX_TERMS) {
-                rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term,
-                                q->term_len);
+            if (n == limit) {
+                rc = limit == DKS_MAX_PREFIX_TERMS
+                         ? add_note(ctx->result, "%.*s* matches more than %d words; only the "
+                                    "first %d are searched", (int)q->term_len, q->term,
+                                    DKS_MAX_PREFIX_TERMS, DKS_MAX_PREFIX_TERMS)
+                         : add_note(ctx->result, "%.*s* is searched for its first %zu words "
+                                    "only: the query's prefixes together search at most %d",
+                                    (int)q->term_len, q->term, limit,
+                                    DKS_MAX_QUERY_EXPANSIONS);
                 range = 2;
                 break;
             }
@@ -971,6 +998,7 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         }
     }
     dks_cursor_close(c);
+    ctx->expansions_left -= n;
     /* the prefix's own stem, when the range did not already hold it */
     for (size_t i = 0; (rc == 0 || rc == 1) && i < q->n_alts; i++) {
         if (q->alts[i].key_len >= q->term_len &&
@@ -1021,9 +1049,10 @@ static int range_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         int exclusive_lo = lo->weight < 0 && kl == lo->key_len && memcmp(k, lo->key, kl) == 0;
         int exclusive_hi = hi->weight < 0 && kl == hi->key_len && memcmp(k, hi->key, kl) == 0;
         if (!exclusive_lo && !exclusive_hi) {
-            if (n == DKS_MAX_PREFIX_TERMS * 10) {
-                rc = add_string(&ctx->result->capped, &ctx->result->n_capped, q->term + 1,
-                                q->term_len - 2);
+            if (n == DKS_MAX_RANGE_VALUES) {
+                rc = add_note(ctx->result, "the filter on %.*s matches more than %d values; "
+                              "only the first %d are used", (int)q->term_len - 2, q->term + 1,
+                              DKS_MAX_RANGE_VALUES, DKS_MAX_RANGE_VALUES);
                 break;
             }
             char key[DKS_MAX_KEY_TERM_BYTES + 2];
@@ -1306,9 +1335,9 @@ void dks_match_result_free(dks_match_result *r)
     free(r->hits);
     for (size_t i = 0; i < r->n_terms; i++)
         free(r->terms[i]);
-    for (size_t i = 0; i < r->n_capped; i++)
-        free(r->capped[i]);
-    free(r->capped);
+    for (size_t i = 0; i < r->n_notes; i++)
+        free(r->notes[i]);
+    free(r->notes);
     free(r->terms);
     free(r->term_lens);
     memset(r, 0, sizeof *r);
@@ -1461,6 +1490,7 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_wei
         .lengths = {.txn = t},
         .result = result,
         .title_extra = title_weight - 1.0,
+        .expansions_left = DKS_MAX_QUERY_EXPANSIONS,
     };
     return DKS_OK;
 }

@@ -364,21 +364,11 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if (m.total == 0 && (rc = dks_suggest(t, an, root, query, query_len, &r->suggestion)))
         goto fail;
     dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
-    if (m.n_capped && !(r->notes = calloc(m.n_capped, sizeof *r->notes))) {
-        rc = DKS_ENOMEM;
-        goto fail;
-    }
-    for (size_t i = 0; i < m.n_capped; i++) {
-        dks_buf note = {0};
-        if (dks_buf_printf(&note, "%s* matches more than %d words; only the first %d are "
-                           "searched", m.capped[i], DKS_MAX_PREFIX_TERMS,
-                           DKS_MAX_PREFIX_TERMS)) {
-            dks_buf_free(&note);
-            rc = DKS_ENOMEM;
-            goto fail;
-        }
-        r->notes[r->n_notes++] = (char *)note.data;
-    }
+    /* the notes pass to the results as they are */
+    r->notes = m.notes;
+    r->n_notes = m.n_notes;
+    m.notes = NULL;
+    m.n_notes = 0;
     r->query = copy_string(query, query_len);
     r->total = m.total;
     size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;

@@ -982,6 +982,59 @@ static void test_prefix_and_typing(void **state)
     }
 }
 
+/* Writes one JSON Lines document per prefix, each holding 12^3 = 1,728
+ * different words: the prefix and three consonants. */
+static char *prefix_documents(const char *const *prefixes)
+{
+    static const char consonants[] = "bcdfghjklmnp";
+    size_t cap = 64 * 1024 * 8, at = 0;  /* up to 8 prefixes of 1,728 short words */
+    char *docs = malloc(cap);
+    assert_non_null(docs);
+    for (size_t p = 0; prefixes[p]; p++) {
+        at += (size_t)snprintf(docs + at, cap - at, "{\"id\":\"%s\",\"body\":\"", prefixes[p]);
+        for (int i = 0; i < 12 * 12 * 12; i++)
+            at += (size_t)snprintf(docs + at, cap - at, "%s%c%c%c ", prefixes[p],
+                                   consonants[i / 144], consonants[i / 12 % 12],
+                                   consonants[i % 12]);
+        at += (size_t)snprintf(docs + at, cap - at, "\"}\n");
+        assert_true(at < cap);
+    }
+    return docs;
+}
+
+static void test_prefix_caps(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200];
+    test_dir("caps", tmp, sizeof tmp);
+    snprintf(db, sizeof db, "%s/db", tmp);
+    char *docs = prefix_documents(IDS("qa", "qe", "qi", "qo", "qu"));
+    index_ok(docs, db, "-", NULL);
+    free(docs);
+    /* One prefix: the first 1,000 words are searched, and the output says so. */
+    test_run r = test_tool("dksearch-query", "--db", db, "qa*", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "Note: qa* matches more than 1000 words; only the first 1000 are "
+                           "searched.\n");
+    test_run_free(&r);
+    /* Five of them: together at most 4,000 words, and the last one is told. */
+    r = test_tool("dksearch-query", "--db", db, "--json", "qa* OR qe* OR qi* OR qo* OR qu*",
+                  NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "\"total\":4,");
+    assert_contains(r.out, "\"qo* matches more than 1000 words; only the first 1000 are "
+                           "searched\"");
+    assert_contains(r.out, "\"qu* is searched for its first 0 words only: the query's "
+                           "prefixes together search at most 4000\"");
+    test_run_free(&r);
+    /* Below the cap nothing is noted. */
+    r = test_tool("dksearch-query", "--db", db, "--json", "qabb*", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "\"total\":1,\"took_us\":");
+    assert_contains(r.out, "\"notes\":[]");
+    test_run_free(&r);
+}
+
 static void test_sort(void **state)
 {
     (void)state;
@@ -1354,6 +1407,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
+        cmocka_unit_test(test_prefix_caps),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_fields_filters_facets),
     };
