@@ -47,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan valgrind eval demo clean
+.PHONY: all deps test check asan valgrind eval demo bench clean
 all: $(PROGS)
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -149,6 +149,12 @@ demo: $(PROGS)
 	done
 	@echo; echo "\$$ dksearch-query --db $(DEMO_DB) --json telemedicin"
 	@$(BIN)/dksearch-query --db $(DEMO_DB) --json telemedicin
+
+# The benchmark: BENCH_ARGS=--quick for a 5 MiB run, --mib N for another size.
+# Its corpus is cached in bench/cache/, which `make clean` keeps.
+bench: $(PROGS)
+	@scripts/install-deps.sh bench
+	python3 bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build bin

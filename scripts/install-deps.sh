@@ -1,7 +1,9 @@
 #!/bin/sh
-# Installs the Debian packages dksearch needs to build and test.
-# Called by the Makefile before every build; it returns at once when
-# everything is present, so a fresh Debian 12 machine needs no other step.
+# Installs the Debian packages dksearch needs to build and test, and with
+# the argument "bench" also what the benchmark needs (its corpus builder and
+# its peers).  Called by the Makefile before every build; it returns at once
+# when everything is present, so a fresh Debian 12 machine needs no other step.
+#   scripts/install-deps.sh [bench]
 set -eu
 
 # header or program that proves a package is installed -> package name
@@ -19,6 +21,16 @@ needs='
 /usr/share/dict/danish:wdanish
 /usr/bin/valgrind:valgrind
 '
+if [ "${1:-}" = bench ]; then
+    needs="$needs
+/usr/bin/python3:python3
+/usr/bin/dpkg-deb:dpkg
+/usr/bin/g++:g++
+/usr/include/xapian.h:libxapian-dev
+/usr/include/sqlite3.h:libsqlite3-dev
+/usr/bin/gnuplot:gnuplot-nox
+"
+fi
 
 missing=''
 for pair in $needs; do
