@@ -6,7 +6,7 @@
  * the file in, so the analyzer needs no data files and no Hunspell at run
  * time.  Layout (little-endian):
  *
- *   "DKSL", le32 version (3), le32 n (words), le32 pool bytes
+ *   "DKSL", le32 version (4), le32 n (words), le32 pool bytes
  *   n x le32   offset of each entry in the pool, entries sorted bytewise
  *   pool       per entry: word (lower case, NFC), 0x00, flags (1: a name,
  *              capitalised in the word list), head count and that many head
@@ -14,9 +14,11 @@
  *              Hunspell's readings), lemma count (low 7 bits; the high bit
  *              says the word is a lemma itself), then each lemma
  *              NUL-terminated
- *   le32 slots (a power of two), then slots x le32: a hash table of the
- *              entries (pool offset + 1, 0 empty; FNV-1a of the word,
- *              linear probing), for exact lookups without a search
+ *   le32 slots (a power of two), then slots x (le32 pool offset + 1, 0
+ *              empty; le32 FNV-1a hash of the word): a hash table with
+ *              linear probing, for exact lookups without a search.  The
+ *              hash beside the offset lets a probe skip other words without
+ *              reading them from the pool: most lookups are misses.
  */
 #include <string.h>
 
@@ -33,7 +35,7 @@ static uint32_t le32(const unsigned char *p)
 size_t dks_lexicon_size(void)
 {
     const unsigned char *p = dks_lexicon_start;
-    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 3)
+    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 4)
         return 0;
     size_t n = le32(p + 8), pool = le32(p + 12);
     const unsigned char *table = p + 16 + 4 * n + pool;
@@ -41,7 +43,7 @@ size_t dks_lexicon_size(void)
         return 0;
     size_t slots = le32(table);
     if (slots == 0 || (slots & (slots - 1)) || slots <= n ||
-        (size_t)(dks_lexicon_end - table) < 4 + 4 * slots)
+        (size_t)(dks_lexicon_end - table) < 4 + 8 * slots)
         return 0;
     return n;
 }
@@ -100,10 +102,11 @@ int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
     for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        uint32_t slot = le32(table + 4 + 4 * (size_t)i);
+        const unsigned char *s = table + 4 + 8 * (size_t)i;
+        uint32_t slot = le32(s);
         if (slot == 0)
             return 0;
-        if (compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
+        if (le32(s + 4) == h && compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
             return out ? read_entry(slot - 1, out) : 1;
     }
 }
