@@ -152,8 +152,13 @@ demo: $(PROGS)
 
 # The benchmark: BENCH_ARGS=--quick for a 5 MiB run, --mib N for another size.
 # Its corpus is cached in bench/cache/, which `make clean` keeps.
+PEERS := $(BUILD)/bench/peers
 bench: $(PROGS)
 	@scripts/install-deps.sh bench
+	@mkdir -p $(PEERS)
+	$(CC) $(DKS_CFLAGS) -O2 bench/peers/fts5.c -o $(PEERS)/fts5 -lsqlite3 -ljansson
+	g++ -std=c++17 -Wall -Wextra -Werror -O2 bench/peers/xapian.cc -o $(PEERS)/xapian \
+		-lxapian -ljansson
 	python3 bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs the benchmark: builds (or reuses) the corpus and the query set,
-indexes the corpus with dksearch several times, runs the query set over the
-index several times, and writes a Markdown and a JSON report.
+indexes the corpus with dksearch and its peers (Xapian, SQLite FTS5)
+several times, runs the query set over each index several times, and writes
+a Markdown and a JSON report with every figure as a ratio to each peer.
 
   run.py [--quick] [--mib N] [--runs N] [--out DIR]
 
@@ -113,6 +114,8 @@ def query_set(corpus_path):
 
 
 def disk_bytes(path):
+    if os.path.isfile(path):
+        return os.stat(path).st_blocks * 512
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
@@ -125,58 +128,125 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def bench_dksearch(corpus_path, queries, runs, out):
+class Engine:
+    """How to index a corpus and run a query file with one engine."""
+
+    def __init__(self, name, index_argv, query_argv, path):
+        self.name, self.index_argv, self.query_argv, self.path = name, index_argv, query_argv, path
+        self.index_runs, self.qps = [], []
+        self.latency = collections.defaultdict(list)  # type -> per run [p50, p95, p99]
+
+    def index(self, corpus_path):
+        if os.path.isdir(self.path):
+            shutil.rmtree(self.path)
+        elif os.path.exists(self.path):
+            os.remove(self.path)
+        wall, rss, _ = run_measured(self.index_argv(corpus_path))
+        self.index_runs.append((os.path.getsize(corpus_path) / 2**20 / wall, rss))
+
+    def search(self, queries, batch, out):
+        results = os.path.join(out, f"results-{self.name}.jsonl")
+        with open(results, "w") as res:
+            wall, _, _ = run_measured(self.query_argv(batch), stdout=res)
+        self.qps.append(len(queries) / wall)
+        took = collections.defaultdict(list)
+        with open(results, encoding="utf-8") as f:
+            answers = [json.loads(line) for line in f]
+        if len(answers) != len(queries):
+            sys.exit(f"bench: {self.name} answered {len(answers)} of {len(queries)} queries")
+        for (kind, _), answer in zip(queries, answers):
+            took[kind].append(answer["took_us"])
+            took["all"].append(answer["took_us"])
+        for kind, values in took.items():
+            self.latency[kind].append([percentile(values, p) for p in (50, 95, 99)])
+
+    def figures(self, corpus_path):
+        return {
+            "index_mib_s": statistics.median(r[0] for r in self.index_runs),
+            "index_peak_rss_mib": statistics.median(r[1] for r in self.index_runs) / 1024,
+            "index_size_pct": 100.0 * disk_bytes(self.path) / os.path.getsize(corpus_path),
+            "queries_per_s": statistics.median(self.qps),
+            "latency_us": {kind: [statistics.median(run[i] for run in values) for i in range(3)]
+                           for kind, values in self.latency.items()},
+        }
+
+
+def engines(out):
     bindir = os.path.join(TOP, "bin")
     db = os.path.join(out, "dksearch.db")
-    size = os.path.getsize(corpus_path)
-    index_runs = []
-    for _ in range(runs):
-        shutil.rmtree(db, ignore_errors=True)
-        wall, rss, _ = run_measured([os.path.join(bindir, "dksearch-index"), "-q", "--db", db,
-                                     corpus_path])
-        index_runs.append((size / 2**20 / wall, rss))
+    peers = os.path.join(out, "peers")
+    return [
+        Engine("dksearch",
+               lambda c: [os.path.join(bindir, "dksearch-index"), "-q", "--db", db, c],
+               lambda q: [os.path.join(bindir, "dksearch-query"), "--db", db, "--batch", q,
+                          "--limit", "10"], db),
+        Engine("xapian",
+               lambda c: [os.path.join(peers, "xapian"), "index", os.path.join(out, "xapian.db"),
+                          c],
+               lambda q: [os.path.join(peers, "xapian"), "query", os.path.join(out, "xapian.db"),
+                          q], os.path.join(out, "xapian.db")),
+        Engine("fts5",
+               lambda c: [os.path.join(peers, "fts5"), "index", os.path.join(out, "fts5.db"), c],
+               lambda q: [os.path.join(peers, "fts5"), "query", os.path.join(out, "fts5.db"), q],
+               os.path.join(out, "fts5.db")),
+    ]
+
+
+def run_all(corpus_path, queries, runs, out):
+    """Every run indexes with each engine in turn, then queries with each:
+    engines alternate, so a noisy minute does not land on one of them."""
     batch = os.path.join(out, "queries.txt")
     with open(batch, "w", encoding="utf-8") as f:
         f.writelines(q + "\n" for _, q in queries)
-    per_type = collections.defaultdict(list)  # type -> per run [p50, p95, p99]
-    qps = []
-    for _ in range(runs):
-        results = os.path.join(out, "results.jsonl")
-        with open(results, "w") as res:
-            wall, _, _ = run_measured([os.path.join(bindir, "dksearch-query"), "--db", db,
-                                       "--batch", batch, "--limit", "10"], stdout=res)
-        qps.append(len(queries) / wall)
-        took = collections.defaultdict(list)
-        with open(results, encoding="utf-8") as f:
-            for (kind, _), line in zip(queries, f):
-                took[kind].append(json.loads(line)["took_us"])
-                took["all"].append(json.loads(line)["took_us"])
-        for kind, values in took.items():
-            per_type[kind].append([percentile(values, p) for p in (50, 95, 99)])
-    return {
-        "index_mib_s": statistics.median(r[0] for r in index_runs),
-        "index_peak_rss_mib": statistics.median(r[1] for r in index_runs) / 1024,
-        "index_size_pct": 100.0 * disk_bytes(db) / size,
-        "queries_per_s": statistics.median(qps),
-        "latency_us": {kind: [statistics.median(run[i] for run in values) for i in range(3)]
-                       for kind, values in per_type.items()},
-    }
+    all_engines = engines(out)
+    for run in range(runs):
+        for e in all_engines:
+            e.index(corpus_path)
+        for e in all_engines:
+            e.search(queries, batch, out)
+        print(f"bench: run {run + 1} of {runs} done", file=sys.stderr)
+    return {e.name: e.figures(corpus_path) for e in all_engines}
+
+
+def ratio(peer, ours):
+    return f"{peer / ours:.1f}x" if ours > 0 else "-"
 
 
 def report(mib, corpus_path, queries, results, out):
-    lines = [f"# dksearch benchmark: {mib:g} MiB corpus", "",
-             f"Corpus: `{os.path.relpath(corpus_path, TOP)}`, "
-             f"{os.path.getsize(corpus_path) / 2**20:.1f} MiB; {len(queries)} queries.", "",
+    ours = results["dksearch"]
+    peers = [name for name in results if name != "dksearch"]
+    lines = [f"# Benchmark: {mib:g} MiB corpus", "",
+             f"Corpus `{os.path.relpath(corpus_path, TOP)}`, "
+             f"{os.path.getsize(corpus_path) / 2**20:.1f} MiB; {len(queries)} queries, top 10. "
+             "Medians of the runs; a ratio is how many times better dksearch is "
+             "(above 1x: dksearch wins).", "",
              "| engine | index MiB/s | peak RSS MiB | index % of input | queries/s |",
              "| --- | --- | --- | --- | --- |"]
     for engine, r in results.items():
         lines.append(f"| {engine} | {r['index_mib_s']:.1f} | {r['index_peak_rss_mib']:.0f} | "
                      f"{r['index_size_pct']:.0f} % | {r['queries_per_s']:.0f} |")
-    lines += ["", "| engine | query type | p50 µs | p95 µs | p99 µs |",
-              "| --- | --- | --- | --- | --- |"]
-    for engine, r in results.items():
-        for kind, (p50, p95, p99) in sorted(r["latency_us"].items()):
-            lines.append(f"| {engine} | {kind} | {p50:.0f} | {p95:.0f} | {p99:.0f} |")
+    for peer in peers:
+        r = results[peer]
+        lines.append(f"| dksearch vs {peer} | {ratio(ours['index_mib_s'], r['index_mib_s'])} | "
+                     f"{ratio(r['index_peak_rss_mib'], ours['index_peak_rss_mib'])} | "
+                     f"{ratio(r['index_size_pct'], ours['index_size_pct'])} | "
+                     f"{ratio(ours['queries_per_s'], r['queries_per_s'])} |")
+    header = "| query type | " + " | ".join(
+        f"{e} p50 / p95 / p99 µs" for e in results) + " | " + " | ".join(
+        f"vs {p} p50 / p99" for p in peers) + " |"
+    lines += ["", header, "|" + " --- |" * (1 + len(results) + len(peers))]
+    for kind in sorted(ours["latency_us"]):
+        cells = []
+        for e in results.values():
+            p50, p95, p99 = e["latency_us"][kind]
+            cells.append(f"{p50:.0f} / {p95:.0f} / {p99:.0f}")
+        for peer in peers:
+            theirs = results[peer]["latency_us"][kind]
+            mine = ours["latency_us"][kind]
+            cells.append(f"{ratio(theirs[0], mine[0])} / {ratio(theirs[2], mine[2])}")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    lines += ["", "dksearch's times include making ten snippets with highlights and counting "
+              "every hit; the peers' include neither."]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "report.md"), "w", encoding="utf-8") as f:
         f.write(text)
@@ -198,7 +268,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     corpus_path = corpus(args.mib)
     queries = query_set(corpus_path)
-    results = {"dksearch": bench_dksearch(corpus_path, queries, args.runs, args.out)}
+    results = run_all(corpus_path, queries, args.runs, args.out)
     report(args.mib, corpus_path, queries, results, args.out)
 
 
