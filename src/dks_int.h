@@ -491,9 +491,12 @@ void dks_query_drop_stopwords(dks_qnode **root);
 /* Called for each word term within reach; non-zero stops the walk. */
 typedef int (*dks_fuzzy_fn)(void *ctx, const char *term, size_t len, unsigned edits);
 /* Walks the word terms (not parts, heads, ...) within max_edits
- * Levenshtein edits (over code points) of word, in dictionary order. */
+ * Levenshtein edits (over code points) of word, in dictionary order.  With
+ * same_first_letter only terms that begin with word's first letter are
+ * walked: a small part of the dictionary, for suggestions, where a typo in
+ * the first letter is rare enough not to pay for. */
 int dks_fuzzy_terms(dks_txn *t, const char *word, size_t len, unsigned max_edits,
-                    dks_fuzzy_fn fn, void *ctx);
+                    int same_first_letter, dks_fuzzy_fn fn, void *ctx);
 /* The edits a typo query allows: 0 up to 4 letters, 1 up to 8, then 2. */
 unsigned dks_fuzzy_max_edits(const char *word, size_t len);
 

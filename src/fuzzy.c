@@ -44,7 +44,7 @@ static int row_min(const unsigned *row, size_t m)
 }
 
 int dks_fuzzy_terms(dks_txn *t, const char *word, size_t len, unsigned max_edits,
-                    dks_fuzzy_fn fn, void *ctx)
+                    int same_first_letter, dks_fuzzy_fn fn, void *ctx)
 {
     int32_t pattern[MAX_FUZZY_CHARS], key_cps[MAX_FUZZY_CHARS];
     size_t pattern_ends[MAX_FUZZY_CHARS], key_ends[MAX_FUZZY_CHARS];
@@ -67,9 +67,17 @@ int dks_fuzzy_terms(dks_txn *t, const char *word, size_t len, unsigned max_edits
     const void *k, *v;
     size_t kl, vl;
     /* Words start with a letter or digit; kind-prefixed keys sort before. */
-    rc = dks_cursor_seek(c, "0", 1, &k, &kl, &v, &vl);
+    const char *start = "0";
+    size_t start_len = 1, first = same_first_letter ? pattern_ends[0] : 0;
+    if (same_first_letter) {
+        start = word;
+        start_len = first;
+    }
+    rc = dks_cursor_seek(c, start, start_len, &k, &kl, &v, &vl);
     unsigned char seek[DKS_MAX_KEY_TERM_BYTES + 2];
     while (rc == 0) {
+        if (first && (kl < first || memcmp(k, word, first) != 0))
+            break;  /* past the words with that first letter */
         int n = decode(k, kl, key_cps, key_ends);
         if (n < 0) {
             rc = dks_cursor_next(c, &k, &kl, &v, &vl);

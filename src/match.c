@@ -1146,7 +1146,8 @@ static int add_highlight(dks_match_result *r, const char *term, size_t len);
 static int fuzzy_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 {
     near_words nw = {.n = 0};
-    int rc = dks_fuzzy_terms(ctx->txn, q->term, q->term_len, q->max_edits, keep_near, &nw);
+    int rc =
+        dks_fuzzy_terms(ctx->txn, q->term, q->term_len, q->max_edits, 0, keep_near, &nw);
     iter **subs = NULL;
     size_t n = 0, cap = 0, found = 0;
     if (!rc)

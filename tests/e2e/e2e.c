@@ -951,6 +951,14 @@ static void test_prefix_and_typing(void **state)
     r = test_tool("dksearch-query", "--db", g_db, "--json", "kommunen borgmestr", NULL);
     assert_contains(r.out, "\"suggestion\":\"kommunen borgmesteren\"");
     test_run_free(&r);
+    /* Suggestions keep the first letter: "pelemedicin" is one edit from
+     * telemedicin, but gets nothing, while the typo ~ operator finds it. */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "pelemedicin", NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.out, "\"suggestion\""));
+    test_run_free(&r);
+    expect_ranked(g_db, "pelemedicin~",
+                  IDS("sundhed/telemedicin.txt", "tale-2", "sundhed/sygehuse.txt"));
     /* A stop word is never suggested: "og" is one edit from "ogg", but ranked
      * matching leaves it out, so there is nothing to offer. */
     r = test_tool("dksearch-query", "--db", g_db, "--json", "ogg", NULL);
