@@ -47,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan valgrind eval demo bench clean
+.PHONY: all deps test check asan valgrind eval demo peers bench bench-smoke clean
 all: $(PROGS)
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -128,6 +128,7 @@ test: check
 	$(MAKE) eval
 	$(MAKE) asan
 	$(MAKE) valgrind
+	$(MAKE) bench-smoke
 
 # The binaries under valgrind's memcheck on the fixture corpora.
 valgrind: $(PROGS)
@@ -152,14 +153,27 @@ demo: $(PROGS)
 
 # The benchmark: BENCH_ARGS=--quick for a 5 MiB run, --mib N for another size.
 # Its corpus is cached in bench/cache/, which `make clean` keeps.
-PEERS := $(BUILD)/bench/peers
-bench: $(PROGS)
+# The peers are built where bench/run.py looks for them.
+PEERS := build/bench/peers
+peers:
 	@scripts/install-deps.sh bench
 	@mkdir -p $(PEERS)
 	$(CC) $(DKS_CFLAGS) -O2 bench/peers/fts5.c -o $(PEERS)/fts5 -lsqlite3 -ljansson
 	g++ -std=c++17 -Wall -Wextra -Werror -O2 bench/peers/xapian.cc -o $(PEERS)/xapian \
 		-lxapian -ljansson
+
+bench: $(PROGS) peers
 	python3 bench/run.py $(BENCH_ARGS)
+
+# The benchmark end to end on a 1 MiB corpus made from the test texts, one
+# run: proves the report is produced, not its numbers.
+bench-smoke: $(PROGS) peers
+	python3 bench/run.py --smoke --out build/bench-smoke > /dev/null
+	@for engine in dksearch xapian fts5; do \
+		grep -q "^| $$engine | " build/bench-smoke/report.md || \
+			{ echo "bench-smoke: no $$engine row in the report"; exit 1; }; \
+	done
+	@echo "bench-smoke: report with dksearch, xapian and fts5 in build/bench-smoke/report.md"
 
 clean:
 	rm -rf build bin

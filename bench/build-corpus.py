@@ -7,6 +7,10 @@
       fetched with `apt-get download` and unpacked into CACHE_DIR, never
       installed.
 
+  build-corpus.py text   DIR OUT.jsonl
+      The same passages from the .txt files under DIR, for a smoke test
+      that must not download anything.
+
   build-corpus.py scaled REAL.jsonl WORDLIST MIB OUT.jsonl
       A deterministic corpus of about MIB MiB: documents of 100-300 words
       resampled from the real passages' sentences.  Resampling alone keeps
@@ -129,10 +133,28 @@ def passages(paragraphs):
             words = []
 
 
-def build_real(cache, out_path):
+def sources(top):
+    """(name, paragraphs) of each HTML page and man page under top; the .txt
+    files, short texts each, run together as one source."""
+    texts = []
+    for root, _, files in sorted(os.walk(top)):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if name.endswith((".html", ".htm", ".xhtml")):
+                yield os.path.relpath(path, top), html_paragraphs(path)
+            elif "/man/" in path and name.endswith(".gz"):
+                yield os.path.relpath(path, top), man_paragraphs(path)
+            elif name.endswith(".txt"):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    texts.extend(f.read().split("\n"))
+    if texts:
+        yield "texts", texts
+
+
+def build_real(cache, out_path, fetch=True):
     os.makedirs(cache, exist_ok=True)
-    unpacked = os.path.join(cache, "unpacked")
-    if not os.path.isdir(unpacked):
+    unpacked = os.path.join(cache, "unpacked") if fetch else cache
+    if fetch and not os.path.isdir(unpacked):
         if subprocess.run(["apt-get", "download", *PACKAGES], cwd=cache).returncode != 0:
             subprocess.run(["apt-get", "update", "-qq"], check=True)  # stale package lists
             subprocess.run(["apt-get", "download", *PACKAGES], cwd=cache, check=True)
@@ -142,28 +164,19 @@ def build_real(cache, out_path):
     stopwords = danish_stopwords()
     count = size = skipped = 0
     with open(out_path + ".tmp", "w", encoding="utf-8") as out:
-        for root, _, files in sorted(os.walk(unpacked)):
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                if name.endswith((".html", ".htm", ".xhtml")):
-                    paragraphs = html_paragraphs(path)
-                elif "/man/" in path and name.endswith(".gz"):
-                    paragraphs = man_paragraphs(path)
-                else:
+        for rel, paragraphs in sources(unpacked):
+            for i, text in enumerate(passages(paragraphs)):
+                if text in seen:  # the same page ships in several manuals
                     continue
-                for i, text in enumerate(passages(paragraphs)):
-                    if text in seen:  # the same page ships in several manuals
-                        continue
-                    if not is_danish(text, stopwords):
-                        skipped += 1
-                        continue
-                    seen.add(text)
-                    rel = os.path.relpath(path, unpacked)
-                    line = json.dumps({"id": f"{rel}#{i}", "title": " ".join(text.split()[:8]),
-                                       "body": text}, ensure_ascii=False)
-                    out.write(line + "\n")
-                    count += 1
-                    size += len(line.encode()) + 1
+                if not is_danish(text, stopwords):
+                    skipped += 1
+                    continue
+                seen.add(text)
+                line = json.dumps({"id": f"{rel}#{i}", "title": " ".join(text.split()[:8]),
+                                   "body": text}, ensure_ascii=False)
+                out.write(line + "\n")
+                count += 1
+                size += len(line.encode()) + 1
     os.replace(out_path + ".tmp", out_path)
     print(f"real corpus: {count} Danish passages ({skipped} in other languages left out), "
           f"{size / 2**20:.1f} MiB -> {out_path}")
@@ -215,8 +228,8 @@ def build_scaled(real_path, wordlist_path, mib, out_path):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "real":
-        build_real(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] in ("real", "text"):
+        build_real(argv[2], argv[3], fetch=argv[1] == "real")
     elif len(argv) == 6 and argv[1] == "scaled":
         build_scaled(argv[2], argv[3], float(argv[4]), argv[5])
     else:

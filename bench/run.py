@@ -43,14 +43,16 @@ def run_measured(argv, stdin=None, stdout=subprocess.DEVNULL):
     return wall, usage.ru_maxrss, code
 
 
-def corpus(mib):
-    os.makedirs(CACHE, exist_ok=True)
-    real = os.path.join(CACHE, "real.jsonl")
+def corpus(mib, cache=CACHE, text_dir=None):
+    """The scaled corpus of `mib` MiB, built from Debian's documentation, or
+    from the .txt files of text_dir (the smoke test: nothing to download)."""
+    os.makedirs(cache, exist_ok=True)
+    real = os.path.join(cache, "real.jsonl")
     builder = os.path.join(HERE, "build-corpus.py")
     if not os.path.exists(real):
-        subprocess.run([sys.executable, builder, "real", os.path.join(CACHE, "debs"), real],
-                       check=True)
-    scaled = os.path.join(CACHE, f"scaled-{mib:g}mib.jsonl")
+        source = ["text", text_dir] if text_dir else ["real", os.path.join(cache, "debs")]
+        subprocess.run([sys.executable, builder, *source, real], check=True)
+    scaled = os.path.join(cache, f"scaled-{mib:g}mib.jsonl")
     if not os.path.exists(scaled):
         subprocess.run([sys.executable, builder, "scaled", real, WORDLIST, str(mib), scaled],
                        check=True)
@@ -174,7 +176,7 @@ class Engine:
 def engines(out):
     bindir = os.path.join(TOP, "bin")
     db = os.path.join(out, "dksearch.db")
-    peers = os.path.join(out, "peers")
+    peers = os.path.join(TOP, "build", "bench", "peers")  # where make bench builds them
     return [
         Engine("dksearch",
                lambda c: [os.path.join(bindir, "dksearch-index"), "-q", "--db", db, c],
@@ -259,6 +261,8 @@ def report(mib, corpus_path, queries, results, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a 5 MiB corpus and 2 runs")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a 1 MiB corpus from the test texts, 1 run: checks that it works")
     ap.add_argument("--mib", type=float, default=200, help="corpus size (default 200)")
     ap.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
@@ -266,7 +270,12 @@ def main():
     if args.quick:
         args.mib, args.runs = 5, 2
     os.makedirs(args.out, exist_ok=True)
-    corpus_path = corpus(args.mib)
+    if args.smoke:
+        args.mib, args.runs = 1, 1
+        corpus_path = corpus(1, os.path.join(args.out, "cache"),
+                             os.path.join(TOP, "tests", "eval", "corpus"))
+    else:
+        corpus_path = corpus(args.mib)
     queries = query_set(corpus_path)
     results = run_all(corpus_path, queries, args.runs, args.out)
     report(args.mib, corpus_path, queries, results, args.out)

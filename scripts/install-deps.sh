@@ -28,7 +28,6 @@ if [ "${1:-}" = bench ]; then
 /usr/bin/g++:g++
 /usr/include/xapian.h:libxapian-dev
 /usr/include/sqlite3.h:libsqlite3-dev
-/usr/bin/gnuplot:gnuplot-nox
 "
 fi
 
