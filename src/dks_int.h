@@ -539,6 +539,22 @@ typedef struct dks_match_result {
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
                   dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
+
+/* A matched term at a position of a document: term indexes the keys given
+ * to dks_match_positions. */
+typedef struct dks_position_match {
+    uint32_t position, term;
+} dks_position_match;
+typedef struct dks_doc_matches {
+    uint32_t doc;                  /* set by the caller */
+    dks_position_match *matches;   /* owned; free() */
+    size_t n, cap;
+} dks_doc_matches;
+/* Appends to each of docs where each key (a term key as in
+ * dks_match_result.terms) stands in it, read from the postings in one pass
+ * per key.  Prefix keys are skipped. */
+int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_t n_keys,
+                        dks_doc_matches *docs, size_t n_docs);
 /* The parts of a hit's score for the query (the hit from dks_match_run).
  * *parts and each part's term are owned by the caller: free them with
  * dks_score_parts_free(). */
@@ -558,6 +574,13 @@ typedef struct dks_snippet {
 int dks_snippet_make(dks_analyzer *an, const char *text, size_t len,
                      char *const *terms, const size_t *term_lens, size_t n_terms,
                      size_t words, dks_snippet *out);
+/* The same snippet, from where the query's terms stand in the text
+ * (positions counted from first_position, as the index counts them; see
+ * dks_match_positions) instead of analysing the text again.  Sorts
+ * matches. */
+int dks_snippet_at_positions(const char *text, size_t len, uint32_t first_position,
+                             dks_position_match *matches, size_t n_matches, size_t n_terms,
+                             size_t words, dks_snippet *out);
 void dks_snippet_free(dks_snippet *s);
 
 /* ------------------------------------------------------------------ */

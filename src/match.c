@@ -1591,3 +1591,59 @@ fail:
     dks_match_result_free(out);
     return rc;
 }
+
+/* ---- where the matched terms stand in a page of hits ------------------- */
+
+static int cmp_doc_matches(const void *a, const void *b)
+{
+    uint32_t x = (*(dks_doc_matches *const *)a)->doc, y = (*(dks_doc_matches *const *)b)->doc;
+    return (x > y) - (x < y);
+}
+
+static int add_match(dks_doc_matches *d, uint32_t position, uint32_t term)
+{
+    int rc = dks_grow(&d->matches, d->n, &d->cap, sizeof *d->matches, 16);
+    if (!rc)
+        d->matches[d->n++] = (dks_position_match){position, term};
+    return rc;
+}
+
+int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_t n_keys,
+                        dks_doc_matches *docs, size_t n_docs)
+{
+    if (n_docs == 0)
+        return DKS_OK;
+    /* One pass over each term's postings: the documents in id order. */
+    dks_doc_matches **order = malloc(n_docs * sizeof *order);
+    if (!order)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < n_docs; i++)
+        order[i] = &docs[i];
+    qsort(order, n_docs, sizeof *order, cmp_doc_matches);
+    dks_match_result scratch = {0};
+    match_ctx ctx;
+    uint32_t *buf = NULL, n_pos;
+    size_t cap = 0;
+    int rc = match_ctx_init(t, &scratch, 2.0, &ctx);
+    for (size_t k = 0; !rc && k < n_keys; k++) {
+        iter *it;
+        double idf;
+        if ((unsigned char)keys[k][0] == DKS_KEY_PREFIX || lens[k] == 0)
+            continue;  /* a prefix's words are not listed: see dks_snippet_make */
+        if ((rc = term_new(&ctx, keys[k], lens[k], 1.0, &it, &idf)))
+            break;
+        for (size_t i = 0; !rc && it->ops != &empty_ops && i < n_docs; i++) {
+            rc = it->ops->skip_to(it, order[i]->doc);
+            if (rc || it->doc != order[i]->doc)
+                continue;
+            rc = term_positions((term_iter *)it, &buf, &cap, &n_pos);
+            for (uint32_t p = 0; !rc && p < n_pos; p++)
+                rc = add_match(order[i], buf[p], (uint32_t)k);
+        }
+        it->ops->free(it);
+    }
+    free(buf);
+    free(order);
+    dks_match_result_free(&scratch);
+    return rc;
+}

@@ -264,9 +264,11 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
     return rc;
 }
 
-/* Fills one hit from the stored document. */
+/* Fills one hit from the stored document.  Its snippet is cut where the
+ * postings say the query's terms stand (`at`), or, when the query has a
+ * prefix (whose words the results do not list), by analysing the text. */
 static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
-                    const dks_hit_ref *ref, size_t words, dks_hit *hit)
+                    const dks_hit_ref *ref, dks_doc_matches *at, size_t words, dks_hit *hit)
 {
     unsigned char key[4];
     const void *v, *text;
@@ -282,8 +284,11 @@ static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
         return rc == 1 ? DKS_ECORRUPT : rc;  /* a posting names a missing document */
 
     dks_snippet snip;
-    if ((rc = dks_snippet_make(an, text, text_len, m->terms, m->term_lens, m->n_terms, words,
-                               &snip)))
+    rc = at ? dks_snippet_at_positions(text, text_len, rec.body_start, at->matches, at->n,
+                                       m->n_terms, words, &snip)
+            : dks_snippet_make(an, text, text_len, m->terms, m->term_lens, m->n_terms, words,
+                               &snip);
+    if (rc)
         return rc;
     hit->score = ref->score;
     hit->id = copy_valid(rec.id, rec.id_len);
@@ -299,6 +304,13 @@ static int in_index(void *ctx, const char *key, size_t len)
 {
     dks_term_stats st;
     return len > 0 && len <= DKS_MAX_KEY_TERM_BYTES && dks_term_stats_get(ctx, key, len, &st) == 0;
+}
+
+static void free_doc_matches(dks_doc_matches *at, size_t n)
+{
+    for (size_t i = 0; at && i < n; i++)
+        free(at[i].matches);
+    free(at);
 }
 
 int dks_search(dks_index *index, const char *query, size_t query_len,
@@ -323,6 +335,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     dks_qnode *root = NULL;
     dks_txn *t = NULL;
     dks_match_result m = {0};
+    dks_doc_matches *at = NULL;
+    size_t n_at = 0;
     dks_meta meta;
     dks_results *r = calloc(1, sizeof *r);
     int rc = r ? dks_txn_begin(dks_index_store(index), 0, &t) : DKS_ENOMEM;
@@ -379,8 +393,24 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
         rc = DKS_ENOMEM;
         goto fail;
     }
+    /* where the terms stand in the page's documents, in one pass a term */
+    int has_prefix = 0;
+    for (size_t i = 0; i < m.n_terms; i++)
+        has_prefix |= m.term_lens[i] > 0 && (unsigned char)m.terms[i][0] == DKS_KEY_PREFIX;
+    if (!has_prefix && n) {
+        if (!(at = calloc(n, sizeof *at))) {
+            rc = DKS_ENOMEM;
+            goto fail;
+        }
+        n_at = n;
+        for (size_t i = 0; i < n; i++)
+            at[i].doc = m.hits[opt.offset + i].doc;
+        if ((rc = dks_match_positions(t, m.terms, m.term_lens, m.n_terms, at, n)))
+            goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
-        rc = make_hit(t, an, &m, &m.hits[opt.offset + i], opt.snippet_words, &r->hits[i]);
+        rc = make_hit(t, an, &m, &m.hits[opt.offset + i], at ? &at[i] : NULL,
+                      opt.snippet_words, &r->hits[i]);
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
         if (!rc && opt.explain) {
             dks_score_part *parts;
@@ -392,6 +422,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
             goto fail;
     }
     dks_txn_abort(t);
+    free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);
     dks_analyzer_free(an);
@@ -400,6 +431,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     return DKS_OK;
 fail:
     dks_txn_abort(t);
+    free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);
     dks_analyzer_free(an);

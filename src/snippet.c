@@ -2,9 +2,12 @@
  * snippet.c - picks the passage of a document that shows most of the
  * query's terms and marks them.
  *
- * The stored text is analysed again with the index's own chain, so every
- * surface form whose term matched is marked ("velfærdsalliancer" for the
- * query velfærdsalliance).  The window of `words` tokens with the most
+ * Every surface form whose term matched is marked ("velfærdsalliancer" for
+ * the query velfærdsalliance).  Where the matches stand comes from the
+ * postings (dks_snippet_at_positions: only the tokeniser runs over the
+ * text), or, for a query with a prefix, whose matched words the results do
+ * not list, from analysing the stored text again with the index's own
+ * chain (dks_snippet_make).  The window of `words` tokens with the most
  * distinct query terms (then the most matches, then the earliest) wins.
  * The snippet is one line of valid UTF-8 cut at word boundaries: runs of
  * white space and control characters become one space, invalid bytes
@@ -140,15 +143,15 @@ static size_t trailing_punctuation(const char *text, size_t len, size_t end)
     return end;
 }
 
-int dks_snippet_make(dks_analyzer *an, const char *text, size_t len, char *const *terms,
-                     const size_t *term_lens, size_t n_terms, size_t words, dks_snippet *out)
+/* Cuts the snippet from the tokens, each marked with the query term it
+ * matched or -1; counts has room for one counter per query term. */
+static int render(const snip_ctx *tokens, size_t *counts, const char *text, size_t len,
+                  size_t words, dks_snippet *out)
 {
-    memset(out, 0, sizeof *out);
-    snip_ctx s = {.terms = terms, .term_lens = term_lens, .n_terms = n_terms};
-    size_t *counts = calloc(n_terms ? n_terms : 1, sizeof *counts);
-    int rc = counts ? dks_analyze(an, text, len, 0, add_token, &s) : DKS_ENOMEM;
-    if (rc || (rc = dks_buf_append(&out->text, "", 0)) || s.n == 0)
-        goto done;
+    const snip_ctx s = *tokens;
+    int rc = dks_buf_append(&out->text, "", 0);
+    if (rc || s.n == 0)
+        return rc;
     if (words == 0)
         words = 1;
 
@@ -171,39 +174,96 @@ int dks_snippet_make(dks_analyzer *an, const char *text, size_t len, char *const
     size_t n_matches = 0;
     for (size_t i = first; i < last; i++)
         n_matches += s.toks[i].match >= 0;
-    if (n_matches && !(out->ranges = calloc(n_matches, sizeof *out->ranges))) {
-        rc = DKS_ENOMEM;
-        goto done;
-    }
+    if (n_matches && !(out->ranges = calloc(n_matches, sizeof *out->ranges)))
+        return DKS_ENOMEM;
     if (first > 0 && (rc = dks_buf_append_str(&out->text, "… ")))
-        goto done;
+        return rc;
     for (size_t i = first; i < last; i++) {
         const snip_token *t = &s.toks[i];
         if (i > first) {
             size_t gap_from = s.toks[i - 1].offset + s.toks[i - 1].len;
             if ((rc = append_gap(&out->text, (const unsigned char *)text + gap_from,
                                  t->offset - gap_from)))
-                goto done;
+                return rc;
         }
         size_t start = out->text.len;
         if ((rc = dks_utf8_append_valid(&out->text, (const unsigned char *)text + t->offset,
                                         t->len)))
-            goto done;
+            return rc;
         if (t->match >= 0)
             out->ranges[out->n_ranges++] = (dks_highlight){start, out->text.len};
     }
     size_t end = s.toks[last - 1].offset + s.toks[last - 1].len;
     size_t punct = trailing_punctuation(text, len, end);
     if ((rc = dks_buf_append(&out->text, text + end, punct - end)))
-        goto done;
+        return rc;
     if (last < s.n)
         rc = dks_buf_append_str(&out->text, " …");
-done:
+    return rc;
+}
+
+/* Renders the snippet unless rc already says the tokens failed, and
+ * releases the tokens; on failure *out is released too. */
+static int finish(snip_ctx *s, int rc, const char *text, size_t len, size_t words,
+                  dks_snippet *out)
+{
+    size_t *counts = NULL;
+    if (!rc && !(counts = calloc(s->n_terms ? s->n_terms : 1, sizeof *counts)))
+        rc = DKS_ENOMEM;
+    if (!rc)
+        rc = render(s, counts, text, len, words, out);
     free(counts);
-    free(s.toks);
+    free(s->toks);
     if (rc)
         dks_snippet_free(out);
     return rc;
+}
+
+int dks_snippet_make(dks_analyzer *an, const char *text, size_t len, char *const *terms,
+                     const size_t *term_lens, size_t n_terms, size_t words, dks_snippet *out)
+{
+    memset(out, 0, sizeof *out);
+    snip_ctx s = {.terms = terms, .term_lens = term_lens, .n_terms = n_terms};
+    return finish(&s, dks_analyze(an, text, len, 0, add_token, &s), text, len, words, out);
+}
+
+static int cmp_position_match(const void *a, const void *b)
+{
+    const dks_position_match *x = a, *y = b;
+    if (x->position != y->position)
+        return (x->position > y->position) - (x->position < y->position);
+    return (x->term > y->term) - (x->term < y->term);
+}
+
+int dks_snippet_at_positions(const char *text, size_t len, uint32_t first_position,
+                             dks_position_match *matches, size_t n_matches, size_t n_terms,
+                             size_t words, dks_snippet *out)
+{
+    memset(out, 0, sizeof *out);
+    snip_ctx s = {.n_terms = n_terms};
+    if (n_matches)
+        qsort(matches, n_matches, sizeof *matches, cmp_position_match);
+    /* Positions are the tokeniser's count, as dks_analyze assigns them;
+     * an over-long token takes a position but is no word. */
+    dks_tokenizer tz;
+    dks_token tok;
+    dks_tokenizer_init(&tz, text, len);
+    uint32_t position = first_position;
+    size_t m = 0;
+    int rc = DKS_OK;
+    while (!rc && dks_tokenizer_next(&tz, &tok)) {
+        uint32_t at = position;
+        if (position < DKS_MAX_POSITION)
+            position++;
+        while (m < n_matches && matches[m].position < at)
+            m++;
+        if (tok.len > DKS_MAX_TOKEN_BYTES)
+            continue;
+        int match = m < n_matches && matches[m].position == at ? (int)matches[m].term : -1;
+        if (!(rc = dks_grow(&s.toks, s.n, &s.cap, sizeof *s.toks, 256)))
+            s.toks[s.n++] = (snip_token){tok.offset, tok.len, match};
+    }
+    return finish(&s, rc, text, len, words, out);
 }
 
 void dks_snippet_free(dks_snippet *s)
