@@ -272,6 +272,8 @@ typedef struct dks_search_options {
     size_t limit;            /* hits to return (0 means 10) */
     size_t offset;           /* hits to skip, for paging */
     size_t snippet_words;    /* words in a snippet (0 means 30) */
+    int no_snippets;         /* hits come with an empty snippet and no highlights:
+                                for programs that show ids and titles only */
     int as_you_type;         /* the last word is being typed: match it as a prefix too */
     int explain;             /* break each hit's score down into its parts */
     double title_weight;     /* a title word counts this many times a body word (0 means 2) */

@@ -34,6 +34,7 @@ static void usage(FILE *out)
             "  --limit N           hits to show (default 10)\n"
             "  --offset N          hits to skip first, for paging\n"
             "  --snippet-words N   words in a snippet (default 30)\n"
+            "  --no-snippets       ids, titles and scores only\n"
             "  --json              one JSON object instead of text\n"
             "  --batch FILE|-      run one query a line of FILE (- for standard input)\n"
             "                      and print one JSON object a line\n"
@@ -298,6 +299,8 @@ int main(int argc, char **argv)
             opt.as_you_type = 1;
         } else if (strcmp(a, "--explain") == 0) {
             opt.explain = 1;
+        } else if (strcmp(a, "--no-snippets") == 0) {
+            opt.no_snippets = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||

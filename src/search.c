@@ -266,28 +266,33 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
 
 /* Fills one hit from the stored document.  Its snippet is cut where the
  * postings say the query's terms stand (`at`), or, when the query has a
- * prefix (whose words the results do not list), by analysing the text. */
+ * prefix (whose words the results do not list), by analysing the text;
+ * words = 0 asks for no snippet. */
 static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
                     const dks_hit_ref *ref, dks_doc_matches *at, size_t words, dks_hit *hit)
 {
     unsigned char key[4];
-    const void *v, *text;
-    size_t vl, text_len;
+    const void *v, *text = NULL;
+    size_t vl, text_len = 0;
     dks_doc_record rec;
     dks_put_be32(key, ref->doc);
     int rc = dks_kv_get(t, DKS_DB_DOCS, key, sizeof key, &v, &vl);
     if (!rc)
         rc = dks_doc_record_decode(v, vl, &rec);
-    if (!rc)
+    if (!rc && words > 0)
         rc = dks_kv_get(t, DKS_DB_TEXT, key, sizeof key, &text, &text_len);
     if (rc)
         return rc == 1 ? DKS_ECORRUPT : rc;  /* a posting names a missing document */
 
-    dks_snippet snip;
-    rc = at ? dks_snippet_at_positions(text, text_len, rec.body_start, at->matches, at->n,
-                                       m->n_terms, words, &snip)
-            : dks_snippet_make(an, text, text_len, m->terms, m->term_lens, m->n_terms, words,
-                               &snip);
+    dks_snippet snip = {0};
+    if (words == 0)
+        rc = dks_buf_append(&snip.text, "", 0);  /* no snippet asked for */
+    else if (at)
+        rc = dks_snippet_at_positions(text, text_len, rec.body_start, at->matches, at->n,
+                                      m->n_terms, words, &snip);
+    else
+        rc = dks_snippet_make(an, text, text_len, m->terms, m->term_lens, m->n_terms, words,
+                              &snip);
     if (rc)
         return rc;
     hit->score = ref->score;
@@ -397,7 +402,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     int has_prefix = 0;
     for (size_t i = 0; i < m.n_terms; i++)
         has_prefix |= m.term_lens[i] > 0 && (unsigned char)m.terms[i][0] == DKS_KEY_PREFIX;
-    if (!has_prefix && n) {
+    if (!has_prefix && n && !opt.no_snippets) {
         if (!(at = calloc(n, sizeof *at))) {
             rc = DKS_ENOMEM;
             goto fail;
@@ -410,7 +415,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     }
     for (size_t i = 0; i < n; i++) {
         rc = make_hit(t, an, &m, &m.hits[opt.offset + i], at ? &at[i] : NULL,
-                      opt.snippet_words, &r->hits[i]);
+                      opt.no_snippets ? 0 : opt.snippet_words, &r->hits[i]);
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
         if (!rc && opt.explain) {
             dks_score_part *parts;

@@ -1340,6 +1340,28 @@ static void test_batch(void **state)
                    "--db", g_db, "--batch", "-", "velfærd");
 }
 
+static void test_no_snippets(void **state)
+{
+    (void)state;
+    /* --no-snippets: the same hits, scores and order, and no text of them */
+    hits full = search("kommune OR klima");
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--no-snippets",
+                           "--limit", "100", "kommune OR klima", NULL);
+    hits bare = {0};
+    check_json(r.out, "kommune OR klima", &bare);
+    test_run_free(&r);
+    assert_int_equal(bare.total, full.total);
+    assert_int_equal(bare.n, full.n);
+    for (size_t i = 0; i < bare.n; i++) {
+        assert_string_equal(bare.id[i], full.id[i]);
+        assert_true(bare.score[i] == full.score[i]);
+        assert_string_equal(bare.snippet[i], "");
+        assert_int_equal(json_array_size(bare.highlights[i]), 0);
+    }
+    hits_free(&full);
+    hits_free(&bare);
+}
+
 static void test_paging(void **state)
 {
     (void)state;
@@ -1413,6 +1435,7 @@ int main(void)
         cmocka_unit_test(test_proximity),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_no_snippets),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
         cmocka_unit_test(test_prefix_caps),
