@@ -366,6 +366,11 @@ typedef struct dks_doc_record {
 int dks_doc_record_encode(const dks_document *doc, uint32_t length,
                           uint32_t body_start, dks_buf *out);
 int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
+/* Reads a stored document's record and, unless text is NULL, its text
+ * (pointing into the map, as dks_kv_get).  A document that postings or
+ * results name must exist: a missing one is DKS_ECORRUPT. */
+int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec, const void **text,
+                size_t *text_len);
 
 /* Collection statistics (meta database). */
 typedef struct dks_meta {

@@ -159,17 +159,11 @@ static int sort_hits(dks_txn *t, dks_match_result *m, const char *sort, dks_erro
     if (!e)
         return DKS_ENOMEM;
     for (size_t i = 0; i < m->n_hits; i++) {
-        unsigned char key[4];
-        const void *v;
-        size_t vl;
         dks_doc_record rec;
-        dks_put_be32(key, m->hits[i].doc);
-        int rc = dks_kv_get(t, DKS_DB_DOCS, key, 4, &v, &vl);
-        if (!rc)
-            rc = dks_doc_record_decode(v, vl, &rec);
+        int rc = dks_doc_get(t, m->hits[i].doc, &rec, NULL, NULL);
         if (rc) {
             free(e);
-            return rc == 1 ? DKS_ECORRUPT : rc;
+            return rc;
         }
         e[i].ref = m->hits[i];
         e[i].descending = desc;
@@ -221,17 +215,11 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
     if (!vals)
         return DKS_ENOMEM;
     for (size_t i = 0; i < m->n_hits; i++) {
-        unsigned char key[4];
-        const void *v;
-        size_t vl;
         dks_doc_record rec;
-        dks_put_be32(key, m->hits[i].doc);
-        int rc = dks_kv_get(t, DKS_DB_DOCS, key, 4, &v, &vl);
-        if (!rc)
-            rc = dks_doc_record_decode(v, vl, &rec);
+        int rc = dks_doc_get(t, m->hits[i].doc, &rec, NULL, NULL);
         if (rc) {
             free(vals);
-            return rc == 1 ? DKS_ECORRUPT : rc;
+            return rc;
         }
         if (field_value(&rec, name, &vals[nv].value, &vals[nv].len))
             nv++;
@@ -271,18 +259,12 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
 static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
                     const dks_hit_ref *ref, dks_doc_matches *at, size_t words, dks_hit *hit)
 {
-    unsigned char key[4];
-    const void *v, *text = NULL;
-    size_t vl, text_len = 0;
+    const void *text = NULL;
+    size_t text_len = 0;
     dks_doc_record rec;
-    dks_put_be32(key, ref->doc);
-    int rc = dks_kv_get(t, DKS_DB_DOCS, key, sizeof key, &v, &vl);
-    if (!rc)
-        rc = dks_doc_record_decode(v, vl, &rec);
-    if (!rc && words > 0)
-        rc = dks_kv_get(t, DKS_DB_TEXT, key, sizeof key, &text, &text_len);
+    int rc = dks_doc_get(t, ref->doc, &rec, words > 0 ? &text : NULL, &text_len);
     if (rc)
-        return rc == 1 ? DKS_ECORRUPT : rc;  /* a posting names a missing document */
+        return rc;
 
     dks_snippet snip = {0};
     if (words == 0)

@@ -93,11 +93,11 @@ static int match_surface(const dks_term *t, void *ctx)
 static int surface_of(dks_txn *t, dks_analyzer *an, const char *term, size_t len, char *out,
                       size_t cap, size_t *out_len)
 {
-    unsigned char key[DKS_MAX_TERM_BYTES + 5], dkey[4];
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, 0);
     dks_cursor *c;
-    const void *k, *v, *rec, *text;
-    size_t klen, vl, rl, tl, term_len;
+    const void *k, *v, *text;
+    size_t klen, vl, tl, term_len;
     uint32_t first;
     *out_len = 0;
     int rc = dks_cursor_open(t, DKS_DB_POSTINGS, &c);
@@ -109,12 +109,9 @@ static int surface_of(dks_txn *t, dks_analyzer *an, const char *term, size_t len
     dks_cursor_close(c);
     if (rc || term_len != len || memcmp(k, term, len) != 0)
         return rc == 1 ? DKS_OK : rc;
-    dks_put_be32(dkey, first);
     dks_doc_record r;
-    if ((rc = dks_kv_get(t, DKS_DB_DOCS, dkey, 4, &rec, &rl)) ||
-        (rc = dks_doc_record_decode(rec, rl, &r)) ||
-        (rc = dks_kv_get(t, DKS_DB_TEXT, dkey, 4, &text, &tl)))
-        return rc == 1 ? DKS_ECORRUPT : rc;
+    if ((rc = dks_doc_get(t, first, &r, &text, &tl)))
+        return rc;
     find_surface f = {term, len, out, cap, 0};
     rc = dks_analyze(an, r.title, r.title_len, 0, match_surface, &f);
     if (rc == 0)
