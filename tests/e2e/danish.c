@@ -25,90 +25,13 @@
 /* The .txt files under tests/fixtures/danish. */
 #define CORPUS_DOCS 32
 
-static char *g_tmp;           /* removed by the group teardown */
-static char g_db[4200];       /* the corpus, every Danish stage */
-static char g_corpus[4200];
-static char *g_index_out;     /* what indexing the corpus printed */
-
-
-/* ---- running the indexer (as in e2e.c) ----------------------------------- */
-
-
-
-/* ---- running queries (as in e2e.c) --------------------------------------- */
-
-
-
-
-static hits search_db(const char *db, const char *query)
-{
-    hits h = {0};
-    test_run r = test_tool("dksearch-query", "--db", db, "--json", "--limit", "100", query, NULL);
-    h.status = r.status;
-    if (r.status != 0 && r.status != 1)
-        fail_msg("query '%s' exited %d: %s", query, r.status, r.err);
-    check_json(r.out, query, &h);
-    /* grep's convention: 0 exactly when something matched. */
-    assert_int_equal(h.status, h.total > 0 ? 0 : 1);
-    test_run_free(&r);
-    return h;
-}
-
-static int find_id(const hits *h, const char *id)
-{
-    for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->id[i], id) == 0)
-            return (int)i;
-    return -1;
-}
-
-
-
-
-/* The query matches exactly these documents, in any order. */
-static void expect_set(const char *db, const char *query, const char *const *ids)
-{
-    hits h = search_db(db, query);
-    size_t n = count_ids(ids);
-    int ok = h.total == (json_int_t)n && h.n == n;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = find_id(&h, ids[i]) >= 0;
-    if (!ok) {
-        print_hits(query, &h);
-        hits_free(&h);
-        fail_msg("query '%s' should match exactly %zu listed documents", query, n);
-    }
-    hits_free(&h);
-}
-
-/* The query matches exactly these documents, in this order. */
-static void expect_ranked(const char *db, const char *query, const char *const *ids)
-{
-    hits h = search_db(db, query);
-    size_t n = count_ids(ids);
-    int ok = h.total == (json_int_t)n && h.n == n;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = strcmp(h.id[i], ids[i]) == 0;
-    if (!ok) {
-        print_hits(query, &h);
-        hits_free(&h);
-        fail_msg("query '%s' should rank exactly %zu listed documents in order", query, n);
-    }
-    hits_free(&h);
-}
-
-static void expect_none(const char *db, const char *query)
-{
-    expect_set(db, query, NO_IDS);
-}
-
 /* For queries whose full hit set legitimately includes more than the
  * documents a test is about (every "har" is a form of "have"): `first`
  * is the top hit and each of `also` is found below it. */
 static void expect_first_of(const char *db, const char *query, const char *first,
                             const char *const *also)
 {
-    hits h = search_db(db, query);
+    hits h = search_page(db, query, NULL, NULL);
     int ok = h.n > 0 && strcmp(h.id[0], first) == 0;
     for (size_t i = 0; ok && also[i]; i++)
         ok = find_id(&h, also[i]) > 0;
@@ -123,46 +46,12 @@ static void expect_first_of(const char *db, const char *query, const char *first
 
 /* ---- group setup ---------------------------------------------------------- */
 
-/* A directory of its own for a test that writes, inside the group's
- * temporary directory, so the group teardown removes it even after a
- * failed assertion skipped the rest of the test. */
-static void test_dir(const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/%s", g_tmp, name);
-    if (mkdir(out, 0700) != 0)
-        fail_msg("cannot create %s", out);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(g_corpus, sizeof g_corpus, "%s/tests/fixtures/danish", test_top());
-    g_tmp = test_tmpdir();
-    if (!g_tmp)
-        return -1;
-    snprintf(g_db, sizeof g_db, "%s/db", g_tmp);
     /* --analysis all is the default; said explicitly since these tests
      * are about exactly those stages. */
-    test_run r = test_tool("dksearch-index", "--analysis", "all", "--db", g_db, g_corpus, NULL);
-    summary s;
-    int ok = r.status == 0 && parse_summary(r.out, &s) == 0;
-    if (!ok)
-        fprintf(stderr, "indexing %s failed (exit %d):\n%s%s", g_corpus, r.status,
-                r.out ? r.out : "", r.err ? r.err : "");
-    g_index_out = r.out;
-    r.out = NULL;
-    test_run_free(&r);
-    return ok ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    if (g_tmp)
-        test_rmrf(g_tmp);
-    free(g_tmp);
-    free(g_index_out);
-    return 0;
+    return index_fixture("danish", "all");
 }
 
 /* Document ids: paths relative to tests/fixtures/danish. */
@@ -303,7 +192,7 @@ static void test_ellipsis_indrejse(void **state)
  * word the reader sees: "energi" (not "klima", not the head). */
 static void check_one_highlight(const char *query, const char *id, const char *word)
 {
-    hits h = search_db(g_db, query);
+    hits h = search_page(g_db, query, NULL, NULL);
     assert_int_equal(h.n, 1);
     assert_string_equal(h.id[0], id);
     json_t *hl = h.highlights[0];
@@ -691,7 +580,7 @@ static void test_snowball_comparison(void **state)
     expect_set(db, "bøger", IDS(BOEJET));
 
     /* Snowball merges the sea and the garden: equal scores. */
-    hits h = search_db(db, "hav");
+    hits h = search_page(db, "hav", NULL, NULL);
     int sea = find_id(&h, HAVET), garden = find_id(&h, HAVEN);
     assert_true(sea >= 0 && garden >= 0);
     assert_true(fabs(h.score[sea] - h.score[garden]) < 1e-9);

@@ -24,15 +24,7 @@
 /* 12 .txt files, 3 lines of extra.jsonl, 4 lines of taler.tsv. */
 #define CORPUS_DOCS 19
 
-static char *g_tmp;           /* removed by the group teardown */
-static char g_db[4200];       /* the corpus index */
-static char g_corpus[4200];
-static char *g_index_out;     /* what indexing the corpus printed */
-
-
 /* ---- running the indexer ------------------------------------------------ */
-
-
 
 /* Indexes path1 (and path2 unless NULL) into db, with `input` (unless NULL)
  * as standard input for "-"; asserts a clean run and returns its summary. */
@@ -52,9 +44,6 @@ static summary index_ok(const char *input, const char *db, const char *path1,
 
 /* ---- running queries ------------------------------------------------------ */
 
-
-
-
 /* A --json query ranked by plain BM25: a title word counts like a body word. */
 static hits search_plain_bm25(const char *query)
 {
@@ -66,71 +55,9 @@ static hits search_plain_bm25(const char *query)
     return h;
 }
 
-/* Runs a --json query; limit and offset may be NULL. */
-static hits search_page(const char *db, const char *query, const char *limit, const char *offset)
-{
-    hits h = {0};
-    test_run r = test_tool("dksearch-query", "--db", db, "--json", "--limit",
-                           limit ? limit : "100", "--offset", offset ? offset : "0", query, NULL);
-    h.status = r.status;
-    if (r.status != 0 && r.status != 1)
-        fail_msg("query '%s' exited %d: %s", query, r.status, r.err);
-    check_json(r.out, query, &h);
-    /* grep's convention: 0 exactly when something matched. */
-    assert_int_equal(h.status, h.total > 0 ? 0 : 1);
-    test_run_free(&r);
-    return h;
-}
-
 static hits search(const char *query)
 {
     return search_page(g_db, query, NULL, NULL);
-}
-
-static int has_id(const hits *h, const char *id)
-{
-    for (size_t i = 0; i < h->n; i++)
-        if (strcmp(h->id[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-
-
-
-/* The query matches exactly these documents, in any order. */
-static void expect_set(const char *db, const char *query, const char *const *ids)
-{
-    hits h = search_page(db, query, NULL, NULL);
-    size_t n = count_ids(ids);
-    int ok = h.total == (json_int_t)n && h.n == n;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = has_id(&h, ids[i]);
-    if (!ok) {
-        print_hits(query, &h);
-        fail_msg("query '%s' should match exactly %zu listed documents", query, n);
-    }
-    hits_free(&h);
-}
-
-/* The query matches exactly these documents, in this order. */
-static void expect_ranked(const char *db, const char *query, const char *const *ids)
-{
-    hits h = search_page(db, query, NULL, NULL);
-    size_t n = count_ids(ids);
-    int ok = h.total == (json_int_t)n && h.n == n;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = strcmp(h.id[i], ids[i]) == 0;
-    if (!ok) {
-        print_hits(query, &h);
-        fail_msg("query '%s' should rank exactly %zu listed documents in order", query, n);
-    }
-    hits_free(&h);
-}
-
-static void expect_none(const char *db, const char *query)
-{
-    expect_set(db, query, (const char *const[]){NULL});
 }
 
 /* Two queries give the same hits: ids, order, scores, snippets, highlights. */
@@ -213,48 +140,12 @@ static char *grep_corpus(const char *word)
     return out;
 }
 
-/* A directory of its own for a test that writes, inside the group's
- * temporary directory: the group teardown removes it even after a failed
- * assertion skipped the rest of the test. */
-static void test_dir(const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/%s", g_tmp, name);
-    if (mkdir(out, 0700) != 0)
-        fail_msg("cannot create %s", out);
-}
-
 /* ---- group setup ------------------------------------------------------------- */
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(g_corpus, sizeof g_corpus, "%s/tests/fixtures/corpus", test_top());
-    g_tmp = test_tmpdir();
-    if (!g_tmp)
-        return -1;
-    snprintf(g_db, sizeof g_db, "%s/db", g_tmp);
-    test_run r = test_tool("dksearch-index", "--db", g_db, g_corpus, NULL);
-    /* Only a failed run stops the group; wrong counts are
-     * test_corpus_summary's to report. */
-    summary s;
-    int ok = r.status == 0 && parse_summary(r.out, &s) == 0;
-    if (!ok)
-        fprintf(stderr, "indexing %s failed (exit %d):\n%s%s", g_corpus, r.status,
-                r.out ? r.out : "", r.err ? r.err : "");
-    g_index_out = r.out;
-    r.out = NULL;
-    test_run_free(&r);
-    return ok ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    if (g_tmp)
-        test_rmrf(g_tmp);
-    free(g_tmp);
-    free(g_index_out);
-    return 0;
+    return index_fixture("corpus", NULL);
 }
 
 /* ---- tests ------------------------------------------------------------------- */

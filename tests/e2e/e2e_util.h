@@ -1,7 +1,8 @@
 /*
- * e2e_util.h - what the end-to-end test programs share: reading the
- * indexer's summary line, running --json queries and checking every
- * promise of that format, and id lists.
+ * e2e_util.h - what the end-to-end test programs share: indexing their
+ * fixture once for the group, reading the indexer's summary line, running
+ * --json queries and checking every promise of that format, the hit sets
+ * and orders they must give, and id lists.
  */
 #ifndef DKS_E2E_UTIL_H
 #define DKS_E2E_UTIL_H
@@ -151,5 +152,123 @@ static void print_hits(const char *query, const hits *h)
 }
 
 #define IDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* ---- the group's fixture index ---------------------------------------------- */
+
+/* Each test program indexes one fixture directory once, for all its tests. */
+static char *g_tmp;           /* removed by the group teardown */
+static char g_db[4200];       /* the fixture's index */
+static char g_corpus[4200];   /* the fixture directory */
+static char *g_index_out;     /* what indexing it printed */
+
+/* A directory of its own for a test that writes, inside the group's
+ * temporary directory: the group teardown removes it even after a failed
+ * assertion skipped the rest of the test. */
+static void test_dir(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", g_tmp, name);
+    if (mkdir(out, 0700) != 0)
+        fail_msg("cannot create %s", out);
+}
+
+/* Indexes tests/fixtures/FIXTURE (with --analysis ANALYSIS unless NULL)
+ * into a new temporary directory.  Only a failed run stops the group; wrong
+ * counts are for the tests to report. */
+static int index_fixture(const char *fixture, const char *analysis)
+{
+    snprintf(g_corpus, sizeof g_corpus, "%s/tests/fixtures/%s", test_top(), fixture);
+    g_tmp = test_tmpdir();
+    if (!g_tmp)
+        return -1;
+    snprintf(g_db, sizeof g_db, "%s/db", g_tmp);
+    test_run r = analysis ? test_tool("dksearch-index", "--analysis", analysis, "--db", g_db,
+                                      g_corpus, NULL)
+                          : test_tool("dksearch-index", "--db", g_db, g_corpus, NULL);
+    summary s;
+    int ok = r.status == 0 && parse_summary(r.out, &s) == 0;
+    if (!ok)
+        fprintf(stderr, "indexing %s failed (exit %d):\n%s%s", g_corpus, r.status,
+                r.out ? r.out : "", r.err ? r.err : "");
+    g_index_out = r.out;
+    r.out = NULL;
+    test_run_free(&r);
+    return ok ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_tmp)
+        test_rmrf(g_tmp);
+    free(g_tmp);
+    free(g_index_out);
+    return 0;
+}
+
+/* ---- queries and what they must find ---------------------------------------- */
+
+/* Runs a --json query; limit and offset may be NULL. */
+static hits search_page(const char *db, const char *query, const char *limit, const char *offset)
+{
+    hits h = {0};
+    test_run r = test_tool("dksearch-query", "--db", db, "--json", "--limit",
+                           limit ? limit : "100", "--offset", offset ? offset : "0", query, NULL);
+    h.status = r.status;
+    if (r.status != 0 && r.status != 1)
+        fail_msg("query '%s' exited %d: %s", query, r.status, r.err);
+    check_json(r.out, query, &h);
+    /* grep's convention: 0 exactly when something matched. */
+    assert_int_equal(h.status, h.total > 0 ? 0 : 1);
+    test_run_free(&r);
+    return h;
+}
+
+static int find_id(const hits *h, const char *id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->id[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int has_id(const hits *h, const char *id)
+{
+    return find_id(h, id) >= 0;
+}
+
+/* The query matches exactly these documents, in any order. */
+static void expect_set(const char *db, const char *query, const char *const *ids)
+{
+    hits h = search_page(db, query, NULL, NULL);
+    size_t n = count_ids(ids);
+    int ok = h.total == (json_int_t)n && h.n == n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = has_id(&h, ids[i]);
+    if (!ok) {
+        print_hits(query, &h);
+        fail_msg("query '%s' should match exactly %zu listed documents", query, n);
+    }
+    hits_free(&h);
+}
+
+/* The query matches exactly these documents, in this order. */
+static void expect_ranked(const char *db, const char *query, const char *const *ids)
+{
+    hits h = search_page(db, query, NULL, NULL);
+    size_t n = count_ids(ids);
+    int ok = h.total == (json_int_t)n && h.n == n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = strcmp(h.id[i], ids[i]) == 0;
+    if (!ok) {
+        print_hits(query, &h);
+        fail_msg("query '%s' should rank exactly %zu listed documents in order", query, n);
+    }
+    hits_free(&h);
+}
+
+static void expect_none(const char *db, const char *query)
+{
+    expect_set(db, query, (const char *const[]){NULL});
+}
 
 #endif
