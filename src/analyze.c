@@ -437,14 +437,6 @@ static int fold_accents(const char *word, size_t len, char *out, size_t cap, siz
 
 /* ---- compounds ------------------------------------------------------------ */
 
-static size_t chars(const char *s, size_t len)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < len; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
-
 static int at_boundary(const char *s, size_t i)
 {
     return ((unsigned char)s[i] & 0xC0) != 0x80;
@@ -513,7 +505,7 @@ static int dropped_e_known(const char *w, size_t start, size_t end)
  * stem form of a word ending in e (arbejds- from arbejde). */
 static int modifier_ok(const char *w, size_t start, size_t end, size_t min_chars)
 {
-    if (chars(w + start, end - start) < min_chars)
+    if (dks_utf8_chars(w + start, end - start) < min_chars)
         return 0;
     if (known(w + start, end - start))
         return 1;
@@ -537,7 +529,7 @@ static int better_split(const split *a, const split *b)
 static int best_split(const char *w, size_t len, size_t start, size_t max,
                       const split_rules *rules, int whole, split *best)
 {
-    size_t rest_chars = chars(w + start, len - start);
+    size_t rest_chars = dks_utf8_chars(w + start, len - start);
     if (whole && rest_chars >= rules->min_head && known(w + start, len - start)) {
         *best = (split){.start = {start}, .end = {len}, .n = 1, .head = rest_chars,
                         .shortest = rest_chars};
@@ -549,7 +541,7 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
     for (size_t cut = start + 1; cut < len; cut++) {
         if (!at_boundary(w, cut))
             continue;
-        if (chars(w + start, cut - start) < rules->min_modifier ||
+        if (dks_utf8_chars(w + start, cut - start) < rules->min_modifier ||
             !(known(w + start, cut - start) ||
               (rules->e_dropped && dropped_e_known(w, start, cut))))
             continue;
@@ -561,7 +553,7 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
             split rest;
             if (next >= len || !best_split(w, len, next, max - 1, rules, 1, &rest))
                 continue;
-            size_t here = chars(w + start, cut - start);
+            size_t here = dks_utf8_chars(w + start, cut - start);
             split cand = rest;
             cand.n = rest.n + 1;
             cand.start[0] = start;
@@ -643,7 +635,7 @@ static int split_known_word(const char *w, size_t len, split *out)
     for (size_t cut = 1; cut < len && n < DKS_MAX_TOKEN_BYTES; cut++) {
         if (!at_boundary(w, cut))
             continue;
-        size_t mod_chars = chars(w, cut);
+        size_t mod_chars = dks_utf8_chars(w, cut);
         if (mod_chars < 3 || !is_lemma_word(w, cut) || is_prefix_word(w, cut))
             continue;
         for (int link = 0; link < 2; link++) {
@@ -651,7 +643,7 @@ static int split_known_word(const char *w, size_t len, split *out)
             /* no linking s after a particle: over-sendelse, not overs-endelse */
             if (link && (w[cut] != 's' || is_particle(w, cut)))
                 continue;
-            size_t head_chars = chars(w + head, len - head);
+            size_t head_chars = dks_utf8_chars(w + head, len - head);
             if (head_chars < (mod_chars > 3 ? 5u : 6u) || !known(w + head, len - head) ||
                 suffix_like(w + head, len - head) || iker_derivation(w, cut, head))
                 continue;
@@ -695,7 +687,7 @@ static int split_compound(const char *w, size_t len, split *out)
         size_t n_cand = 0;
         for (size_t r = 0; r < e.n_heads; r++) {
             size_t head = e.heads[r], head_start = len - head;
-            if (head == 0 || head >= len || chars(w + head_start, head) < 5 ||
+            if (head == 0 || head >= len || dks_utf8_chars(w + head_start, head) < 5 ||
                 !known(w + head_start, head) || suffix_like(w + head_start, head))
                 continue;
             size_t mod_end = drop_link(w, head_start);
@@ -841,7 +833,7 @@ static size_t borrowed_head(const char *w, size_t len)
         if (!at_boundary(w, i))
             continue;
         skipped++;
-        if (skipped >= 2 && chars(w + i, len - i) >= MIN_PART_CHARS && known(w + i, len - i))
+        if (skipped >= 2 && dks_utf8_chars(w + i, len - i) >= MIN_PART_CHARS && known(w + i, len - i))
             return len - i;
     }
     return 0;

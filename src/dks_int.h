@@ -122,6 +122,16 @@ uint64_t dks_get_le64(const unsigned char *in);
  * consumed (>= 1); *cp is -1 for an invalid or truncated sequence, in
  * which case exactly one byte is consumed. */
 size_t dks_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
+/* Code points in s, counted by their lead bytes (a stray continuation
+ * byte counts for none): for length rules and error columns.  Inline: the
+ * compound splitter measures every cut it tries. */
+static inline size_t dks_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
 
 enum dks_char_class {
     DKS_CHAR_OTHER,      /* separates tokens */

@@ -134,8 +134,6 @@ int dks_fuzzy_terms(dks_txn *t, const char *word, size_t len, unsigned max_edits
 
 unsigned dks_fuzzy_max_edits(const char *word, size_t len)
 {
-    size_t chars = 0;
-    for (size_t i = 0; i < len; i++)
-        chars += ((unsigned char)word[i] & 0xC0) != 0x80;
+    size_t chars = dks_utf8_chars(word, len);
     return chars >= 9 ? 2 : chars >= 5 ? 1 : 0;
 }

@@ -128,9 +128,8 @@ static int fail(parser *p, long offset, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (offset >= 0) {
-        long character = 1;
-        for (long i = 0; i < offset && (size_t)i < p->len; i++)
-            character += ((unsigned char)p->q[i] & 0xC0) != 0x80;
+        size_t before = (size_t)offset < p->len ? (size_t)offset : p->len;
+        long character = 1 + (long)dks_utf8_chars(p->q, before);
         p->rc = dks_fail(p->err, DKS_EQUERY, offset, "%s (at character %ld)", msg, character);
     }
     else

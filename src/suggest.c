@@ -61,14 +61,6 @@ static int consider(void *ctx, const char *term, size_t len, unsigned edits)
     return DKS_OK;
 }
 
-static size_t count_letters(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 typedef struct find_surface {
     const char *term;
     size_t len;
@@ -162,7 +154,7 @@ int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char 
         }
         c->txn = t;
         unsigned max_edits =
-            count_letters(query + w->source_offset, w->source_len) <= SHORT_WORD_LETTERS
+            dks_utf8_chars(query + w->source_offset, w->source_len) <= SHORT_WORD_LETTERS
                 ? 1 : SUGGEST_MAX_EDITS;
         rc = dks_fuzzy_terms(t, w->term, w->term_len, max_edits, 1, consider, c);
         char surface[DKS_MAX_TERM_BYTES];
