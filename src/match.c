@@ -946,6 +946,23 @@ static int add_string(char ***list, size_t *n, const char *s, size_t len)
     return DKS_OK;
 }
 
+/* Appends an iterator over the dictionary key a cursor stands on; the key
+ * is copied first, since the cursor's pointers do not outlive its next
+ * move. */
+static int append_term(match_ctx *ctx, const void *k, size_t kl, double weight, iter ***subs,
+                       size_t *n, size_t *cap)
+{
+    char key[DKS_MAX_KEY_TERM_BYTES + 2];
+    if (kl > sizeof key)
+        return DKS_ECORRUPT;
+    memcpy(key, k, kl);
+    double idf;
+    int rc = dks_grow(subs, *n, cap, sizeof **subs, 16);
+    if (!rc && !(rc = term_new(ctx, key, kl, weight, &(*subs)[*n], &idf)))
+        (*n)++;
+    return rc;
+}
+
 /* telemed*: an OR of the words (term keys without a kind byte) that begin
  * with the prefix, read in order from the term dictionary, at most
  * DKS_MAX_PREFIX_TERMS of them. */
@@ -983,17 +1000,8 @@ static int prefix_new(match_ctx *ctx, const dks_qnode *q, iter **out)
                 range = 2;
                 break;
             }
-            char key[DKS_MAX_KEY_TERM_BYTES + 2];
-            if (kl > sizeof key) {
-                rc = DKS_ECORRUPT;
+            if ((rc = append_term(ctx, k, kl, 1.0, &subs, &n, &cap)))
                 break;
-            }
-            memcpy(key, k, kl);  /* the cursor's pointers do not outlive the next call */
-            double idf;
-            if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
-                (rc = term_new(ctx, key, kl, 1.0, &subs[n], &idf)))
-                break;
-            n++;
             rc = dks_cursor_next(c, &k, &kl, &v, &vl);
         }
     }
@@ -1055,17 +1063,8 @@ static int range_new(match_ctx *ctx, const dks_qnode *q, iter **out)
                               DKS_MAX_RANGE_VALUES, DKS_MAX_RANGE_VALUES);
                 break;
             }
-            char key[DKS_MAX_KEY_TERM_BYTES + 2];
-            if (kl > sizeof key) {
-                rc = DKS_ECORRUPT;
+            if ((rc = append_term(ctx, k, kl, 0.0, &subs, &n, &cap)))
                 break;
-            }
-            memcpy(key, k, kl);
-            double idf;
-            if ((rc = dks_grow(&subs, n, &cap, sizeof *subs, 16)) ||
-                (rc = term_new(ctx, key, kl, 0.0, &subs[n], &idf)))
-                break;
-            n++;
         }
         rc = dks_cursor_next(c, &k, &kl, &v, &vl);
     }
