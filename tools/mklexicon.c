@@ -144,6 +144,31 @@ static void put32(FILE *f, uint32_t v)
     fwrite(b, 1, 4, f);
 }
 
+/* Appends an entry for a word-list line, normalised: 1 and *out, 0 when
+ * the line is no single word, -1 out of memory (the array is released). */
+static int add_entry(entry **entries, size_t *n, size_t *cap, const char *line, entry **out)
+{
+    char norm[DKS_MAX_TERM_BYTES];
+    size_t len;
+    if (normalize(line, norm, sizeof norm, &len) || !is_single_word(norm, len))
+        return 0;
+    if (*n == *cap) {
+        entry *grown = realloc(*entries, (*cap *= 2) * sizeof *grown);
+        if (!grown) {
+            free(*entries);
+            *entries = NULL;
+            return -1;
+        }
+        *entries = grown;
+    }
+    entry *e = &(*entries)[(*n)++];
+    memset(e, 0, sizeof *e);
+    e->word = strndup(norm, len);
+    e->len = len;
+    *out = e;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -170,16 +195,12 @@ int main(int argc, char **argv)
          * (rerne) and as compound parts. */
         if (strchr(line, '\''))
             continue;
-        char norm[DKS_MAX_TERM_BYTES];
-        size_t len;
-        if (normalize(line, norm, sizeof norm, &len) || !is_single_word(norm, len))
-            continue;
-        if (n == cap && !(entries = realloc(entries, (cap *= 2) * sizeof *entries)))
+        entry *e;
+        int rc = add_entry(&entries, &n, &cap, line, &e);
+        if (rc < 0)
             break;
-        entry *e = &entries[n++];
-        memset(e, 0, sizeof *e);
-        e->word = strndup(norm, len);
-        e->len = len;
+        if (rc == 0)
+            continue;
         e->name = line[0] >= 'A' && line[0] <= 'Z';
         if ((unsigned char)line[0] == 0xC3)  /* Æ Ø Å and other Latin-1 capitals */
             e->name = (unsigned char)line[1] >= 0x80 && (unsigned char)line[1] <= 0x9E;
@@ -203,17 +224,12 @@ int main(int argc, char **argv)
         if (line[0] == '#' || !tab)
             continue;
         *tab = '\0';
-        char norm[DKS_MAX_TERM_BYTES];
-        size_t len;
-        if (normalize(line, norm, sizeof norm, &len) || !is_single_word(norm, len))
-            continue;
-        if (n == cap && !(entries = realloc(entries, (cap *= 2) * sizeof *entries)))
+        entry *e;
+        int rc = add_entry(&entries, &n, &cap, line, &e);
+        if (rc < 0)
             break;
-        entry *e = &entries[n++];
-        memset(e, 0, sizeof *e);
-        e->word = strndup(norm, len);
-        e->len = len;
-        add_lemma(e, tab + 1);
+        if (rc > 0)
+            add_lemma(e, tab + 1);
     }
     fclose(exc);
     if (!entries) {
