@@ -28,40 +28,13 @@
 
 #include "dksearch.h"
 #include "dks_int.h"
-#include "test_util.h"
-
-static char *dir;
-static char db[4200];
-static dks_index *idx;
-
-static int add(dks_writer *w, const char *id, const char *body)
-{
-    dks_document d = {.id = id, .id_len = strlen(id), .title = "", .body = body,
-                      .body_len = strlen(body)};
-    return dks_writer_add(w, &d, NULL, NULL);
-}
+#include "scratch_index.h"
 
 static int setup(void **state)
 {
     (void)state;
-    dir = test_tmpdir();
-    snprintf(db, sizeof db, "%s/db", dir);
-    dks_writer *w;
-    if (dks_index_open(db, DKS_OPEN_CREATE, &idx, NULL) || dks_writer_open(idx, &w, NULL))
-        return -1;
-    int rc = add(w, "d1", "kat hund kat") || add(w, "d2", "hund fisk") ||
-             add(w, "d3", "fisk fugl fugl fugl") || dks_writer_commit(w, NULL);
-    dks_writer_close(w);
-    return rc;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dks_index_close(idx);
-    test_rmrf(dir);
-    free(dir);
-    return 0;
+    return scratch_open() || scratch_add("d1", "kat hund kat") || scratch_add("d2", "hund fisk") ||
+           scratch_add("d3", "fisk fugl fugl fugl") || scratch_commit();
 }
 
 /* Runs q and checks the ranked ids and scores (to 1e-9). */
@@ -268,5 +241,5 @@ int main(void)
         cmocka_unit_test(test_proximity),
         cmocka_unit_test(test_paging_with_proximity),
     };
-    return cmocka_run_group_tests_name("bm25", tests, setup, teardown);
+    return cmocka_run_group_tests_name("bm25", tests, setup, scratch_teardown);
 }

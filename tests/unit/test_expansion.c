@@ -13,19 +13,12 @@
 
 #include "dksearch.h"
 #include "dks_int.h"
-#include "test_util.h"
-
-static char *dir;
-static dks_index *idx;
+#include "scratch_index.h"
 
 static int setup(void **state)
 {
     (void)state;
-    char db[4200];
-    dir = test_tmpdir();
-    snprintf(db, sizeof db, "%s/db", dir);
-    dks_writer *w;
-    if (dks_index_open(db, DKS_OPEN_CREATE, &idx, NULL) || dks_writer_open(idx, &w, NULL))
+    if (scratch_open())
         return -1;
     /* 1,100 documents with a word of their own each (ord0 ... ord1099),
      * and a few real ones. */
@@ -33,34 +26,13 @@ static int setup(void **state)
         char id[32], body[64];
         snprintf(id, sizeof id, "o%d", i);
         snprintf(body, sizeof body, "tekst ord%d", i);
-        dks_document d = {.id = id, .id_len = strlen(id), .body = body, .body_len = strlen(body)};
-        if (dks_writer_add(w, &d, NULL, NULL))
+        if (scratch_add(id, body))
             return -1;
     }
-    const char *texts[][2] = {
-        {"tele", "Telemedicin og telefoner i kommunen."},
-        {"velf", "Kommunerne indgår velfærdsalliancer med foreningerne."},
-        {"anden", "Et helt andet emne om cykler."},
-        {"former", "Sundhedsvæsnet under Himlen om somrene."},
-    };
-    for (size_t i = 0; i < 4; i++) {
-        dks_document d = {.id = texts[i][0], .id_len = strlen(texts[i][0]), .body = texts[i][1],
-                          .body_len = strlen(texts[i][1])};
-        if (dks_writer_add(w, &d, NULL, NULL))
-            return -1;
-    }
-    int rc = dks_writer_commit(w, NULL);
-    dks_writer_close(w);
-    return rc;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dks_index_close(idx);
-    test_rmrf(dir);
-    free(dir);
-    return 0;
+    return scratch_add("tele", "Telemedicin og telefoner i kommunen.") ||
+           scratch_add("velf", "Kommunerne indgår velfærdsalliancer med foreningerne.") ||
+           scratch_add("anden", "Et helt andet emne om cykler.") ||
+           scratch_add("former", "Sundhedsvæsnet under Himlen om somrene.") || scratch_commit();
 }
 
 static dks_results *search(const char *q, int typing)
@@ -246,5 +218,5 @@ int main(void)
         cmocka_unit_test(test_typos),
         cmocka_unit_test(test_suggestions),
     };
-    return cmocka_run_group_tests_name("expansion", tests, setup, teardown);
+    return cmocka_run_group_tests_name("expansion", tests, setup, scratch_teardown);
 }
