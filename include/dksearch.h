@@ -284,6 +284,10 @@ typedef struct dks_search_options {
     const char *sort;        /* NULL or "score": best first; "id" or a field name
                                 ("date"): by that, ascending; "-date": descending;
                                 ties by score.  Documents without the field go last. */
+    int exact_total;         /* count every hit: no pruning, however many there are
+                                (by default, past 1000 hits a ranked search passes
+                                over documents that cannot reach the page, and the
+                                total is a lower bound) */
 } dks_search_options;
 
 /* One term's share of a hit's BM25 score (with dks_search_options.explain):
@@ -344,7 +348,10 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
                const dks_search_options *options, dks_results **out,
                dks_error_detail *err);
 
-uint64_t dks_results_total(const dks_results *results);  /* all matches */
+/* All matches, or with dks_results_total_exact() 0, a lower bound of them
+ * (the search stopped counting when it started to prune). */
+uint64_t dks_results_total(const dks_results *results);
+int dks_results_total_exact(const dks_results *results);
 /* Notes a person should see about how the query was run (a prefix that
  * matched more words than are searched); owned by the results. */
 size_t dks_results_note_count(const dks_results *results);
@@ -359,7 +366,7 @@ size_t dks_results_count(const dks_results *results);    /* hits returned */
 const dks_hit *dks_results_hit(const dks_results *results, size_t i);
 
 /* The results as one JSON object:
- * {"query":..., "total":N, "took_us":T, "notes":[...], "suggestion":...,
+ * {"query":..., "total":N, "total_exact":true, "took_us":T, "notes":[...], "suggestion":...,
  *  "facets":{"party":[{"value":"S","count":3},...]},
  *  "hits":[{"id":..., "title":..., "score":F, "snippet":...,
  *  "highlights":[[start,end],...]}]}  ("suggestion" only when there is one,

@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  --offset N          hits to skip first, for paging\n"
             "  --snippet-words N   words in a snippet (default 30)\n"
             "  --no-snippets       ids, titles and scores only\n"
+            "  --exact-total       count every hit (past 1000 hits the count is\n"
+            "                      otherwise a lower bound, and the search faster)\n"
             "  --json              one JSON object instead of text\n"
             "  --batch FILE|-      run one query a line of FILE (- for standard input)\n"
             "                      and print one JSON object a line\n"
@@ -167,6 +169,7 @@ static void print_text(const dks_results *res, size_t offset)
         }
     }
     unsigned long long total = dks_results_total(res);
+    const char *more = dks_results_total_exact(res) ? "" : "+";
     double ms = dks_results_took_us(res) / 1000.0;
     for (size_t i = 0; i < dks_results_facet_count(res); i++) {
         const dks_facet *f = dks_results_facet(res, i);
@@ -182,9 +185,9 @@ static void print_text(const dks_results *res, size_t offset)
     else if (total == 0)
         printf("No documents match (%.2f ms).\n", ms);
     else if (n == 0)
-        printf("%llu hits, none from number %zu on (%.2f ms).\n", total, offset + 1, ms);
+        printf("%llu%s hits, none from number %zu on (%.2f ms).\n", total, more, offset + 1, ms);
     else
-        printf("%zu-%zu of %llu hits (%.2f ms).\n", offset + 1, offset + n, total, ms);
+        printf("%zu-%zu of %llu%s hits (%.2f ms).\n", offset + 1, offset + n, total, more, ms);
 }
 
 /* Runs one query and prints its results; returns the exit status. */
@@ -301,6 +304,8 @@ int main(int argc, char **argv)
             opt.explain = 1;
         } else if (strcmp(a, "--no-snippets") == 0) {
             opt.no_snippets = 1;
+        } else if (strcmp(a, "--exact-total") == 0) {
+            opt.exact_total = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||

@@ -70,6 +70,12 @@
 /* BM25 parameters. */
 #define DKS_BM25_K1 1.2
 #define DKS_BM25_B 0.75
+/* Score bounds are compared with this much room, so that rounding in a sum
+ * taken in another order never prunes a document that ties. */
+#define DKS_PRUNE_SLACK 1e-9
+/* Hits are counted exactly up to this many; past it, a ranked search
+ * prunes and reports the total as a lower bound ("1000+ hits"). */
+#define DKS_EXACT_TOTAL 1000
 
 /* ------------------------------------------------------------------ */
 /* error.c: error detail helpers                                       */
@@ -539,6 +545,7 @@ typedef struct dks_match_result {
     dks_hit_ref *hits;      /* best first, `n_hits` of them (owned; free()) */
     size_t n_hits;
     uint64_t total;
+    int total_exact;        /* 0: total is a lower bound, pruning passed over the rest */
     /* terms that matched, for highlighting (owned; free each and the array) */
     char **terms;
     size_t *term_lens;
@@ -550,9 +557,11 @@ typedef struct dks_match_result {
 } dks_match_result;
 
 /* Runs the query tree over the index as of transaction t and keeps the
- * best `keep` hits (ties by doc id). */
+ * best `keep` hits (ties by doc id).  Once exact_total hits are counted
+ * and the heap is full, it prunes (UINT64_MAX: never) and the total is a
+ * lower bound. */
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
-                  dks_match_result *out);
+                  uint64_t exact_total, dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
 
 /* A matched term at a position of a document: term indexes the keys given

@@ -12,8 +12,17 @@
  * them, NOT operands of an AND reject candidates, PHRASE is an AND whose
  * candidates must have the terms at the right relative positions.
  *
- * Each iterator also carries max_score, an upper bound of its score, for
- * dynamic pruning; the matcher below is exhaustive and does not use it yet.
+ * Dynamic pruning.  Each iterator carries max_score, an upper bound of its
+ * score.  Once the heap of best hits is full (and enough hits were counted
+ * for the total to mean something), the matcher tells the tree the score a
+ * document must beat through set_min(); from then on an iterator may pass
+ * over documents that cannot beat it.  A term passes whole blocks whose
+ * bound (from the block's largest frequency and shortest document) is too
+ * low, without decoding them.  An OR runs MaxScore: its operands with the
+ * smallest bounds, which together cannot beat the minimum, only add to the
+ * score of documents the others propose, and are skipped to those
+ * documents rather than walked.  AND hands each operand the minimum less
+ * what the other operands can add at most.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,6 +37,8 @@ typedef struct iter_ops {
     int (*next)(iter *it);
     int (*skip_to)(iter *it, uint32_t target);
     int (*score)(iter *it, double *score);
+    /* from now on, documents scoring min or less may be passed over */
+    void (*set_min)(iter *it, double min);
     void (*free)(iter *it);
     /* adds the current document's score parts (see dks_match_explain) */
     int (*explain)(iter *it, explanation *e);
@@ -88,6 +99,7 @@ typedef struct term_iter {
     uint32_t pos_i;
     double idf;
     double weight;                    /* of this alternative of a query word */
+    double min;                       /* blocks that cannot beat this are skipped */
 } term_iter;
 
 /* Reads the block at the cursor's entry (k, v); 1 if it is another term's. */
@@ -120,24 +132,36 @@ static int term_decode(term_iter *t)
     return DKS_OK;
 }
 
-/* Moves to the next block; sets doc to DKS_DOC_END after the last. */
+/* Can a document of the current block score above the minimum? */
+static int term_block_competes(const term_iter *t)
+{
+    if (t->min <= 0)
+        return 1;
+    double bound = t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+    return bound * (1.0 + DKS_PRUNE_SLACK) > t->min;
+}
+
+/* Moves to the next block that can compete; sets doc to DKS_DOC_END after
+ * the last. */
 static int term_next_block(term_iter *t)
 {
     const void *k, *v;
     size_t kl, vl;
-    uint32_t prev_last = t->h.last_doc;
-    int rc = dks_cursor_next(t->cur, &k, &kl, &v, &vl);
-    if (rc == 0)
-        rc = term_load_block(t, k, kl, v, vl);
-    if (rc == 1) {
-        t->base.doc = DKS_DOC_END;
-        return DKS_OK;
-    }
-    if (rc)
-        return rc;
-    /* Blocks of a term must follow each other in document order. */
-    if (t->h.first_doc <= prev_last)
-        return DKS_ECORRUPT;
+    do {
+        uint32_t prev_last = t->h.last_doc;
+        int rc = dks_cursor_next(t->cur, &k, &kl, &v, &vl);
+        if (rc == 0)
+            rc = term_load_block(t, k, kl, v, vl);
+        if (rc == 1) {
+            t->base.doc = DKS_DOC_END;
+            return DKS_OK;
+        }
+        if (rc)
+            return rc;
+        /* Blocks of a term must follow each other in document order. */
+        if (t->h.first_doc <= prev_last)
+            return DKS_ECORRUPT;
+    } while (!term_block_competes(t));
     t->base.doc = t->h.first_doc;
     return DKS_OK;
 }
@@ -233,6 +257,11 @@ static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n
     return dks_positions_read(&p, end, tf, *buf);
 }
 
+static void term_set_min(iter *it, double min)
+{
+    ((term_iter *)it)->min = min;
+}
+
 static void term_free(iter *it)
 {
     term_iter *t = (term_iter *)it;
@@ -271,15 +300,18 @@ static int term_explain(iter *it, explanation *e)
                        t->prefix_len - 1 - (kind != 0));
 }
 
-static const iter_ops term_ops = {term_next, term_skip_to, term_score, term_free, term_explain};
+static const iter_ops term_ops = {term_next,    term_skip_to, term_score,
+                                  term_set_min, term_free,    term_explain};
 
 static int empty_next(iter *it) { it->doc = DKS_DOC_END; return DKS_OK; }
 static int empty_skip(iter *it, uint32_t target) { (void)target; return empty_next(it); }
 static int empty_score(iter *it, double *s) { (void)it; *s = 0; return DKS_OK; }
+/* for iterators that visit every document whatever the minimum */
+static void ignore_min(iter *it, double min) { (void)it; (void)min; }
 static void empty_free(iter *it) { free(it); }
 static int empty_explain(iter *it, explanation *e) { (void)it; (void)e; return DKS_OK; }
-static const iter_ops empty_ops = {empty_next, empty_skip, empty_score, empty_free,
-                                   empty_explain};
+static const iter_ops empty_ops = {empty_next, empty_skip,  empty_score,
+                                   ignore_min, empty_free, empty_explain};
 
 static int empty_new(iter **out)
 {
@@ -426,6 +458,17 @@ static int and_score(iter *it, double *score)
     return DKS_OK;
 }
 
+/* An operand may pass over what cannot beat min less what the others add. */
+static void and_set_min(iter *it, double min)
+{
+    and_iter *a = (and_iter *)it;
+    for (size_t i = 0; i < a->n; i++) {
+        double others = a->base.max_score - a->subs[i]->max_score;
+        if (min - others > 0)
+            a->subs[i]->ops->set_min(a->subs[i], min - others);
+    }
+}
+
 static void free_iters(iter **its, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -451,7 +494,8 @@ static int and_explain(iter *it, explanation *e)
     return rc;
 }
 
-static const iter_ops and_ops = {and_next, and_skip_to, and_score, and_free, and_explain};
+static const iter_ops and_ops = {and_next,    and_skip_to, and_score,
+                                 and_set_min, and_free,    and_explain};
 
 static int cmp_cost(const void *x, const void *y)
 {
@@ -492,6 +536,16 @@ typedef struct or_iter {
     iter base;
     iter **subs;
     size_t n;
+    /* With a minimum (MaxScore): by_bound lists the operands by max_score,
+     * smallest first; the first n_lazy of them together cannot beat the
+     * minimum, so a document only counts if one of the others has it, and
+     * lazy_bound[i] is what by_bound[0..i] add at most. */
+    double min;
+    size_t *by_bound;
+    size_t n_lazy;
+    double *lazy_bound;
+    double *part;       /* each operand's score for the document at hand */
+    double score;       /* the current document's, found while pruning */
 } or_iter;
 
 static void or_settle(or_iter *o)
@@ -503,39 +557,99 @@ static void or_settle(or_iter *o)
     o->base.doc = doc;
 }
 
-static int or_next(iter *it)
+static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[i]]; }
+
+/* Pruning: from the operands' current documents on, finds the first
+ * document an essential operand has whose score, completed from the lazy
+ * ones, beats the minimum. */
+static int or_find(or_iter *o)
 {
-    or_iter *o = (or_iter *)it;
-    if (it->doc == DKS_DOC_END)
-        return DKS_OK;
-    for (size_t i = 0; i < o->n; i++) {
-        if (o->subs[i]->doc == it->doc) {
-            int rc = o->subs[i]->ops->next(o->subs[i]);
-            if (rc)
+    int rc;
+    for (;;) {
+        uint32_t doc = DKS_DOC_END;
+        for (size_t i = o->n_lazy; i < o->n; i++)
+            if (essential(o, i)->doc < doc)
+                doc = essential(o, i)->doc;
+        o->base.doc = doc;
+        if (doc == DKS_DOC_END)
+            return DKS_OK;
+        double score = 0;
+        for (size_t i = 0; i < o->n; i++)
+            o->part[i] = 0;
+        for (size_t i = o->n_lazy; i < o->n; i++) {
+            size_t k = o->by_bound[i];
+            if (o->subs[k]->doc != doc)
+                continue;
+            if ((rc = o->subs[k]->ops->score(o->subs[k], &o->part[k])))
                 return rc;
+            score += o->part[k];
         }
+        size_t i = o->n_lazy;
+        for (; i > 0; i--) {
+            if ((score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+                break;  /* the lazy operands left cannot lift it enough */
+            size_t k = o->by_bound[i - 1];
+            if ((rc = o->subs[k]->ops->skip_to(o->subs[k], doc)))
+                return rc;
+            if (o->subs[k]->doc != doc)
+                continue;
+            if ((rc = o->subs[k]->ops->score(o->subs[k], &o->part[k])))
+                return rc;
+            score += o->part[k];
+        }
+        if (i == 0) {
+            /* summed in the operands' order, as without pruning, so a
+             * score does not depend on when pruning began */
+            score = 0;
+            for (size_t j = 0; j < o->n; j++)
+                score += o->part[j];
+            if (score > o->min) {
+                o->score = score;
+                return DKS_OK;
+            }
+        }
+        for (size_t j = o->n_lazy; j < o->n; j++)
+            if (essential(o, j)->doc == doc && (rc = essential(o, j)->ops->next(essential(o, j))))
+                return rc;
     }
+}
+
+/* The operands a move starts from: all, or with pruning the essential. */
+static int or_move(or_iter *o, uint32_t target, int skip)
+{
+    for (size_t i = o->min > 0 ? o->n_lazy : 0; i < o->n; i++) {
+        iter *sub = o->min > 0 ? essential(o, i) : o->subs[i];
+        int rc = DKS_OK;
+        if (skip)
+            rc = sub->ops->skip_to(sub, target);
+        else if (sub->doc == o->base.doc)
+            rc = sub->ops->next(sub);
+        if (rc)
+            return rc;
+    }
+    if (o->min > 0)
+        return or_find(o);
     or_settle(o);
     return DKS_OK;
 }
 
+static int or_next(iter *it)
+{
+    return it->doc == DKS_DOC_END ? DKS_OK : or_move((or_iter *)it, 0, 0);
+}
+
 static int or_skip_to(iter *it, uint32_t target)
 {
-    or_iter *o = (or_iter *)it;
-    if (it->doc >= target)
-        return DKS_OK;
-    for (size_t i = 0; i < o->n; i++) {
-        int rc = o->subs[i]->ops->skip_to(o->subs[i], target);
-        if (rc)
-            return rc;
-    }
-    or_settle(o);
-    return DKS_OK;
+    return it->doc >= target ? DKS_OK : or_move((or_iter *)it, target, 1);
 }
 
 static int or_score(iter *it, double *score)
 {
     or_iter *o = (or_iter *)it;
+    if (o->min > 0) {
+        *score = o->score;
+        return DKS_OK;
+    }
     *score = 0;
     for (size_t i = 0; i < o->n; i++) {
         if (o->subs[i]->doc != it->doc)
@@ -549,9 +663,69 @@ static int or_score(iter *it, double *score)
     return DKS_OK;
 }
 
+/* Orders operand indexes by their iterators' max_score (qsort has no
+ * context, so the entries carry it). */
+typedef struct bound_entry {
+    double bound;
+    size_t sub;
+} bound_entry;
+
+static int cmp_bound(const void *x, const void *y)
+{
+    const bound_entry *a = x, *b = y;
+    if (a->bound != b->bound)
+        return a->bound < b->bound ? -1 : 1;
+    return (a->sub > b->sub) - (a->sub < b->sub);
+}
+
+static int or_prepare_pruning(or_iter *o)
+{
+    bound_entry *e = malloc(o->n * sizeof *e);
+    o->by_bound = malloc(o->n * sizeof *o->by_bound);
+    o->lazy_bound = malloc(o->n * sizeof *o->lazy_bound);
+    o->part = malloc(o->n * sizeof *o->part);
+    if (!e || !o->by_bound || !o->lazy_bound || !o->part) {
+        free(e);
+        return DKS_ENOMEM;
+    }
+    for (size_t i = 0; i < o->n; i++)
+        e[i] = (bound_entry){o->subs[i]->max_score, i};
+    qsort(e, o->n, sizeof *e, cmp_bound);
+    double sum = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        o->by_bound[i] = e[i].sub;
+        sum += e[i].bound;
+        o->lazy_bound[i] = sum;
+    }
+    free(e);
+    return DKS_OK;
+}
+
+/* Called on a document the caller has scored and will move on from with
+ * next(), so the score cached for it no longer matters. */
+static void or_set_min(iter *it, double min)
+{
+    or_iter *o = (or_iter *)it;
+    if (!o->part && or_prepare_pruning(o))
+        return;  /* pruning is an optimisation: go on without it */
+    o->n_lazy = 0;
+    while (o->n_lazy + 1 < o->n &&
+           o->lazy_bound[o->n_lazy] * (1.0 + DKS_PRUNE_SLACK) <= min)
+        o->n_lazy++;
+    for (size_t i = 0; i < o->n; i++) {
+        double others = o->base.max_score - o->subs[i]->max_score;
+        if (min - others > 0)
+            o->subs[i]->ops->set_min(o->subs[i], min - others);
+    }
+    o->min = min;
+}
+
 static void or_free(iter *it)
 {
     or_iter *o = (or_iter *)it;
+    free(o->by_bound);
+    free(o->lazy_bound);
+    free(o->part);
     free_iters(o->subs, o->n);
     free(o);
 }
@@ -566,7 +740,8 @@ static int or_explain(iter *it, explanation *e)
     return rc;
 }
 
-static const iter_ops or_ops = {or_next, or_skip_to, or_score, or_free, or_explain};
+static const iter_ops or_ops = {or_next,    or_skip_to, or_score,
+                                or_set_min, or_free,    or_explain};
 
 static int or_new(iter **subs, size_t n, iter **out)
 {
@@ -824,8 +999,8 @@ static int phrase_explain(iter *it, explanation *e)
     return rc;
 }
 
-static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score, phrase_free,
-                                    phrase_explain};
+static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score,
+                                    ignore_min,  phrase_free,    phrase_explain};
 
 static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 {
@@ -1345,9 +1520,6 @@ void dks_match_result_free(dks_match_result *r)
 
 /* ---- proximity --------------------------------------------------------- */
 
-/* How many of the best hits by BM25 are looked at again for how close the
- * query's words stand: a bonus can lift a hit from among these. */
-#define PROXIMITY_POOL 200
 /* The bonus of two words side by side, as a share of the rarer word's idf;
  * it falls with the distance between them. */
 #define PROXIMITY_WEIGHT 0.5
@@ -1443,30 +1615,18 @@ static int proximity_bonus(proximity *px, uint32_t doc, double *bonus)
     return DKS_OK;
 }
 
-static int cmp_doc(const void *x, const void *y)
+/* The largest bonus any document can get: every pair of neighbouring
+ * query words side by side. */
+static double proximity_max(const proximity *px)
 {
-    const dks_hit_ref *a = x, *b = y;
-    return (a->doc > b->doc) - (a->doc < b->doc);
-}
-
-/* Adds each pooled hit's proximity bonus to its score. */
-static int add_proximity(match_ctx *ctx, const dks_qnode *root, dks_hit_ref *hits, size_t n)
-{
-    if (n == 0)
-        return DKS_OK;
-    proximity px;
-    int rc = proximity_open(ctx, root, &px);
-    if (!rc && px.n >= 2) {
-        qsort(hits, n, sizeof *hits, cmp_doc);
-        for (size_t i = 0; i < n && !rc; i++) {
-            double bonus;
-            rc = proximity_bonus(&px, hits[i].doc, &bonus);
-            hits[i].score += bonus;
-            hits[i].bonus = bonus;
-        }
+    double max = 0;
+    for (size_t i = 0; i + 1 < px->n; i++) {
+        if (!px->it[i] || !px->it[i + 1])
+            continue;
+        double idf = px->it[i]->idf < px->it[i + 1]->idf ? px->it[i]->idf : px->it[i + 1]->idf;
+        max += PROXIMITY_WEIGHT * idf;
     }
-    proximity_free(&px);
-    return rc;
+    return max;
 }
 
 void dks_score_parts_free(dks_score_part *parts, size_t n)
@@ -1531,62 +1691,74 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
 }
 
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
-                  dks_match_result *out)
+                  uint64_t exact_total, dks_match_result *out)
 {
     memset(out, 0, sizeof *out);
     match_ctx ctx;
+    proximity px = {0};
+    iter *it = NULL;
     int rc = match_ctx_init(t, out, title_weight, &ctx);
     if (rc)
         return rc;
-    if ((rc = collect_highlights(out, root)))
+    if ((rc = collect_highlights(out, root)) || (rc = build(&ctx, root, &it)) ||
+        (rc = proximity_open(&ctx, root, &px)))
         goto fail;
-    iter *it;
-    if ((rc = build(&ctx, root, &it)))
-        goto fail;
-    /* With several words, the best PROXIMITY_POOL hits by BM25 are ranked
-     * again with how close the words stand.  The pool is the same however
-     * many hits are asked for, so every page sees one order: the pool's
-     * hits, then the rest by BM25 (a bonus never lowers a score, so none
-     * of the rest can overtake a pool hit). */
-    const dks_qnode *words[2];
-    int near = proximity_words(root, words, 2) >= 2;
-    size_t asked = keep;
-    if (near && keep < PROXIMITY_POOL)
-        keep = PROXIMITY_POOL;
+    /* With several words, a hit's score is its BM25 plus a bonus for how
+     * close the words stand.  The bonus needs positions, so it is worked
+     * out only for a document whose BM25 plus the largest bonus could
+     * still enter the heap; the heap then holds the best by the whole
+     * score, the same whichever page is asked for. */
+    double bonus_max = proximity_max(&px);
     size_t n = 0, cap = 0;
+    double min = 0;  /* what a document's BM25 must beat to enter the full heap */
+    out->total_exact = 1;
     while (it->doc != DKS_DOC_END) {
         dks_hit_ref h = {.doc = it->doc};
         if ((rc = it->ops->score(it, &h.score)))
             break;
-        out->total++;
-        if (n < keep) {
-            /* grows as hits come, so that keeping every hit costs only
-             * what the query matches */
-            if ((rc = dks_grow(&out->hits, n, &cap, sizeof *out->hits, 64)))
+        /* Once pruning starts, the documents that still come are only
+         * those that might enter the heap: the count stops there. */
+        out->total += out->total_exact;
+        int full = n == keep;
+        if (!keep || (full && h.score + bonus_max <= out->hits[0].score)) {
+            /* a later document that ties loses: it cannot enter */
+        } else {
+            if (bonus_max > 0 && (rc = proximity_bonus(&px, h.doc, &h.bonus)))
                 break;
-            out->hits[n] = h;
-            sift_up(out->hits, n++);
-        } else if (keep && worse(&out->hits[0], &h)) {
-            out->hits[0] = h;
-            sift_down(out->hits, n, 0);
+            h.score += h.bonus;
+            if (!full) {
+                /* grows as hits come, so that keeping every hit costs only
+                 * what the query matches */
+                if ((rc = dks_grow(&out->hits, n, &cap, sizeof *out->hits, 64)))
+                    break;
+                out->hits[n] = h;
+                sift_up(out->hits, n++);
+            } else if (worse(&out->hits[0], &h)) {
+                out->hits[0] = h;
+                sift_down(out->hits, n, 0);
+            }
+        }
+        if (n == keep && keep && out->total >= exact_total &&
+            out->hits[0].score - bonus_max > min) {
+            min = out->hits[0].score - bonus_max;
+            it->ops->set_min(it, min);
+            out->total_exact = 0;
         }
         if ((rc = it->ops->next(it)))
             break;
     }
-    it->ops->free(it);
     if (rc)
         goto fail;
+    it->ops->free(it);
+    proximity_free(&px);
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
-    if (near && n) {
-        size_t pool = n < PROXIMITY_POOL ? n : PROXIMITY_POOL;
-        if ((rc = add_proximity(&ctx, root, out->hits, pool)))
-            goto fail;
-        qsort(out->hits, pool, sizeof *out->hits, cmp_hits);
-    }
-    out->n_hits = n < asked ? n : asked;
+    out->n_hits = n;
     return DKS_OK;
 fail:
+    if (it)
+        it->ops->free(it);
+    proximity_free(&px);
     dks_match_result_free(out);
     return rc;
 }

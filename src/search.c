@@ -23,6 +23,7 @@ struct dks_results {
     char **notes;
     size_t n_notes;
     uint64_t total;
+    int total_exact;
     uint64_t took_us;
     dks_hit *hits;
     size_t n_hits;
@@ -348,7 +349,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     /* sorting by a field and counting facets need every hit */
     int all_hits = !by_score || opt.n_facets > 0;
     if ((rc = dks_match_run(t, root, all_hits ? SIZE_MAX : opt.offset + opt.limit,
-                            opt.title_weight, &m)))
+                            opt.title_weight, opt.exact_total ? UINT64_MAX : DKS_EXACT_TOTAL,
+                            &m)))
         goto fail;
     if (opt.n_facets && !(r->facets = calloc(opt.n_facets, sizeof *r->facets))) {
         rc = DKS_ENOMEM;
@@ -372,6 +374,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     m.n_notes = 0;
     r->query = copy_string(query, query_len);
     r->total = m.total;
+    r->total_exact = m.total_exact;
     size_t n = m.n_hits > opt.offset ? m.n_hits - opt.offset : 0;
     if (n > opt.limit)
         n = opt.limit;  /* sorting by a field keeps every hit */
@@ -429,6 +432,7 @@ fail:
 }
 
 uint64_t dks_results_total(const dks_results *r) { return r->total; }
+int dks_results_total_exact(const dks_results *r) { return r->total_exact; }
 size_t dks_results_note_count(const dks_results *r) { return r->n_notes; }
 const char *dks_results_suggestion(const dks_results *r) { return r->suggestion; }
 size_t dks_results_facet_count(const dks_results *r) { return r->n_facets; }
@@ -479,8 +483,9 @@ int dks_results_json(const dks_results *r, char **json, size_t *len)
     if (!rc)
         rc = dks_json_string(&b, r->query, strlen(r->query));
     if (!rc)
-        rc = dks_buf_printf(&b, ",\"total\":%llu,\"took_us\":%llu,\"notes\":[",
-                            (unsigned long long)r->total, (unsigned long long)r->took_us);
+        rc = dks_buf_printf(&b, ",\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu,"
+                            "\"notes\":[", (unsigned long long)r->total,
+                            r->total_exact ? "true" : "false", (unsigned long long)r->took_us);
     for (size_t i = 0; !rc && i < r->n_notes; i++) {
         rc = i ? dks_buf_putc(&b, ',') : DKS_OK;
         if (!rc)

@@ -929,7 +929,7 @@ static void test_prefix_caps(void **state)
     /* Below the cap nothing is noted. */
     r = test_tool("dksearch-query", "--db", db, "--json", "qabb*", NULL);
     assert_int_equal(r.status, 0);
-    assert_contains(r.out, "\"total\":1,\"took_us\":");
+    assert_contains(r.out, "\"total\":1,\"total_exact\":true,\"took_us\":");
     assert_contains(r.out, "\"notes\":[]");
     test_run_free(&r);
 }

@@ -1,0 +1,147 @@
+/*
+ * Dynamic pruning never changes what a ranked search returns: on a
+ * collection large enough for pruning to start, every query gives the same
+ * hits in the same order with the same scores as an exhaustive search
+ * (dks_search_options.exact_total), on every page; only the total becomes
+ * a lower bound, and says so.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dksearch.h"
+#include "scratch_index.h"
+
+/* Words drawn with falling frequency: the first are in most documents, the
+ * last in few, as in real text.  Compounds and inflected forms give the
+ * query words alternatives (heads, lemmas), so words are ORs themselves. */
+static const char *const words[] = {
+    "kommune",   "borger",      "skole",      "cykel",      "cyklen",      "sundhed",
+    "hospital",  "velfærd",     "klima",      "energi",     "skolebørn",   "cykelsti",
+    "læge",      "lægerne",     "bibliotek",  "trafik",     "sundhedsvæsen", "ældre",
+    "natur",     "kultur",      "vand",       "havn",       "telemedicin", "byråd",
+    "budget",    "skat",        "bolig",      "boligerne",  "vej",         "velfærdsalliance",
+};
+#define N_WORDS (sizeof words / sizeof words[0])
+#define N_DOCS 3000
+
+static unsigned next_random(unsigned *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (scratch_open())
+        return -1;
+    char body[4096], id[32];
+    unsigned x = 7;
+    for (unsigned i = 0; i < N_DOCS; i++) {
+        size_t at = 0;
+        unsigned n = 5 + next_random(&x) % 120;  /* lengths vary, so norms do */
+        for (unsigned k = 0; k < n; k++) {
+            /* roughly Zipf: the minimum of two uniform draws, squared */
+            unsigned a = next_random(&x) % N_WORDS, b = next_random(&x) % N_WORDS;
+            unsigned w = (a < b ? a : b) * (a < b ? a : b) / N_WORDS;
+            at += (size_t)snprintf(body + at, sizeof body - at, "%s ", words[w]);
+        }
+        snprintf(id, sizeof id, "d%05u", i);
+        if (scratch_add(id, body))
+            return -1;
+    }
+    return scratch_commit();
+}
+
+static dks_results *search(const char *q, size_t offset, int exact)
+{
+    dks_results *r;
+    dks_search_options opt = {.limit = 10, .offset = offset, .no_snippets = 1,
+                              .exact_total = exact};
+    dks_error_detail err = {0};
+    if (dks_search(idx, q, strlen(q), &opt, &r, &err) != DKS_OK)
+        fail_msg("'%s': %s", q, err.message);
+    return r;
+}
+
+/* Pruned and exhaustive: the same page, hit by hit, score by score. */
+static void expect_same_page(const char *q, size_t offset)
+{
+    dks_results *pruned = search(q, offset, 0), *all = search(q, offset, 1);
+    assert_true(dks_results_total_exact(all));
+    if (dks_results_count(pruned) != dks_results_count(all))
+        fail_msg("'%s' from %zu: %zu hits pruned, %zu exhaustive", q, offset,
+                 dks_results_count(pruned), dks_results_count(all));
+    for (size_t i = 0; i < dks_results_count(all); i++) {
+        const dks_hit *a = dks_results_hit(pruned, i), *b = dks_results_hit(all, i);
+        if (strcmp(a->id, b->id) != 0 || a->score != b->score)
+            fail_msg("'%s' from %zu, hit %zu: %s (%.17g) pruned, %s (%.17g) exhaustive", q,
+                     offset, i + 1, a->id, a->score, b->id, b->score);
+    }
+    if (dks_results_total_exact(pruned))
+        assert_int_equal(dks_results_total(pruned), dks_results_total(all));
+    else
+        assert_true(dks_results_total(pruned) >= 1000 &&
+                    dks_results_total(pruned) <= dks_results_total(all));
+    dks_results_free(pruned);
+    dks_results_free(all);
+}
+
+static void test_frequent_word_prunes_and_says_so(void **state)
+{
+    (void)state;
+    dks_results *r = search("kommune", 0, 0);
+    assert_false(dks_results_total_exact(r));
+    assert_int_equal(dks_results_total(r), 1000);
+    assert_int_equal(dks_results_count(r), 10);
+    dks_results_free(r);
+    r = search("kommune", 0, 1);
+    assert_true(dks_results_total_exact(r));
+    assert_true(dks_results_total(r) > 2000);
+    dks_results_free(r);
+    /* a rare word is counted exactly either way */
+    r = search("velfærdsalliance", 0, 0);
+    assert_true(dks_results_total_exact(r));
+    dks_results_free(r);
+}
+
+static void test_pruned_pages_equal_exhaustive_ones(void **state)
+{
+    (void)state;
+    const char *queries[] = {
+        "kommune",
+        "cykel",
+        "skole",
+        "kommune OR borger OR skole",
+        "kommune OR telemedicin OR velfærdsalliance",
+        "sundhed OR cykel",
+        "kommune borger",
+        "skole cykel",
+        "kommune borger skole",
+        "kommune -borger",
+        "\"kommune borger\"",
+        "\"kommune borger\" OR skole",
+        "(kommune OR skole) borger",
+        "bo*",
+        "sk* OR kommune",
+        "title:kommune OR kommune",
+    };
+    size_t offsets[] = {0, 10, 40};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        for (size_t j = 0; j < sizeof offsets / sizeof offsets[0]; j++)
+            expect_same_page(queries[i], offsets[j]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frequent_word_prunes_and_says_so),
+        cmocka_unit_test(test_pruned_pages_equal_exhaustive_ones),
+    };
+    return cmocka_run_group_tests_name("pruning", tests, setup, scratch_teardown);
+}
