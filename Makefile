@@ -19,9 +19,9 @@ BUILD ?= build
 BIN ?= bin
 SAN ?= 0
 
-PKGS := lmdb libutf8proc jansson
+PKGS := lmdb libutf8proc jansson libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson -lzstd)
 
 DKS_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)

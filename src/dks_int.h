@@ -9,6 +9,7 @@
 #define DKS_INT_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 3u
+#define DKS_FORMAT_VERSION 4u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -382,11 +383,34 @@ typedef struct dks_doc_record {
 int dks_doc_record_encode(const dks_document *doc, uint32_t length,
                           uint32_t body_start, dks_buf *out);
 int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
-/* Reads a stored document's record and, unless text is NULL, its text
- * (pointing into the map, as dks_kv_get).  A document that postings or
- * results name must exist: a missing one is DKS_ECORRUPT. */
-int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec, const void **text,
-                size_t *text_len);
+/* Reads a stored document's record (pointing into the map, as
+ * dks_kv_get).  A document that postings or results name must exist: a
+ * missing one is DKS_ECORRUPT. */
+int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec);
+
+/* ------------------------------------------------------------------ */
+/* text.c: stored document text, zstd-compressed                       */
+
+/* Reads texts for one search (or for the writer, index NULL): the text it
+ * returns is valid until its next call.  Not for two threads at once. */
+typedef struct dks_text_reader dks_text_reader;
+int dks_text_reader_new(dks_index *index, dks_text_reader **out);
+void dks_text_reader_free(dks_text_reader *r);
+/* A document's text; DKS_ECORRUPT if it has none or it does not decode. */
+int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text,
+                 size_t *text_len);
+/* Decodes a value of the text database. */
+int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
+                    const void **text, size_t *text_len);
+
+/* Stores texts for a writer, training the index's dictionary once it has
+ * seen enough text. */
+typedef struct dks_text_writer dks_text_writer;
+int dks_text_writer_new(dks_txn *t, dks_text_writer **out);
+void dks_text_writer_free(dks_text_writer *w);
+int dks_text_put(dks_text_writer *w, dks_txn *t, uint32_t doc, const void *text, size_t len);
+/* Frees the dictionary an index handle made for its searches. */
+void dks_text_dict_free(void *ddict);
 
 /* Collection statistics (meta database). */
 typedef struct dks_meta {
@@ -419,6 +443,8 @@ int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
 /* index.c: the dks_index handle                                       */
 
 dks_store *dks_index_store(dks_index *index);
+/* Where the handle keeps the text dictionary its searches share (text.c). */
+_Atomic(void *) *dks_index_text_dict(dks_index *index);
 int dks_index_writable(const dks_index *index);
 
 /* ------------------------------------------------------------------ */
@@ -527,8 +553,8 @@ unsigned dks_fuzzy_max_edits(const char *word, size_t len);
 /* For a query that found nothing: the query with each word the index does
  * not hold replaced by the closest one it does (*out owned by the caller,
  * free()); NULL when there is nothing to propose. */
-int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char *query,
-                size_t query_len, char **out);
+int dks_suggest(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const dks_qnode *root,
+                const char *query, size_t query_len, char **out);
 
 /* ------------------------------------------------------------------ */
 /* match.c: posting iterators and the top-k matcher                    */

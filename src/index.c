@@ -4,6 +4,7 @@
  * collection statistics.  Searching (search.c) and writing (writer.c)
  * start from this handle.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "dks_int.h"
@@ -11,7 +12,13 @@
 struct dks_index {
     dks_store *store;
     int mode;
+    _Atomic(void *) text_dict;  /* made by the first search that needs it */
 };
+
+_Atomic(void *) *dks_index_text_dict(dks_index *index)
+{
+    return &index->text_dict;
+}
 
 dks_store *dks_index_store(dks_index *index)
 {
@@ -90,6 +97,7 @@ void dks_index_close(dks_index *index)
     if (!index)
         return;
     dks_store_close(index->store);
+    dks_text_dict_free(atomic_load(&index->text_dict));
     free(index);
 }
 

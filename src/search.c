@@ -161,7 +161,7 @@ static int sort_hits(dks_txn *t, dks_match_result *m, const char *sort, dks_erro
         return DKS_ENOMEM;
     for (size_t i = 0; i < m->n_hits; i++) {
         dks_doc_record rec;
-        int rc = dks_doc_get(t, m->hits[i].doc, &rec, NULL, NULL);
+        int rc = dks_doc_get(t, m->hits[i].doc, &rec);
         if (rc) {
             free(e);
             return rc;
@@ -217,7 +217,7 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
         return DKS_ENOMEM;
     for (size_t i = 0; i < m->n_hits; i++) {
         dks_doc_record rec;
-        int rc = dks_doc_get(t, m->hits[i].doc, &rec, NULL, NULL);
+        int rc = dks_doc_get(t, m->hits[i].doc, &rec);
         if (rc) {
             free(vals);
             return rc;
@@ -257,13 +257,16 @@ static int count_facet(dks_txn *t, const dks_match_result *m, const char *name, 
  * postings say the query's terms stand (`at`), or, when the query has a
  * prefix (whose words the results do not list), by analysing the text;
  * words = 0 asks for no snippet. */
-static int make_hit(dks_txn *t, dks_analyzer *an, const dks_match_result *m,
-                    const dks_hit_ref *ref, dks_doc_matches *at, size_t words, dks_hit *hit)
+static int make_hit(dks_txn *t, dks_analyzer *an, dks_text_reader *tr,
+                    const dks_match_result *m, const dks_hit_ref *ref, dks_doc_matches *at,
+                    size_t words, dks_hit *hit)
 {
     const void *text = NULL;
     size_t text_len = 0;
     dks_doc_record rec;
-    int rc = dks_doc_get(t, ref->doc, &rec, words > 0 ? &text : NULL, &text_len);
+    int rc = dks_doc_get(t, ref->doc, &rec);
+    if (!rc && words > 0)
+        rc = dks_text_get(tr, t, ref->doc, &text, &text_len);
     if (rc)
         return rc;
 
@@ -326,8 +329,11 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     dks_doc_matches *at = NULL;
     size_t n_at = 0;
     dks_meta meta;
+    dks_text_reader *tr = NULL;
     dks_results *r = calloc(1, sizeof *r);
     int rc = r ? dks_txn_begin(dks_index_store(index), 0, &t) : DKS_ENOMEM;
+    if (!rc)
+        rc = dks_text_reader_new(index, &tr);
     if (rc)
         goto fail;
     /* Queries are analysed the way the index's documents were. */
@@ -364,7 +370,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if (!by_score && (rc = sort_hits(t, &m, opt.sort, err)))
         goto fail;
 
-    if (m.total == 0 && (rc = dks_suggest(t, an, root, query, query_len, &r->suggestion)))
+    if (m.total == 0 && (rc = dks_suggest(t, an, tr, root, query, query_len, &r->suggestion)))
         goto fail;
     dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
     /* the notes pass to the results as they are */
@@ -399,7 +405,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
             goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        rc = make_hit(t, an, &m, &m.hits[opt.offset + i], at ? &at[i] : NULL,
+        rc = make_hit(t, an, tr, &m, &m.hits[opt.offset + i], at ? &at[i] : NULL,
                       opt.no_snippets ? 0 : opt.snippet_words, &r->hits[i]);
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
         if (!rc && opt.explain) {
@@ -412,6 +418,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
             goto fail;
     }
     dks_txn_abort(t);
+    dks_text_reader_free(tr);
     free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);
@@ -421,6 +428,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     return DKS_OK;
 fail:
     dks_txn_abort(t);
+    dks_text_reader_free(tr);
     free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);

@@ -239,8 +239,7 @@ int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen, const void *
     return DKS_OK;
 }
 
-int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec, const void **text,
-                size_t *text_len)
+int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec)
 {
     unsigned char key[4];
     const void *v;
@@ -249,8 +248,6 @@ int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec, const void **text
     int rc = dks_kv_get(t, DKS_DB_DOCS, key, sizeof key, &v, &vl);
     if (!rc)
         rc = dks_doc_record_decode(v, vl, rec);
-    if (!rc && text)
-        rc = dks_kv_get(t, DKS_DB_TEXT, key, sizeof key, text, text_len);
     return rc == 1 ? DKS_ECORRUPT : rc;
 }
 

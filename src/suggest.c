@@ -82,8 +82,8 @@ static int match_surface(const dks_term *t, void *ctx)
 
 /* A written form of a word term: the first document that holds it is
  * analysed again until the word turns up. */
-static int surface_of(dks_txn *t, dks_analyzer *an, const char *term, size_t len, char *out,
-                      size_t cap, size_t *out_len)
+static int surface_of(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const char *term,
+                      size_t len, char *out, size_t cap, size_t *out_len)
 {
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, 0);
@@ -102,7 +102,7 @@ static int surface_of(dks_txn *t, dks_analyzer *an, const char *term, size_t len
     if (rc || term_len != len || memcmp(k, term, len) != 0)
         return rc == 1 ? DKS_OK : rc;
     dks_doc_record r;
-    if ((rc = dks_doc_get(t, first, &r, &text, &tl)))
+    if ((rc = dks_doc_get(t, first, &r)) || (rc = dks_text_get(tr, t, first, &text, &tl)))
         return rc;
     find_surface f = {term, len, out, cap, 0};
     rc = dks_analyze(an, r.title, r.title_len, 0, match_surface, &f);
@@ -130,8 +130,8 @@ static size_t plain_words(const dks_qnode *root, const dks_qnode **words, size_t
     return n;
 }
 
-int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char *query,
-                size_t query_len, char **out)
+int dks_suggest(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const dks_qnode *root,
+                const char *query, size_t query_len, char **out)
 {
     *out = NULL;
     const dks_qnode *words[DKS_MAX_QUERY_TERMS];
@@ -160,8 +160,8 @@ int dks_suggest(dks_txn *t, dks_analyzer *an, const dks_qnode *root, const char 
         char surface[DKS_MAX_TERM_BYTES];
         size_t sl = 0;
         for (size_t k = 0; !rc && k < c->n; k++) {
-            rc = surface_of(t, an, c->best[k].term, c->best[k].len, surface, sizeof surface,
-                            &sl);
+            rc = surface_of(t, an, tr, c->best[k].term, c->best[k].len, surface,
+                            sizeof surface, &sl);
             if (sl && !dks_is_stopword(surface, sl))
                 break;
             sl = 0;

@@ -75,6 +75,8 @@ struct dks_writer {
     uint32_t doc_tokens;
     int occ_error;
 
+    dks_text_writer *text;        /* made with the first batch */
+    dks_text_reader *text_reader; /* for the texts of documents it deletes */
     dks_buf scratch;
     dks_buf fields;        /* the added document's fields, encoded */
     dks_block_data block;
@@ -511,7 +513,7 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     memcpy(title, rec.title, rec.title_len);
     memcpy(fields, rec.fields, rec.fields_len);
     size_t id_len = rec.id_len, title_len = rec.title_len;
-    rc = dks_kv_get(w->txn, DKS_DB_TEXT, key, sizeof key, &v, &vl);
+    rc = dks_text_get(w->text_reader, w->txn, doc, &v, &vl);
     if (rc)
         goto free_copies;
     body = malloc(vl + 1);
@@ -570,7 +572,13 @@ static int begin_batch(dks_writer *w)
         return rc;
     rc = dks_meta_read(w->txn, &w->meta);
     w->pending_from = w->meta.next_doc;
-    return rc == 1 ? DKS_ECORRUPT : rc;
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    if (!w->text && (rc = dks_text_writer_new(w->txn, &w->text)))
+        return rc;
+    if (!w->text_reader && (rc = dks_text_reader_new(NULL, &w->text_reader)))
+        return rc;
+    return DKS_OK;
 }
 
 /* A store error leaves the transaction unusable: drop the batch. */
@@ -710,8 +718,7 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
     if (!rc)
         rc = dks_kv_put(w->txn, DKS_DB_IDS, doc->id, doc->id_len, key, sizeof key);
     if (!rc)
-        rc = dks_kv_put(w->txn, DKS_DB_TEXT, key, sizeof key, doc->body ? doc->body : "",
-                        doc->body_len);
+        rc = dks_text_put(w->text, w->txn, id, doc->body ? doc->body : "", doc->body_len);
     if (!rc)
         rc = dks_length_set(w->txn, id, w->doc_tokens);
     if (rc)
@@ -775,6 +782,8 @@ void dks_writer_close(dks_writer *w)
     free_batch(w);
     free(w->occ);
     free(w->positions);
+    dks_text_writer_free(w->text);
+    dks_text_reader_free(w->text_reader);
     dks_buf_free(&w->scratch);
     dks_buf_free(&w->fields);
     dks_buf_free(&w->block.positions);

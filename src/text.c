@@ -1,0 +1,296 @@
+/*
+ * text.c - the stored text of documents, compressed with zstd.
+ *
+ * Snippets need one document's text at a time, so each text is its own
+ * zstd frame.  A frame of a page of text compresses poorly on its own
+ * (zstd has seen nothing of the language yet), so an index trains a
+ * dictionary once it has seen enough text, stores it under the meta key
+ * "text-dictionary", and compresses every later text with it: common
+ * Danish words and phrases then cost a few bits each.  The dictionary
+ * never changes afterwards, so the texts stored before it stay readable
+ * as plain frames.
+ *
+ * A value of the text database is one codec byte and the payload:
+ * 0 the bytes as given (short texts, and texts zstd cannot shrink),
+ * 1 a zstd frame, 2 a zstd frame made with the index's dictionary.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zdict.h>
+#include <zstd.h>
+
+#include "dks_int.h"
+
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
+
+/* Texts shorter than this are stored as they are: a frame header would eat
+ * what little compression could save. */
+#define TEXT_MIN_COMPRESS 64
+#define TEXT_LEVEL 3
+/* Text sampled before a dictionary is trained, and the dictionary's size. */
+#define DICT_SAMPLE_BYTES ((size_t)4 << 20)
+#define DICT_BYTES ((size_t)64 << 10)
+/* The largest text a frame may claim to hold (guards the allocation a
+ * corrupt frame header could ask for). */
+#define TEXT_MAX_BYTES ((unsigned long long)1 << 32)
+
+static const char dict_key[] = "text-dictionary";
+
+/* ---- the index's dictionary, shared by its readers --------------------- */
+
+/* Reads the dictionary from the index as of t: 1 if there is none yet. */
+static int dict_read(dks_txn *t, const void **dict, size_t *len)
+{
+    int rc = dks_kv_get(t, DKS_DB_META, dict_key, sizeof dict_key - 1, dict, len);
+    if (rc == 0 && *len == 0)
+        return DKS_ECORRUPT;
+    return rc;
+}
+
+void dks_text_dict_free(void *ddict)
+{
+    ZSTD_freeDDict(ddict);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+struct dks_text_reader {
+    dks_index *index;     /* NULL: the writer's reader */
+    ZSTD_DDict *own;      /* the writer's reader's dictionary */
+    ZSTD_DCtx *dctx;
+    dks_buf out;
+};
+
+/* The decompression dictionary.  A search takes the one its index handle
+ * made once and shares with every search (a ZSTD_DDict is read-only once
+ * made); only committed dictionaries get there, since searches read
+ * committed transactions.  The writer keeps its own, which may come from
+ * its uncommitted batch. */
+static int reader_ddict(dks_text_reader *r, dks_txn *t, ZSTD_DDict **out)
+{
+    _Atomic(void *) *slot = r->index ? dks_index_text_dict(r->index) : NULL;
+    void *have = slot ? atomic_load(slot) : r->own;
+    if (have) {
+        *out = have;
+        return DKS_OK;
+    }
+    const void *dict;
+    size_t len;
+    int rc = dict_read(t, &dict, &len);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;  /* a frame names a dictionary the index lacks */
+    ZSTD_DDict *made = ZSTD_createDDict(dict, len);
+    if (!made)
+        return DKS_ENOMEM;
+    void *expected = NULL;
+    if (!slot) {
+        r->own = made;
+    } else if (!atomic_compare_exchange_strong(slot, &expected, made)) {
+        ZSTD_freeDDict(made);  /* another search made it first */
+        made = expected;
+    }
+    *out = made;
+    return DKS_OK;
+}
+
+int dks_text_reader_new(dks_index *index, dks_text_reader **out)
+{
+    dks_text_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return DKS_ENOMEM;
+    r->index = index;
+    *out = r;
+    return DKS_OK;
+}
+
+void dks_text_reader_free(dks_text_reader *r)
+{
+    if (!r)
+        return;
+    ZSTD_freeDCtx(r->dctx);
+    ZSTD_freeDDict(r->own);
+    dks_buf_free(&r->out);
+    free(r);
+}
+
+int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
+                    const void **text, size_t *text_len)
+{
+    const unsigned char *v = val;
+    if (len == 0)
+        return DKS_ECORRUPT;
+    if (v[0] == CODEC_RAW) {
+        *text = v + 1;
+        *text_len = len - 1;
+        return DKS_OK;
+    }
+    if (v[0] != CODEC_ZSTD && v[0] != CODEC_ZSTD_DICT)
+        return DKS_ECORRUPT;
+    unsigned long long size = ZSTD_getFrameContentSize(v + 1, len - 1);
+    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
+        size > TEXT_MAX_BYTES)
+        return DKS_ECORRUPT;
+    if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
+        return DKS_ENOMEM;
+    int rc = dks_buf_reserve(&r->out, (size_t)size + 1);
+    if (rc)
+        return rc;
+    size_t got;
+    if (v[0] == CODEC_ZSTD_DICT) {
+        ZSTD_DDict *dd;
+        if ((rc = reader_ddict(r, t, &dd)))
+            return rc;
+        got = ZSTD_decompress_usingDDict(r->dctx, r->out.data, (size_t)size, v + 1, len - 1, dd);
+    } else {
+        got = ZSTD_decompressDCtx(r->dctx, r->out.data, (size_t)size, v + 1, len - 1);
+    }
+    if (ZSTD_isError(got) || got != size)
+        return DKS_ECORRUPT;
+    r->out.data[got] = '\0';
+    *text = r->out.data;
+    *text_len = got;
+    return DKS_OK;
+}
+
+int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text,
+                 size_t *text_len)
+{
+    unsigned char key[4];
+    const void *v;
+    size_t vl;
+    dks_put_be32(key, doc);
+    int rc = dks_kv_get(t, DKS_DB_TEXT, key, sizeof key, &v, &vl);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;  /* every document has a text record */
+    return dks_text_decode(r, t, v, vl, text, text_len);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+struct dks_text_writer {
+    ZSTD_CCtx *cctx;
+    ZSTD_CDict *cdict;        /* NULL until the index has a dictionary */
+    dks_buf frame;
+    /* Until then, the texts seen, one after another, and their sizes. */
+    dks_buf sample;
+    size_t *sizes;
+    size_t n_sizes, sizes_cap;
+};
+
+/* Compresses every later text with the dictionary. */
+static int use_dict(dks_text_writer *w, const void *dict, size_t len)
+{
+    if (!(w->cdict = ZSTD_createCDict(dict, len, TEXT_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_refCDict(w->cctx, w->cdict)))
+        return DKS_ENOMEM;
+    return DKS_OK;
+}
+
+int dks_text_writer_new(dks_txn *t, dks_text_writer **out)
+{
+    dks_text_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return DKS_ENOMEM;
+    const void *dict;
+    size_t len;
+    int rc = (w->cctx = ZSTD_createCCtx()) ? DKS_OK : DKS_ENOMEM;
+    /* the checksum turns a damaged text into an error, never other text */
+    if (!rc && (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel,
+                                                    TEXT_LEVEL)) ||
+                ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))))
+        rc = DKS_ENOMEM;
+    if (!rc && (rc = dict_read(t, &dict, &len)) == 0)
+        rc = use_dict(w, dict, len);
+    if (rc == 1)
+        rc = DKS_OK;  /* no dictionary yet */
+    if (rc) {
+        dks_text_writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return DKS_OK;
+}
+
+void dks_text_writer_free(dks_text_writer *w)
+{
+    if (!w)
+        return;
+    ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeCDict(w->cdict);
+    dks_buf_free(&w->frame);
+    dks_buf_free(&w->sample);
+    free(w->sizes);
+    free(w);
+}
+
+/* Once enough text is sampled, trains the dictionary and stores it in the
+ * transaction that stores the texts from then on.  (Should that batch not
+ * commit, the writer stops: no text coded with a dictionary the index
+ * lacks is ever written.) */
+static int maybe_train(dks_text_writer *w, dks_txn *t)
+{
+    if (w->cdict || w->sample.len < DICT_SAMPLE_BYTES)
+        return DKS_OK;
+    void *dict = malloc(DICT_BYTES);
+    if (!dict)
+        return DKS_ENOMEM;
+    size_t len = ZDICT_trainFromBuffer(dict, DICT_BYTES, w->sample.data, w->sizes,
+                                       (unsigned)w->n_sizes);
+    int rc = DKS_OK;
+    if (ZDICT_isError(len)) {
+        /* Text with too little in common (random bytes, say): go on
+         * without, and do not try again on every document. */
+        w->sample.len = 0;
+        w->n_sizes = 0;
+    } else if (!(rc = dks_kv_put(t, DKS_DB_META, dict_key, sizeof dict_key - 1, dict, len))) {
+        rc = use_dict(w, dict, len);
+    }
+    free(dict);
+    if (!rc && w->cdict) {
+        dks_buf_free(&w->sample);
+        free(w->sizes);
+        w->sizes = NULL;
+        w->sizes_cap = 0;
+    }
+    return rc;
+}
+
+static int add_sample(dks_text_writer *w, const void *text, size_t len)
+{
+    int rc = dks_grow(&w->sizes, w->n_sizes, &w->sizes_cap, sizeof *w->sizes, 256);
+    if (!rc)
+        rc = dks_buf_append(&w->sample, text, len);
+    if (!rc)
+        w->sizes[w->n_sizes++] = len;
+    return rc;
+}
+
+int dks_text_put(dks_text_writer *w, dks_txn *t, uint32_t doc, const void *text, size_t len)
+{
+    unsigned char key[4];
+    dks_put_be32(key, doc);
+    int rc;
+    if (!w->cdict && len >= TEXT_MIN_COMPRESS && (rc = add_sample(w, text, len)))
+        return rc;
+    w->frame.len = 0;
+    if ((rc = dks_buf_reserve(&w->frame, 1 + ZSTD_compressBound(len))))
+        return rc;
+    size_t n = 0;
+    unsigned char codec = CODEC_RAW;
+    if (len >= TEXT_MIN_COMPRESS) {
+        codec = w->cdict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
+        n = ZSTD_compress2(w->cctx, w->frame.data + 1, w->frame.cap - 1, text, len);
+        if (ZSTD_isError(n))
+            return DKS_ENOMEM;  /* the bound was reserved: only memory can fail */
+    }
+    if (codec == CODEC_RAW || n >= len) {
+        codec = CODEC_RAW;
+        memcpy(w->frame.data + 1, text, len);
+        n = len;
+    }
+    w->frame.data[0] = codec;
+    if ((rc = dks_kv_put(t, DKS_DB_TEXT, key, sizeof key, w->frame.data, n + 1)))
+        return rc;
+    return maybe_train(w, t);
+}
