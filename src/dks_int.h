@@ -313,6 +313,13 @@ int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen,
                const void **val, size_t *vlen);
 int dks_kv_put(dks_txn *t, dks_db db, const void *key, size_t klen,
                const void *val, size_t vlen);
+/* A put of a key above every key of the database (DKS_ECORRUPT if it is
+ * not): LMDB then fills pages to the brim instead of splitting them in
+ * half, which is what makes a bulk load compact. */
+int dks_kv_append(dks_txn *t, dks_db db, const void *key, size_t klen,
+                  const void *val, size_t vlen);
+/* The database's largest key (into the map, as dks_kv_get).  Empty: 1. */
+int dks_kv_last(dks_txn *t, dks_db db, const void **key, size_t *klen);
 /* Not found: 1. */
 int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen);
 
@@ -366,8 +373,9 @@ typedef struct dks_term_stats {
 } dks_term_stats;
 int dks_term_stats_get(dks_txn *t, const char *term, size_t len,
                        dks_term_stats *out); /* 1 if absent */
-int dks_term_stats_put(dks_txn *t, const char *term, size_t len,
-                       const dks_term_stats *st);
+/* append: the term is above every term of the index (dks_kv_append) */
+int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st,
+                       int append);
 
 /* Document record (value of the docs database). */
 typedef struct dks_doc_record {

@@ -151,12 +151,14 @@ int dks_term_stats_get(dks_txn *t, const char *term, size_t len, dks_term_stats 
     return DKS_OK;
 }
 
-int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st)
+int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st,
+                       int append)
 {
     unsigned char v[20];
     size_t n = dks_varint_encode(v, st->df);
     n += dks_varint_encode(v + n, st->cf);
-    return dks_kv_put(t, DKS_DB_TERMS, term, len, v, n);
+    return append ? dks_kv_append(t, DKS_DB_TERMS, term, len, v, n)
+                  : dks_kv_put(t, DKS_DB_TERMS, term, len, v, n);
 }
 
 

@@ -743,9 +743,42 @@ static int or_explain(iter *it, explanation *e)
 static const iter_ops or_ops = {or_next,    or_skip_to, or_score,
                                 or_set_min, or_free,    or_explain};
 
+/* An OR's operand that is an OR itself gives its operands to the outer one:
+ * the score is the same sum, and MaxScore then weighs each term on its own
+ * instead of a whole word's alternatives at once. */
+static int or_flatten(iter ***subs, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < *n; i++)
+        total += (*subs)[i]->ops == &or_ops ? ((or_iter *)(*subs)[i])->n : 1;
+    if (total == *n)
+        return DKS_OK;
+    iter **flat = malloc(total * sizeof *flat);
+    if (!flat)
+        return DKS_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        iter *sub = (*subs)[i];
+        if (sub->ops != &or_ops) {
+            flat[k++] = sub;
+            continue;
+        }
+        or_iter *inner = (or_iter *)sub;
+        memcpy(flat + k, inner->subs, inner->n * sizeof *flat);
+        k += inner->n;
+        inner->n = 0;  /* its operands are the outer OR's now */
+        or_free(sub);
+    }
+    free(*subs);
+    *subs = flat;
+    *n = total;
+    return DKS_OK;
+}
+
 static int or_new(iter **subs, size_t n, iter **out)
 {
-    or_iter *o = calloc(1, sizeof *o);
+    int rc = or_flatten(&subs, &n);
+    or_iter *o = rc ? NULL : calloc(1, sizeof *o);
     if (!o) {
         free_iters(subs, n);
         return DKS_ENOMEM;

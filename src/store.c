@@ -257,6 +257,30 @@ int dks_kv_put(dks_txn *t, dks_db db, const void *key, size_t klen, const void *
     return map_error(mdb_put(t->txn, t->store->dbi[db], &k, &v, 0));
 }
 
+int dks_kv_append(dks_txn *t, dks_db db, const void *key, size_t klen,
+                  const void *val, size_t vlen)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(t->txn, t->store->dbi[db], &k, &v, MDB_APPEND);
+    return rc == MDB_KEYEXIST ? DKS_ECORRUPT : map_error(rc);
+}
+
+int dks_kv_last(dks_txn *t, dks_db db, const void **key, size_t *klen)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
+    if (rc)
+        return map_error(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    mdb_cursor_close(c);
+    if (rc)
+        return map_error(rc);
+    *key = k.mv_data;
+    *klen = k.mv_size;
+    return DKS_OK;
+}
+
 int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen)
 {
     MDB_val k = {klen, (void *)key};

@@ -290,7 +290,8 @@ int dks_text_put(dks_text_writer *w, dks_txn *t, uint32_t doc, const void *text,
         n = len;
     }
     w->frame.data[0] = codec;
-    if ((rc = dks_kv_put(t, DKS_DB_TEXT, key, sizeof key, w->frame.data, n + 1)))
+    /* documents come in id order, so each text goes after all others */
+    if ((rc = dks_kv_append(t, DKS_DB_TEXT, key, sizeof key, w->frame.data, n + 1)))
         return rc;
     return maybe_train(w, t);
 }

@@ -337,32 +337,41 @@ static int find_block(dks_writer *w, const char *term, size_t len, uint32_t doc,
     return rc;
 }
 
-static int put_block(dks_writer *w, const char *term, size_t len, const dks_block_data *b)
+/* append: the term sorts above every term of the index, so its blocks go
+ * after every block (see dks_kv_append) */
+static int put_block(dks_writer *w, const char *term, size_t len, const dks_block_data *b,
+                     int append)
 {
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, b->docs[0]);
     int rc = dks_block_encode(b, &w->scratch);
-    return rc ? rc : dks_kv_put(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data, w->scratch.len);
+    if (rc)
+        return rc;
+    return append ? dks_kv_append(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data,
+                                  w->scratch.len)
+                  : dks_kv_put(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data,
+                               w->scratch.len);
 }
 
-static int merge_term(dks_writer *w, pending_term *p)
+static int merge_term(dks_writer *w, pending_term *p, int append)
 {
     dks_term_stats st = {0, 0};
-    int rc = dks_term_stats_get(w->txn, p->term, p->len, &st);
+    int rc = append ? 1 : dks_term_stats_get(w->txn, p->term, p->len, &st);
     if (rc == 1)
         w->meta.term_count++;
     else if (rc)
         return rc;
     st.df += p->n;
     st.cf += p->cf;
-    if ((rc = dks_term_stats_put(w->txn, p->term, p->len, &st)))
+    if ((rc = dks_term_stats_put(w->txn, p->term, p->len, &st, append)))
         return rc;
 
+    /* The term's last block, if it has room, takes the first postings. */
     dks_block_data *b = &w->block;
     b->n = 0;
     b->positions.len = 0;
     dks_block_header h;
-    rc = find_block(w, p->term, p->len, UINT32_MAX - 1, &h);
+    rc = append ? 1 : find_block(w, p->term, p->len, UINT32_MAX - 1, &h);
     if (rc == 0 && h.n < DKS_BLOCK_DOCS) {
         if (h.last_doc >= p->postings[0].doc)
             return DKS_ECORRUPT;
@@ -376,7 +385,7 @@ static int merge_term(dks_writer *w, pending_term *p)
     uint32_t pos_start = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (b->n == DKS_BLOCK_DOCS) {
-            if ((rc = put_block(w, p->term, p->len, b)))
+            if ((rc = put_block(w, p->term, p->len, b, append)))
                 return rc;
             b->n = 0;
             b->positions.len = 0;
@@ -391,7 +400,7 @@ static int merge_term(dks_writer *w, pending_term *p)
             return rc;
         pos_start = pp->pos_end;
     }
-    return b->n ? put_block(w, p->term, p->len, b) : DKS_OK;
+    return b->n ? put_block(w, p->term, p->len, b, append) : DKS_OK;
 }
 
 static int cmp_pending(const void *a, const void *b)
@@ -409,10 +418,27 @@ static int flush_postings(dks_writer *w)
         return DKS_OK;
     /* Key order keeps B-tree pages local; the hash table is rebuilt below. */
     qsort(w->terms, w->n_terms, sizeof *w->terms, cmp_pending);
-    int rc = DKS_OK;
-    for (size_t i = 0; i < w->n_terms && !rc; i++)
-        if (w->terms[i].n)
-            rc = merge_term(w, &w->terms[i]);
+    /* The terms above the index's last one (all of them in a new index)
+     * are appended, and fill their pages. */
+    const void *last;
+    char last_copy[DKS_MAX_TERM_BYTES + 1];  /* map pointers die with the first write */
+    pending_term last_term = {.term = last_copy};
+    int rc = dks_kv_last(w->txn, DKS_DB_TERMS, &last, &last_term.len);
+    int append = rc == 1;
+    if (rc == 0 && last_term.len > sizeof last_copy)
+        rc = DKS_ECORRUPT;
+    if (rc > 1 || rc < 0)
+        return rc;
+    if (!append)
+        memcpy(last_copy, last, last_term.len);
+    rc = DKS_OK;
+    for (size_t i = 0; i < w->n_terms && !rc; i++) {
+        if (!w->terms[i].n)
+            continue;
+        if (!append && cmp_pending(&w->terms[i], &last_term) > 0)
+            append = 1;
+        rc = merge_term(w, &w->terms[i], append);
+    }
     free_batch(w);
     w->pending_from = w->meta.next_doc;
     return rc;
@@ -464,7 +490,7 @@ static int remove_posting(dks_writer *w, uint32_t term, const uint32_t *position
         if ((rc = dks_kv_del(w->txn, DKS_DB_POSTINGS, key, kl)))
             return rc == 1 ? DKS_ECORRUPT : rc;
     }
-    if (b->n && (rc = put_block(w, p->term, p->len, b)))
+    if (b->n && (rc = put_block(w, p->term, p->len, b, 0)))
         return rc;
 
     dks_term_stats st;
@@ -480,7 +506,7 @@ static int remove_posting(dks_writer *w, uint32_t term, const uint32_t *position
         return DKS_ECORRUPT;
     st.df--;
     st.cf -= tf;
-    return dks_term_stats_put(w->txn, p->term, p->len, &st);
+    return dks_term_stats_put(w->txn, p->term, p->len, &st, 0);
 }
 
 static int delete_doc(dks_writer *w, uint32_t doc)
@@ -714,7 +740,8 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
     if (!rc)
         rc = dks_doc_record_encode(doc, w->doc_tokens, body_start, &w->scratch);
     if (!rc)
-        rc = dks_kv_put(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data, w->scratch.len);
+        rc = dks_kv_append(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data,
+                           w->scratch.len);  /* ids only grow */
     if (!rc)
         rc = dks_kv_put(w->txn, DKS_DB_IDS, doc->id, doc->id_len, key, sizeof key);
     if (!rc)
