@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ZDICT_STATIC_LINKING_ONLY  /* fixed fastCover parameters: no search */
 #include <zdict.h>
 #include <zstd.h>
 
@@ -31,6 +32,7 @@ enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
 /* Text sampled before a dictionary is trained, and the dictionary's size. */
 #define DICT_SAMPLE_BYTES ((size_t)4 << 20)
 #define DICT_BYTES ((size_t)64 << 10)
+#define DICT_SEGMENT 200
 /* The largest text a frame may claim to hold (guards the allocation a
  * corrupt frame header could ask for). */
 #define TEXT_MAX_BYTES ((unsigned long long)1 << 32)
@@ -235,8 +237,15 @@ static int maybe_train(dks_text_writer *w, dks_txn *t)
     void *dict = malloc(DICT_BYTES);
     if (!dict)
         return DKS_ENOMEM;
-    size_t len = ZDICT_trainFromBuffer(dict, DICT_BYTES, w->sample.data, w->sizes,
-                                       (unsigned)w->n_sizes);
+    /* One pass of fastCover with parameters that suit prose, instead of
+     * ZDICT_trainFromBuffer's search over them (a quarter of a second,
+     * for a dictionary within a percent of the searched one's gain). */
+    ZDICT_fastCover_params_t params = {
+        .k = DICT_SEGMENT, .d = 8, .f = 20, .accel = 1, .nbThreads = 1,
+        .zParams = {.compressionLevel = TEXT_LEVEL},
+    };
+    size_t len = ZDICT_trainFromBuffer_fastCover(dict, DICT_BYTES, w->sample.data, w->sizes,
+                                                 (unsigned)w->n_sizes, params);
     int rc = DKS_OK;
     if (ZDICT_isError(len)) {
         /* Text with too little in common (random bytes, say): go on

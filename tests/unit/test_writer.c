@@ -219,6 +219,118 @@ static void test_long_posting_lists_across_blocks(void **state)
     free(f.dir);
 }
 
+/* The independent count: every (key, position) the analyser emits for a
+ * body, as the writer should count it (one position once per key). */
+typedef struct key_count {
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t len;
+    uint32_t positions[64];
+    size_t n;
+    unsigned long long df, cf;
+} key_count;
+
+typedef struct counter {
+    key_count keys[256];
+    size_t n;
+} counter;
+
+static int count_term(const dks_term *t, void *ctx)
+{
+    counter *c = ctx;
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t len = dks_term_key(t->kind, t->term, t->term_len, key);
+    size_t i = 0;
+    while (i < c->n && !(c->keys[i].len == len && memcmp(c->keys[i].key, key, len) == 0))
+        i++;
+    if (i == c->n) {
+        assert_true(c->n < 256);
+        memcpy(c->keys[i].key, key, len);
+        c->keys[c->n++].len = len;
+    }
+    key_count *k = &c->keys[i];
+    for (size_t j = 0; j < k->n; j++)
+        if (k->positions[j] == t->position)
+            return 0;
+    assert_true(k->n < 64);
+    k->positions[k->n++] = t->position;
+    return 0;
+}
+
+/* Bodies whose terms come out of position order (an elliptical compound's
+ * expansion is emitted when its last part is read) and repeat, document
+ * after document: the writer's df and cf of every key equal a count made
+ * straight from the analyser. */
+static void test_term_counts_equal_the_analysers(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {
+        "klima-, energi- og forsyningsministeren ", "sundhedsvæsenet ", "cyklen cykel ",
+        "Syd- og Sønderjylland ", "skolebørnene ", "velfærd velfærd velfærd ",
+        "social- og ældreministeren ", "kommunerne ",
+    };
+    fixture f = {0};
+    dks_writer *w;
+    dks_analyzer *an;
+    counter *total = calloc(1, sizeof *total);
+    assert_non_null(total);
+    assert_int_equal(dks_analyzer_new(&an), DKS_OK);
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    unsigned x = 5;
+    for (unsigned i = 0; i < 400; i++) {
+        char id[32], body[1024] = "";
+        size_t at = 0;
+        for (unsigned k = 0; k < 3 + i % 7; k++) {
+            x = x * 1103515245u + 12345u;
+            at += (size_t)snprintf(body + at, sizeof body - at, "%s",
+                                   parts[(x >> 16) % (sizeof parts / sizeof parts[0])]);
+        }
+        snprintf(id, sizeof id, "c%u", i);
+        dks_document d = {.id = id, .id_len = strlen(id), .body = body, .body_len = at};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+        counter *doc = calloc(1, sizeof *doc);
+        assert_non_null(doc);
+        assert_int_equal(dks_analyze(an, body, at, 0, count_term, doc), DKS_OK);
+        for (size_t k = 0; k < doc->n; k++) {
+            key_count *dk = &doc->keys[k];
+            size_t j = 0;
+            while (j < total->n && !(total->keys[j].len == dk->len &&
+                                     memcmp(total->keys[j].key, dk->key, dk->len) == 0))
+                j++;
+            if (j == total->n) {
+                assert_true(total->n < 256);
+                memset(&total->keys[j], 0, sizeof total->keys[j]);
+                total->n++;
+                memcpy(total->keys[j].key, dk->key, dk->len);
+                total->keys[j].len = dk->len;
+            }
+            total->keys[j].df++;
+            total->keys[j].cf += dk->n;
+        }
+        free(doc);
+    }
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    dks_analyzer_free(an);
+
+    dks_txn *t;
+    assert_int_equal(dks_txn_begin(dks_index_store(f.idx), 0, &t), DKS_OK);
+    for (size_t j = 0; j < total->n; j++) {
+        dks_term_stats st;
+        assert_int_equal(dks_term_stats_get(t, total->keys[j].key, total->keys[j].len, &st),
+                         DKS_OK);
+        if (st.df != total->keys[j].df || st.cf != total->keys[j].cf)
+            fail_msg("key %.*s: df %llu cf %llu in the index, %llu %llu counted",
+                     (int)total->keys[j].len, total->keys[j].key, (unsigned long long)st.df,
+                     (unsigned long long)st.cf, total->keys[j].df, total->keys[j].cf);
+    }
+    dks_txn_abort(t);
+    free(total);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
 static void test_uncommitted_work_is_discarded(void **state)
 {
     (void)state;
@@ -390,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_updates_keep_statistics_exact),
         cmocka_unit_test(test_long_posting_lists_across_blocks),
+        cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
         cmocka_unit_test(test_bad_documents_are_refused_alone),
         cmocka_unit_test(test_one_writer_at_a_time),
