@@ -4,6 +4,7 @@
 #   make demo       install what is missing, build, index seeds/, run example queries
 #   make test       unit and end-to-end tests, then the same under ASan+UBSan
 #   make asan       only the sanitizer build and its tests
+#   make tsan       the writer's analysis thread under ThreadSanitizer
 #   make valgrind   the binaries under valgrind on the fixture corpora
 #   make eval       Danish matching measured on judged queries (also in make test)
 #   make clean
@@ -23,11 +24,14 @@ PKGS := lmdb libutf8proc jansson libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson -lzstd)
 
-DKS_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+DKS_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -pthread -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
-DKS_LIBS := $(PKG_LIBS) -lstemmer -lm
+DKS_LIBS := $(PKG_LIBS) -lstemmer -lm -pthread
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+ifeq ($(SAN),thread)
+SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
 ALL_CFLAGS = $(DKS_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
@@ -47,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan valgrind eval demo peers bench bench-smoke clean
+.PHONY: all deps test check asan tsan valgrind eval demo peers bench bench-smoke clean
 all: $(PROGS)
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -127,6 +131,7 @@ check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 test: check
 	$(MAKE) eval
 	$(MAKE) asan
+	$(MAKE) tsan
 	$(MAKE) valgrind
 	$(MAKE) bench-smoke
 
@@ -137,6 +142,17 @@ valgrind: $(PROGS)
 asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 check
+
+# The code that runs threads, under ThreadSanitizer: the writer's analysis
+# thread (unit tests, and the indexer on the end-to-end corpora).
+TSAN_TESTS := test_writer
+tsan:
+	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin SAN=thread \
+		$(TSAN_TESTS:%=build/tsan/tests/%) build/tsan/bin/dksearch-index
+	set -e; for t in $(TSAN_TESTS); do TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+	rm -rf build/tsan/e2e.db
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/bin/dksearch-index --threads 2 -q \
+		--db build/tsan/e2e.db tests/fixtures/corpus tests/fixtures/danish tests/eval/corpus
 
 DEMO_DB := $(BUILD)/demo.db
 DEMO_QUERIES := velfærdsalliance telemedicin '"offentlige sektor"' \

@@ -208,6 +208,15 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err);
 int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
                    dks_error_detail *err);
 
+/* With threads = 2, documents are analysed on a second thread while the
+ * calling thread inverts and stores the ones before (about 1.6 times the
+ * speed on two cores); 1 (the default) does everything on the calling
+ * thread.  Then dks_writer_add() returns once the document is copied:
+ * `*replaced` stays 0 (dks_writer_stats counts replacements), and an
+ * error in a document analysed later is returned by a later call.
+ * Deleting and committing first add every document given before. */
+int dks_writer_set_threads(dks_writer *writer, unsigned threads);
+
 /* Deletes the document with this id; `*found` tells whether it existed. */
 int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
                       int *found, dks_error_detail *err);

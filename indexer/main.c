@@ -57,7 +57,8 @@ static double now(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--db PATH] [--analysis LIST] [--quiet] FILE|DIR|- ...\n"
+            "usage: " PROG " [--db PATH] [--analysis LIST] [--threads N] [--quiet] "
+            "FILE|DIR|- ...\n"
             "\n"
             "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
             "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
@@ -68,6 +69,8 @@ static void usage(FILE *out)
             "  --analysis LIST    for a new index: the Danish stages to use, \"all\"\n"
             "                     (default), \"snowball\" (none), or a list of spelling,\n"
             "                     compounds, ellipsis, lemmas\n"
+            "  --threads N        1: all work on one thread; 2 (the default on two\n"
+            "                     or more cores): analysis on a second thread\n"
             "  --quiet            print no progress and no summary\n");
 }
 
@@ -318,6 +321,7 @@ int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB");
     const char *analysis = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
     run r = {.progress = isatty(STDERR_FILENO)};
     int first_input = argc;
     for (int i = 1; i < argc; i++) {
@@ -325,6 +329,13 @@ int main(int argc, char **argv)
             db = argv[++i];
         } else if (strcmp(argv[i], "--analysis") == 0 && i + 1 < argc) {
             analysis = argv[++i];
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            char *end;
+            threads = strtol(argv[++i], &end, 10);
+            if (*end || threads < 1 || threads > 2) {
+                fprintf(stderr, PROG ": --threads takes 1 or 2\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             r.quiet = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -374,8 +385,12 @@ int main(int argc, char **argv)
         }
     }
     rc = dks_writer_open(index, &r.writer, &err);
+    if (!rc && (rc = dks_writer_set_threads(r.writer, (unsigned)threads)))
+        snprintf(err.message, sizeof err.message, "cannot start a thread: %s",
+                 dks_strerror(rc));
     if (rc) {
         fprintf(stderr, PROG ": %s: %s\n", db, err.message);
+        dks_writer_close(r.writer);
         dks_index_close(index);
         return 2;
     }

@@ -397,6 +397,54 @@ int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
 int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec);
 
 /* ------------------------------------------------------------------ */
+/* doc_terms.c: a document analysed into (key, position) records        */
+
+typedef struct dks_doc_terms {
+    dks_buf records;        /* see doc_terms.c */
+    uint32_t tokens;        /* words of title and body: the document's length */
+    uint32_t body_start;    /* the body's first position */
+} dks_doc_terms;
+/* fields: dks_fields_encode()d; body_start_hint UINT32_MAX: after the
+ * title and fields (a deleted document passes the start it was given). */
+int dks_doc_terms_analyze(dks_analyzer *an, const char *title, size_t title_len,
+                          const char *body, size_t body_len, const unsigned char *fields,
+                          size_t fields_len, uint32_t body_start_hint, dks_doc_terms *out);
+/* The record at *at, which it moves past; 1 after the last. */
+int dks_doc_terms_next(const dks_doc_terms *dt, size_t *at, const char **key, size_t *len,
+                       uint32_t *position);
+void dks_doc_terms_free(dks_doc_terms *dt);
+
+/* A document copied for analysis on another thread, and its terms. */
+typedef struct dks_job {
+    dks_document doc;       /* points into arena and fields */
+    dks_buf arena;
+    dks_field *fields;
+    size_t fields_cap;
+    dks_buf fields_encoded;
+    dks_doc_terms terms;
+    int rc;                 /* of the analysis */
+} dks_job;
+int dks_job_set(dks_job *j, const dks_document *doc);
+void dks_job_analyze(dks_job *j, dks_analyzer *an);
+void dks_job_free(dks_job *j);
+
+/* ------------------------------------------------------------------ */
+/* pipeline.c: analysis on a second thread, results in order            */
+
+typedef struct dks_pipeline dks_pipeline;
+int dks_pipeline_new(unsigned features, dks_pipeline **out);
+/* Stops the thread (after the jobs given) and frees everything. */
+void dks_pipeline_free(dks_pipeline *p);
+int dks_pipeline_full(dks_pipeline *p);
+int dks_pipeline_empty(dks_pipeline *p);
+/* Copies doc into the next slot; the pipeline must not be full. */
+int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc);
+/* The oldest job given, once analysed (waiting for it if wait), or NULL;
+ * hand it back with dks_pipeline_release() before the next take. */
+dks_job *dks_pipeline_take(dks_pipeline *p, int wait);
+void dks_pipeline_release(dks_pipeline *p);
+
+/* ------------------------------------------------------------------ */
 /* text.c: stored document text, zstd-compressed                       */
 
 /* Reads texts for one search (or for the writer, index NULL): the text it

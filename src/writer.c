@@ -77,12 +77,14 @@ struct dks_writer {
     uint32_t doc_stamp;
     size_t *group_start;
     size_t group_start_cap;
-    int in_title;          /* the title is being analysed: its words are title keys too */
     uint32_t *positions;   /* one term's positions in the current document */
     size_t positions_cap;
     uint32_t doc_tokens;
     int occ_error;
 
+    dks_pipeline *pipeline;       /* with dks_writer_set_threads(w, 2) */
+    dks_doc_terms terms_scratch;  /* a document analysed on this thread */
+    dks_doc_terms deleted_terms;  /* a document analysed again to delete it */
     dks_text_writer *text;        /* made with the first batch */
     dks_text_reader *text_reader; /* for the texts of documents it deletes */
     dks_buf scratch;
@@ -205,26 +207,6 @@ static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
 
 /* ---- analysing one document -------------------------------------------- */
 
-static int add_occurrence(dks_writer *w, const char *key, size_t key_len, uint32_t position);
-
-static int collect_term(const dks_term *t, void *ctx)
-{
-    dks_writer *w = ctx;
-    if (t->kind == DKS_TERM_WORD)
-        w->doc_tokens++;
-    char key[DKS_MAX_KEY_TERM_BYTES + 1];
-    size_t key_len = dks_term_key(t->kind, t->term, t->term_len, key);
-    if (key_len == 0)
-        return DKS_OK;  /* too long to be a key: not indexed */
-    int rc = add_occurrence(w, key, key_len, t->position);
-    if (!rc && w->in_title && t->kind == DKS_TERM_WORD) {
-        key_len = dks_title_key(t->term, t->term_len, key);
-        if (key_len)
-            rc = add_occurrence(w, key, key_len, t->position);
-    }
-    return rc;
-}
-
 static int add_occurrence(dks_writer *w, const char *key, size_t key_len, uint32_t position)
 {
     uint32_t index;
@@ -315,45 +297,31 @@ static int group_occurrences(dks_writer *w)
     return DKS_OK;
 }
 
-/* Analyses title, body and fields into w->occ, grouped by term, each
- * group by position.  Sets the document length and where the body's positions
- * start.  fields is the encoded field list (dks_fields_encode). */
-static int analyze_document(dks_writer *w, const char *title, size_t title_len, const char *body,
-                            size_t body_len, const unsigned char *fields, size_t fields_len,
-                            uint32_t body_start_hint, uint32_t *body_start)
+/* Interns a document's analysed terms into w->occ, grouped by term, each
+ * group by position, and takes its length. */
+static int load_terms(dks_writer *w, const dks_doc_terms *dt)
 {
     w->n_occ = 0;
-    w->doc_tokens = 0;
-    w->in_title = 1;
-    int rc = dks_analyze(w->an, title, title_len, 0, collect_term, w);
-    w->in_title = 0;
-    if (rc)
-        return rc;
-    /* Each field value is one key at position 0, for filters and facets. */
-    dks_field f;
-    for (size_t i = 0; !rc && (rc = dks_fields_get(fields, fields_len, i, &f)) == 0; i++) {
-        char key[DKS_MAX_KEY_TERM_BYTES + 2];
-        size_t kl = dks_field_key(f.name, f.name_len, f.value, f.value_len, key);
-        if (kl)
-            rc = add_occurrence(w, key, kl, 0);
-    }
-    if (rc != 1)
-        return rc;
-    uint32_t start = body_start_hint;
-    if (start == UINT32_MAX) {
-        uint32_t last = 0;
-        for (size_t i = 0; i < w->n_occ; i++)
-            if (w->occ[i].position >= last)
-                last = w->occ[i].position + 1;
-        start = w->n_occ ? last + DKS_FIELD_GAP : 0;
-    }
-    rc = dks_analyze(w->an, body, body_len, start, collect_term, w);
-    if (rc)
-        return rc;
-    if ((rc = group_occurrences(w)))
-        return rc;
-    *body_start = start;
-    return DKS_OK;
+    w->doc_tokens = dt->tokens;
+    size_t at = 0;
+    const char *key;
+    size_t len;
+    uint32_t position;
+    int rc;
+    while ((rc = dks_doc_terms_next(dt, &at, &key, &len, &position)) == 0)
+        if ((rc = add_occurrence(w, key, len, position)))
+            return rc;
+    return group_occurrences(w);
+}
+
+/* Analyses a stored document again (to delete it) into w->occ. */
+static int analyze_document(dks_writer *w, const char *title, size_t title_len, const char *body,
+                            size_t body_len, const unsigned char *fields, size_t fields_len,
+                            uint32_t body_start)
+{
+    int rc = dks_doc_terms_analyze(w->an, title, title_len, body, body_len, fields, fields_len,
+                                   body_start, &w->deleted_terms);
+    return rc ? rc : load_terms(w, &w->deleted_terms);
 }
 
 /* Calls fn for each distinct term of the analysed document with its
@@ -606,7 +574,7 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     char *id = malloc(rec.id_len + 1), *title = malloc(rec.title_len + 1), *body = NULL;
     unsigned char *fields = malloc(rec.fields_len + 1);
     size_t body_len = 0, fields_len = rec.fields_len;
-    uint32_t length = rec.length, body_start = rec.body_start, ignored;
+    uint32_t length = rec.length, body_start = rec.body_start;
     if (!id || !title || !fields) {
         rc = DKS_ENOMEM;
         goto free_copies;
@@ -631,7 +599,7 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     batch_state saved;
     stash_batch(w, &saved);
     if ((rc = analyze_document(w, title, title_len, body, body_len, fields, fields_len,
-                               body_start, &ignored)))
+                               body_start)))
         goto free_batch_terms;
     if (w->doc_tokens != length) {
         rc = DKS_ECORRUPT;
@@ -725,7 +693,10 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
     return DKS_OK;
 }
 
-int dks_writer_commit(dks_writer *w, dks_error_detail *err)
+static int drain(dks_writer *w, dks_error_detail *err);
+
+/* Commits the batch as it stands (without waiting for the pipeline). */
+static int commit_batch(dks_writer *w, dks_error_detail *err)
 {
     if (w->failed)
         return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
@@ -746,6 +717,12 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
     }
     w->stats.commits++;
     return DKS_OK;
+}
+
+int dks_writer_commit(dks_writer *w, dks_error_detail *err)
+{
+    int rc = drain(w, err);
+    return rc ? rc : commit_batch(w, err);
 }
 
 /* Looks up an external id; *doc is valid when 0 is returned, 1 if absent. */
@@ -769,22 +746,12 @@ static int add_term_postings(dks_writer *w, uint32_t term, const uint32_t *posit
     return pending_add_doc(&w->terms[term], doc_and_len[0], doc_and_len[1], positions, tf);
 }
 
-int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_error_detail *err)
+/* Adds an analysed document to the batch: replaces the document with its
+ * id, inverts its terms, stores its record and text, and commits when the
+ * batch is full. */
+static int add_analysed(dks_writer *w, const dks_document *doc, const dks_doc_terms *terms,
+                        int *replaced, dks_error_detail *err)
 {
-    if (replaced)
-        *replaced = 0;
-    if (w->failed)
-        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
-    if (!doc->id || doc->id_len == 0)
-        return dks_fail(err, DKS_EINPUT, -1, "document has an empty id");
-    if (doc->id_len > DKS_MAX_ID_BYTES)
-        return dks_fail(err, DKS_ELIMIT, -1, "document id is longer than %d bytes",
-                        DKS_MAX_ID_BYTES);
-    if (memchr(doc->id, '\0', doc->id_len))
-        return dks_fail(err, DKS_EINPUT, -1, "document id contains a NUL byte");
-    if (doc->body_len > UINT32_MAX || doc->title_len > UINT32_MAX)
-        return dks_fail(err, DKS_ELIMIT, -1, "document is larger than 4 GiB");
-
     int rc = begin_batch(w);
     if (rc)
         return fail_store(w, rc, err, "cannot start a write transaction");
@@ -801,20 +768,15 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
     if (w->meta.next_doc >= DKS_DOC_END - 1)
         return fail_store(w, DKS_ELIMIT, err, "index holds the maximum number of documents");
 
-    uint32_t id = w->meta.next_doc, body_start;
-    w->fields.len = 0;
-    rc = dks_fields_encode(doc->fields, doc->n_fields, &w->fields);
-    if (!rc)
-        rc = analyze_document(w, doc->title ? doc->title : "", doc->title_len,
-                              doc->body ? doc->body : "", doc->body_len, w->fields.data,
-                              w->fields.len, UINT32_MAX, &body_start);
+    uint32_t id = w->meta.next_doc;
+    rc = load_terms(w, terms);
     uint32_t doc_and_len[2] = {id, w->doc_tokens};
     if (!rc)
         rc = for_each_term(w, add_term_postings, doc_and_len);
     unsigned char key[4];
     dks_put_be32(key, id);
     if (!rc)
-        rc = dks_doc_record_encode(doc, w->doc_tokens, body_start, &w->scratch);
+        rc = dks_doc_record_encode(doc, w->doc_tokens, terms->body_start, &w->scratch);
     if (!rc)
         rc = dks_kv_append(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data,
                            w->scratch.len);  /* ids only grow */
@@ -841,8 +803,77 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
     w->batch_bytes += doc->title_len + doc->body_len;
     w->batch_docs++;
     if (w->batch_bytes >= DKS_BATCH_BYTES || w->batch_docs >= DKS_BATCH_DOCS)
-        return dks_writer_commit(w, err);
+        return commit_batch(w, err);
     return DKS_OK;
+}
+
+/* Adds the oldest document the pipeline has analysed. */
+static int add_from_pipeline(dks_writer *w, dks_job *j, dks_error_detail *err)
+{
+    int rc = j->rc ? dks_fail(err, j->rc, -1, "document %.*s: %s", (int)j->doc.id_len,
+                              j->doc.id, dks_strerror(j->rc))
+                   : add_analysed(w, &j->doc, &j->terms, NULL, err);
+    dks_pipeline_release(w->pipeline);
+    return rc;
+}
+
+/* Adds every document still in the pipeline, in order. */
+static int drain(dks_writer *w, dks_error_detail *err)
+{
+    dks_job *j;
+    int rc = DKS_OK;
+    while (!rc && w->pipeline && (j = dks_pipeline_take(w->pipeline, 1)))
+        rc = add_from_pipeline(w, j, err);
+    return rc;
+}
+
+int dks_writer_set_threads(dks_writer *w, unsigned threads)
+{
+    if (threads <= 1 || w->pipeline)
+        return DKS_OK;
+    unsigned features;
+    int rc = dks_index_analysis(w->index, &features);
+    return rc ? rc : dks_pipeline_new(features, &w->pipeline);
+}
+
+int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_error_detail *err)
+{
+    if (replaced)
+        *replaced = 0;
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    if (!doc->id || doc->id_len == 0)
+        return dks_fail(err, DKS_EINPUT, -1, "document has an empty id");
+    if (doc->id_len > DKS_MAX_ID_BYTES)
+        return dks_fail(err, DKS_ELIMIT, -1, "document id is longer than %d bytes",
+                        DKS_MAX_ID_BYTES);
+    if (memchr(doc->id, '\0', doc->id_len))
+        return dks_fail(err, DKS_EINPUT, -1, "document id contains a NUL byte");
+    if (doc->body_len > UINT32_MAX || doc->title_len > UINT32_MAX)
+        return dks_fail(err, DKS_ELIMIT, -1, "document is larger than 4 GiB");
+
+    if (!w->pipeline) {
+        w->fields.len = 0;
+        int rc = dks_fields_encode(doc->fields, doc->n_fields, &w->fields);
+        if (!rc)
+            rc = dks_doc_terms_analyze(w->an, doc->title ? doc->title : "", doc->title_len,
+                                       doc->body ? doc->body : "", doc->body_len,
+                                       w->fields.data, w->fields.len, UINT32_MAX,
+                                       &w->terms_scratch);
+        if (rc)
+            return fail_store(w, rc, err, "cannot analyse document");
+        return add_analysed(w, doc, &w->terms_scratch, replaced, err);
+    }
+    /* Make room, hand the document over, and add what is analysed. */
+    dks_job *j;
+    int rc = DKS_OK;
+    while (!rc && dks_pipeline_full(w->pipeline))
+        rc = add_from_pipeline(w, dks_pipeline_take(w->pipeline, 1), err);
+    if (!rc && (rc = dks_pipeline_submit(w->pipeline, doc)))
+        return fail_store(w, rc, err, "cannot queue document");
+    while (!rc && (j = dks_pipeline_take(w->pipeline, 0)))
+        rc = add_from_pipeline(w, j, err);
+    return rc;
 }
 
 int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
@@ -851,8 +882,10 @@ int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
     *found = 0;
     if (w->failed)
         return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
-    int rc = begin_batch(w);
+    int rc = drain(w, err);  /* the documents given before go first */
     if (rc)
+        return rc;
+    if ((rc = begin_batch(w)))
         return fail_store(w, rc, err, "cannot start a write transaction");
     uint32_t doc;
     rc = lookup_id(w, id, id_len, &doc);
@@ -881,8 +914,11 @@ void dks_writer_close(dks_writer *w)
 {
     if (!w)
         return;
+    dks_pipeline_free(w->pipeline);  /* what it holds was never committed */
     dks_txn_abort(w->txn);
     free_batch(w);
+    dks_doc_terms_free(&w->terms_scratch);
+    dks_doc_terms_free(&w->deleted_terms);
     free(w->occ);
     free(w->occ_sorted);
     free(w->group_stamp);

@@ -111,9 +111,9 @@ static void same_scores(dks_index *a, dks_index *b, const char *q)
     dks_results_free(rb);
 }
 
-static void test_updates_keep_statistics_exact(void **state)
+/* threads: for the updated index (the fresh one is built on one thread) */
+static void updates_keep_statistics_exact(unsigned threads)
 {
-    (void)state;
     fixture updated = {0}, fresh = {0};
     dks_writer *w;
     const unsigned n = 700;
@@ -122,6 +122,7 @@ static void test_updates_keep_statistics_exact(void **state)
      * delete every fifth, in several commits. */
     open_fresh(&updated, "updated");
     assert_int_equal(dks_writer_open(updated.idx, &w, NULL), DKS_OK);
+    assert_int_equal(dks_writer_set_threads(w, threads), DKS_OK);
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(add_doc(w, i, 0), DKS_OK);
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
@@ -177,6 +178,20 @@ static void test_updates_keep_statistics_exact(void **state)
     close_fixture(&updated);
     test_rmrf(updated.dir);
     free(updated.dir);
+}
+
+static void test_updates_keep_statistics_exact(void **state)
+{
+    (void)state;
+    updates_keep_statistics_exact(1);
+}
+
+/* With analysis on a second thread, documents, replacements and deletions
+ * still apply in the order given: the same index as on one thread. */
+static void test_two_threads_build_the_same_index(void **state)
+{
+    (void)state;
+    updates_keep_statistics_exact(2);
 }
 
 static void test_long_posting_lists_across_blocks(void **state)
@@ -502,6 +517,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_updates_keep_statistics_exact),
         cmocka_unit_test(test_long_posting_lists_across_blocks),
+        cmocka_unit_test(test_two_threads_build_the_same_index),
         cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
         cmocka_unit_test(test_bad_documents_are_refused_alone),

@@ -1,0 +1,139 @@
+/*
+ * pipeline.c - analysis on a second thread while the writer inverts.
+ *
+ * Analysing a document (tokens, stems, lemmas, compounds) costs about as
+ * much as inverting it and writing it to LMDB, and LMDB's write
+ * transaction belongs to one thread.  So the writer hands each document
+ * to a worker thread with an analyzer of its own, and inverts the
+ * documents the worker has finished, in the order they were given.  The
+ * jobs form a ring: the writer fills a free slot with a copy of the
+ * document, the worker analyses slots in order, the writer takes them
+ * back in order.  Counters only grow; slot = counter % PIPELINE_JOBS.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dks_int.h"
+
+/* Enough documents in flight to ride out a long one on either side. */
+#define PIPELINE_JOBS 64
+
+struct dks_pipeline {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t submitted_cond;  /* the worker waits for work */
+    pthread_cond_t analysed_cond;   /* the writer waits for results */
+    dks_analyzer *an;               /* the worker's */
+    dks_job jobs[PIPELINE_JOBS];
+    uint64_t submitted, analysed, taken;
+    int stop;
+    int started;
+};
+
+/* The worker: analyses the jobs in order until told to stop. */
+static void *work(void *arg)
+{
+    dks_pipeline *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->analysed == p->submitted && !p->stop)
+            pthread_cond_wait(&p->submitted_cond, &p->lock);
+        if (p->analysed == p->submitted)
+            break;  /* stopped, and nothing left */
+        dks_job *j = &p->jobs[p->analysed % PIPELINE_JOBS];
+        pthread_mutex_unlock(&p->lock);
+        dks_job_analyze(j, p->an);
+        pthread_mutex_lock(&p->lock);
+        p->analysed++;
+        pthread_cond_signal(&p->analysed_cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+int dks_pipeline_new(unsigned features, dks_pipeline **out)
+{
+    *out = NULL;
+    dks_pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return DKS_ENOMEM;
+    int rc = dks_analyzer_new_with(features, &p->an);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->submitted_cond, NULL);
+    pthread_cond_init(&p->analysed_cond, NULL);
+    if (pthread_create(&p->thread, NULL, work, p) != 0) {
+        dks_pipeline_free(p);
+        return DKS_ENOMEM;
+    }
+    p->started = 1;
+    *out = p;
+    return DKS_OK;
+}
+
+void dks_pipeline_free(dks_pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->started) {
+        pthread_mutex_lock(&p->lock);
+        p->stop = 1;
+        pthread_cond_signal(&p->submitted_cond);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->thread, NULL);
+    }
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->submitted_cond);
+    pthread_cond_destroy(&p->analysed_cond);
+    for (size_t i = 0; i < PIPELINE_JOBS; i++)
+        dks_job_free(&p->jobs[i]);
+    dks_analyzer_free(p->an);
+    free(p);
+}
+
+int dks_pipeline_full(dks_pipeline *p)
+{
+    /* only the writer's thread moves submitted and taken */
+    return p->submitted - p->taken == PIPELINE_JOBS;
+}
+
+int dks_pipeline_empty(dks_pipeline *p)
+{
+    return p->submitted == p->taken;
+}
+
+int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc)
+{
+    if (dks_pipeline_full(p))
+        return DKS_EINVAL;
+    /* the slot is neither analysed nor read by anyone now */
+    int rc = dks_job_set(&p->jobs[p->submitted % PIPELINE_JOBS], doc);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&p->lock);
+    p->submitted++;
+    pthread_cond_signal(&p->submitted_cond);
+    pthread_mutex_unlock(&p->lock);
+    return DKS_OK;
+}
+
+dks_job *dks_pipeline_take(dks_pipeline *p, int wait)
+{
+    if (dks_pipeline_empty(p))
+        return NULL;
+    pthread_mutex_lock(&p->lock);
+    while (wait && p->analysed == p->taken)
+        pthread_cond_wait(&p->analysed_cond, &p->lock);
+    int ready = p->analysed > p->taken;
+    pthread_mutex_unlock(&p->lock);
+    return ready ? &p->jobs[p->taken % PIPELINE_JOBS] : NULL;
+}
+
+void dks_pipeline_release(dks_pipeline *p)
+{
+    p->taken++;
+}
