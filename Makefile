@@ -171,12 +171,13 @@ demo: $(PROGS)
 # Its corpus is cached in bench/cache/, which `make clean` keeps.
 # The peers are built where bench/run.py looks for them.
 PEERS := build/bench/peers
-peers:
+peers: $(LIB)
 	@scripts/install-deps.sh bench
 	@mkdir -p $(PEERS)
 	$(CC) $(DKS_CFLAGS) -O2 bench/peers/fts5.c -o $(PEERS)/fts5 -lsqlite3 -ljansson
 	g++ -std=c++17 -Wall -Wextra -Werror -O2 bench/peers/xapian.cc -o $(PEERS)/xapian \
 		-lxapian -ljansson
+	$(CC) $(DKS_CFLAGS) -O2 bench/limits.c -o $(PEERS)/limits $(LIB) $(DKS_LIBS)
 
 bench: $(PROGS) peers
 	python3 bench/run.py $(BENCH_ARGS)
@@ -185,11 +186,15 @@ bench: $(PROGS) peers
 # run: proves the report is produced, not its numbers.
 bench-smoke: $(PROGS) peers
 	python3 bench/run.py --smoke --out build/bench-smoke > /dev/null
-	@for engine in dksearch xapian fts5; do \
+	@for engine in dksearch xapian fts5 "dksearch 1 thread" "cached stemming (limit)"; do \
 		grep -q "^| $$engine | " build/bench-smoke/report.md || \
 			{ echo "bench-smoke: no $$engine row in the report"; exit 1; }; \
 	done
-	@echo "bench-smoke: report with dksearch, xapian and fts5 in build/bench-smoke/report.md"
+	@for kind in all rare medium frequent and2 or3 phrase prefix fixed; do \
+		test -s build/bench-smoke/plots/$$kind.png || \
+			{ echo "bench-smoke: no plot for $$kind queries"; exit 1; }; \
+	done
+	@echo "bench-smoke: report with every engine, limit and plot in build/bench-smoke/"
 
 clean:
 	rm -rf build bin

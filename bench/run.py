@@ -140,6 +140,7 @@ class Engine:
     def __init__(self, name, index_argv, query_argv, path):
         self.name, self.index_argv, self.query_argv, self.path = name, index_argv, query_argv, path
         self.index_runs, self.qps, self.answers = [], [], []
+        self.last_took = {}
         self.latency = collections.defaultdict(list)  # type -> per run [p50, p95, p99]
 
     def index(self, corpus_path):
@@ -167,6 +168,7 @@ class Engine:
             took["all"].append(answer["took_us"])
         for kind, values in took.items():
             self.latency[kind].append([percentile(values, p) for p in (50, 95, 99)])
+        self.last_took = took
 
     def query_figures(self):
         return {
@@ -180,19 +182,28 @@ class Engine:
             "index_mib_s": statistics.median(r[0] for r in self.index_runs),
             "index_peak_rss_mib": statistics.median(r[1] for r in self.index_runs) / 1024,
             "index_size_pct": 100.0 * disk_bytes(self.path) / os.path.getsize(corpus_path),
-            **self.query_figures(),
+            **(self.query_figures() if self.qps else {}),
         }
 
 
+BINDIR = os.path.join(TOP, "bin")
+PEERS = os.path.join(TOP, "build", "bench", "peers")  # where make bench builds them
+
+
 def engines(out):
-    bindir = os.path.join(TOP, "bin")
     db = os.path.join(out, "dksearch.db")
-    peers = os.path.join(TOP, "build", "bench", "peers")  # where make bench builds them
+    db1 = os.path.join(out, "dksearch-1thread.db")
+    peers = PEERS
     return [
         Engine("dksearch",
-               lambda c: [os.path.join(bindir, "dksearch-index"), "-q", "--db", db, c],
-               lambda q: [os.path.join(bindir, "dksearch-query"), "--db", db, "--batch", q,
+               lambda c: [os.path.join(BINDIR, "dksearch-index"), "-q", "--threads", "2",
+                          "--db", db, c],
+               lambda q: [os.path.join(BINDIR, "dksearch-query"), "--db", db, "--batch", q,
                           "--limit", "10", "--no-snippets"], db),
+        # indexing only: the same work on one thread
+        Engine("dksearch 1 thread",
+               lambda c: [os.path.join(BINDIR, "dksearch-index"), "-q", "--threads", "1",
+                          "--db", db1, c], None, db1),
         Engine("xapian",
                lambda c: [os.path.join(peers, "xapian"), "index", os.path.join(out, "xapian.db"),
                           c],
@@ -222,16 +233,31 @@ def run_all(corpus_path, queries, runs, out):
         Engine("dksearch exhaustive", None, lambda q: ours.query_argv(q) + ["--exact-total"],
                ours.path),
     ]
+    limits = []
     for run in range(runs):
         for e in all_engines:
             e.index(corpus_path)
         for e in all_engines + variants:
-            e.search(queries, batch, out)
+            if e.query_argv:
+                e.search(queries, batch, out)
+        limits.append(json.loads(subprocess.run([os.path.join(PEERS, "limits"), corpus_path],
+                                                check=True, capture_output=True).stdout))
         print(f"bench: run {run + 1} of {runs} done", file=sys.stderr)
     results = {e.name: e.figures(corpus_path) for e in all_engines}
     for e in variants:
         results[e.name] = e.query_figures()
     results["dksearch exhaustive"]["same_top10"] = same_top10(ours.answers, variants[1].answers)
+    plot([e for e in all_engines + variants if e.query_argv], out)
+    # the index without the stored text, which a peer without snippets lacks
+    stats = json.loads(subprocess.run([os.path.join(BINDIR, "dksearch-query"), "--db",
+                                       ours.path, "--stats"], check=True,
+                                      capture_output=True).stdout)
+    results["dksearch"]["index_size_no_text_pct"] = (
+        100.0 * (disk_bytes(ours.path) - stats["text_bytes"]) / os.path.getsize(corpus_path))
+    results["tokenise only (limit)"] = {
+        "index_mib_s": statistics.median(l["tokenise_mib_s"] for l in limits)}
+    results["cached stemming (limit)"] = {
+        "index_mib_s": statistics.median(l["stem_cached_mib_s"] for l in limits)}
     return results
 
 
@@ -243,39 +269,83 @@ def same_top10(pruned, exhaustive):
     return sum(page(a) == page(b) for a, b in zip(pruned, exhaustive))
 
 
+def plot(engines_run, out):
+    """One PNG a query type: each engine's latencies of the last run as a
+    cumulative distribution (log scale), drawn by gnuplot."""
+    plots = os.path.join(out, "plots")
+    os.makedirs(plots, exist_ok=True)
+    kinds = sorted(engines_run[0].last_took)
+    for kind in kinds:
+        curves = []
+        for i, e in enumerate(engines_run):
+            values = sorted(e.last_took.get(kind, []))
+            if not values:
+                continue
+            data = os.path.join(plots, f"{kind}-{i}.dat")
+            with open(data, "w") as f:
+                for j, v in enumerate(values):
+                    f.write(f"{max(v, 1)} {(j + 1) / len(values)}\n")
+            curves.append(f"'{data}' using 1:2 with steps lw 2 title '{e.name}'")
+        script = "\n".join([
+            "set terminal pngcairo size 800,500 font 'sans,10'",
+            f"set output '{os.path.join(plots, kind + '.png')}'",
+            f"set title 'Top-10 latency, {kind} queries (last run)'",
+            "set logscale x", "set xlabel 'latency (µs)'",
+            "set ylabel 'share of queries answered'", "set yrange [0:1]",
+            "set key bottom right", "set grid",
+            "plot " + ", ".join(curves), ""])
+        subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    return [os.path.join(plots, k + ".png") for k in kinds]
+
+
 def ratio(peer, ours):
     return f"{peer / ours:.1f}x" if ours > 0 else "-"
 
 
 def report(mib, corpus_path, queries, results, out):
     ours = results["dksearch"]
-    peers = [name for name in results if not name.startswith("dksearch")]
+    peers = [name for name in results if not name.startswith("dksearch")]  # and limits
     lines = [f"# Benchmark: {mib:g} MiB corpus", "",
              f"Corpus `{os.path.relpath(corpus_path, TOP)}`, "
              f"{os.path.getsize(corpus_path) / 2**20:.1f} MiB; {len(queries)} queries, top 10. "
              "Medians of the runs; a ratio is how many times better dksearch is "
              "(above 1x: dksearch wins).", "",
-             "| engine | index MiB/s | peak RSS MiB | index % of input | queries/s |",
-             "| --- | --- | --- | --- | --- |"]
+             "| engine | index MiB/s | peak RSS MiB | index % of input | without stored text "
+             "| queries/s |",
+             "| --- | --- | --- | --- | --- | --- |"]
+
+    def cell(r, key, fmt):
+        return fmt.format(r[key]) if key in r else ""
     for engine, r in results.items():
-        if "index_mib_s" not in r:
-            lines.append(f"| {engine} | | | | {r['queries_per_s']:.0f} |")
-            continue
-        lines.append(f"| {engine} | {r['index_mib_s']:.1f} | {r['index_peak_rss_mib']:.0f} | "
-                     f"{r['index_size_pct']:.0f} % | {r['queries_per_s']:.0f} |")
+        lines.append(f"| {engine} | {cell(r, 'index_mib_s', '{:.1f}')} | "
+                     f"{cell(r, 'index_peak_rss_mib', '{:.0f}')} | "
+                     f"{cell(r, 'index_size_pct', '{:.0f} %')} | "
+                     f"{cell(r, 'index_size_no_text_pct', '{:.0f} %')} | "
+                     f"{cell(r, 'queries_per_s', '{:.0f}')} |")
     for peer in peers:
         r = results[peer]
+        if "queries_per_s" not in r:
+            continue  # a limit, not an engine
         lines.append(f"| dksearch vs {peer} | {ratio(ours['index_mib_s'], r['index_mib_s'])} | "
                      f"{ratio(r['index_peak_rss_mib'], ours['index_peak_rss_mib'])} | "
                      f"{ratio(r['index_size_pct'], ours['index_size_pct'])} | "
+                     f"{ratio(r['index_size_pct'], ours['index_size_no_text_pct'])} | "
                      f"{ratio(ours['queries_per_s'], r['queries_per_s'])} |")
+    one = results["dksearch 1 thread"]["index_mib_s"]
+    limit = results["cached stemming (limit)"]["index_mib_s"]
+    lines += ["", f"Indexing: two threads give {ours['index_mib_s'] / one:.2f}x one thread; "
+              f"one thread reaches {100 * one / limit:.0f} % of the cached-stemming limit "
+              f"(two: {100 * ours['index_mib_s'] / limit:.0f} %).  The limits time only their "
+              "loop over texts already in memory (bench/limits.c)."]
+    peers = [p for p in peers if "queries_per_s" in results[p]]
+    engines_q = {e: r for e, r in results.items() if "latency_us" in r}
     header = "| query type | " + " | ".join(
-        f"{e} p50 / p95 / p99 µs" for e in results) + " | " + " | ".join(
+        f"{e} p50 / p95 / p99 µs" for e in engines_q) + " | " + " | ".join(
         f"vs {p} p50 / p99" for p in peers) + " |"
-    lines += ["", header, "|" + " --- |" * (1 + len(results) + len(peers))]
+    lines += ["", header, "|" + " --- |" * (1 + len(engines_q) + len(peers))]
     for kind in sorted(ours["latency_us"]):
         cells = []
-        for e in results.values():
+        for e in engines_q.values():
             p50, p95, p99 = e["latency_us"][kind]
             cells.append(f"{p50:.0f} / {p95:.0f} / {p99:.0f}")
         for peer in peers:

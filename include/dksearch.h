@@ -168,6 +168,7 @@ typedef struct dks_index_stats {
     uint64_t terms;          /* distinct terms */
     uint64_t tokens;         /* sum of document lengths */
     uint64_t size_bytes;     /* size of the index files on disk */
+    uint64_t text_bytes;     /* of the pages in use, those of the stored text */
 } dks_index_stats;
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out);

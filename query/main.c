@@ -24,6 +24,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: " PROG " [--db PATH] [--limit N] [--offset N] [--json] QUERY...\n"
             "       " PROG " [--db PATH] [OPTIONS] --batch FILE|-\n"
+            "       " PROG " [--db PATH] --stats\n"
             "       " PROG " --analyze TEXT...\n"
             "\n"
             "Words are all required; a OR b takes either; -word excludes; \"two words\"\n"
@@ -50,6 +51,7 @@ static void usage(FILE *out)
             "  --facet FIELD       count the hits per value of a field (repeatable)\n"
             "  --weight title=N    a title word counts N times a body word (default 2)\n"
             "Fields in the query: title:word searches titles, party:S filters.\n"
+            "  --stats             print the index's size and statistics as JSON\n"
             "  --analyze           print the terms analysis makes of TEXT:\n"
             "                      position<TAB>surface<TAB>term\n"
             "\n"
@@ -99,6 +101,22 @@ static int print_term(const dks_term *t, void *ctx)
     if (t->kind != DKS_TERM_WORD)
         printf("\t%s", dks_term_kind_name(t->kind));
     putchar('\n');
+    return 0;
+}
+
+/* The index's size and statistics, as one JSON object. */
+static int print_stats(dks_index *index)
+{
+    dks_index_stats st;
+    int rc = dks_index_stats_get(index, &st);
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", dks_strerror(rc));
+        return 2;
+    }
+    printf("{\"documents\":%llu,\"terms\":%llu,\"tokens\":%llu,\"size_bytes\":%llu,"
+           "\"text_bytes\":%llu}\n", (unsigned long long)st.documents,
+           (unsigned long long)st.terms, (unsigned long long)st.tokens,
+           (unsigned long long)st.size_bytes, (unsigned long long)st.text_bytes);
     return 0;
 }
 
@@ -280,7 +298,7 @@ int main(int argc, char **argv)
     const char *filters[MAX_LIST], *facets[MAX_LIST];
     opt.filters = filters;
     opt.facets = facets;
-    int json = 0, analyze_mode = 0, n_words = 0;
+    int json = 0, analyze_mode = 0, stats_mode = 0, n_words = 0;
     char **words = calloc((size_t)argc, sizeof *words);
     if (!words)
         return 2;
@@ -308,6 +326,8 @@ int main(int argc, char **argv)
             opt.exact_total = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            stats_mode = 1;
         } else if (strcmp(a, "--db") == 0 || strcmp(a, "--limit") == 0 ||
                    strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0 ||
                    strcmp(a, "--sort") == 0 || strcmp(a, "--filter") == 0 ||
@@ -369,7 +389,7 @@ int main(int argc, char **argv)
         free(query);
         return 2;
     }
-    if (!batch && strspn(query, " \t\r\n") == strlen(query)) {
+    if (!batch && !stats_mode && strspn(query, " \t\r\n") == strlen(query)) {
         fprintf(stderr, PROG ": %s\n", analyze_mode ? "--analyze needs a text"
                                                     : "no query given (try --help)");
         free(query);
@@ -395,7 +415,9 @@ int main(int argc, char **argv)
         free(query);
         return 2;
     }
-    if (batch)
+    if (stats_mode)
+        rc = print_stats(index);
+    else if (batch)
         rc = run_batch(index, batch, &opt);
     else
         rc = run_query(index, query, &opt, json);

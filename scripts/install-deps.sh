@@ -29,6 +29,7 @@ if [ "${1:-}" = bench ]; then
 /usr/bin/g++:g++
 /usr/include/xapian.h:libxapian-dev
 /usr/include/sqlite3.h:libsqlite3-dev
+/usr/bin/gnuplot:gnuplot-nox
 "
 fi
 

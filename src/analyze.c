@@ -979,14 +979,6 @@ typedef struct cached_word {
     size_t extras_len;
 } cached_word;
 
-static uint64_t hash_word(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static unsigned get16(const unsigned char *p)
 {
     return p[0] | (unsigned)p[1] << 8;
@@ -1007,7 +999,7 @@ static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
 /* Slot of the word, or of the empty slot where it would go. */
 static size_t cache_slot(const dks_analyzer *an, const char *w, size_t n)
 {
-    size_t mask = an->cache_n_slots - 1, i = hash_word(w, n) & mask;
+    size_t mask = an->cache_n_slots - 1, i = dks_hash_bytes(w, n) & mask;
     while (an->cache_slots[i]) {
         const unsigned char *e = an->cache.data + an->cache_slots[i] - 1;
         if (get16(e) == n && memcmp(e + 2, w, n) == 0)

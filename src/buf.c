@@ -111,6 +111,14 @@ int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first)
     return DKS_OK;
 }
 
+uint64_t dks_hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
 size_t dks_varint_encode(unsigned char *out, uint64_t v)
 {
     size_t n = 0;

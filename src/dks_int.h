@@ -109,6 +109,9 @@ void dks_buf_free(dks_buf *b);
  * `array` is the address of the array pointer. */
 int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first);
 
+/* A 64-bit hash of bytes (FNV-1a), for the hash tables of terms and stems. */
+uint64_t dks_hash_bytes(const char *s, size_t len);
+
 /* Writes v as LEB128 into out (at least 10 bytes); returns bytes used. */
 size_t dks_varint_encode(unsigned char *out, uint64_t v);
 /* Reads a varint at *p (never past end), advances *p.  DKS_ECORRUPT on
@@ -304,6 +307,8 @@ uint64_t dks_store_size(dks_store *s);
 int dks_store_reserve(dks_store *s, size_t headroom);
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out);
+/* Bytes of the pages a database uses as of t. */
+int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes);
 int dks_txn_commit(dks_txn *t);
 void dks_txn_abort(dks_txn *t);
 

@@ -160,5 +160,10 @@ int dks_index_stats_get(dks_index *index, dks_index_stats *out)
     out->terms = m.term_count;
     out->tokens = m.total_len;
     out->size_bytes = dks_store_size(index->store);
-    return DKS_OK;
+    dks_txn *t;
+    if ((rc = dks_txn_begin(index->store, 0, &t)))
+        return rc;
+    rc = dks_store_db_bytes(t, DKS_DB_TEXT, &out->text_bytes);
+    dks_txn_abort(t);
+    return rc;
 }

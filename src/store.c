@@ -170,6 +170,17 @@ uint64_t dks_store_size(dks_store *s)
     return used < (uint64_t)st.st_size ? used : (uint64_t)st.st_size;
 }
 
+int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)
+{
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->store->dbi[db], &st);
+    if (rc)
+        return map_error(rc);
+    *bytes = (uint64_t)st.ms_psize *
+             (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+    return DKS_OK;
+}
+
 int dks_store_reserve(dks_store *s, size_t headroom)
 {
     MDB_envinfo info;

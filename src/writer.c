@@ -95,14 +95,6 @@ struct dks_writer {
 
 /* ---- the in-memory batch ---------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static int grow_slots(dks_writer *w)
 {
     size_t n = w->n_slots ? w->n_slots * 2 : 4096;
@@ -110,7 +102,7 @@ static int grow_slots(dks_writer *w)
     if (!slots)
         return DKS_ENOMEM;
     for (size_t i = 0; i < w->n_terms; i++) {
-        size_t s = hash_bytes(w->terms[i].term, w->terms[i].len) & (n - 1);
+        size_t s = dks_hash_bytes(w->terms[i].term, w->terms[i].len) & (n - 1);
         while (slots[s])
             s = (s + 1) & (n - 1);
         slots[s] = (uint32_t)i + 1;
@@ -126,7 +118,7 @@ static int intern(dks_writer *w, const char *term, size_t len, uint32_t *index)
 {
     if (w->n_terms * 2 >= w->n_slots && grow_slots(w))
         return DKS_ENOMEM;
-    size_t s = hash_bytes(term, len) & (w->n_slots - 1);
+    size_t s = dks_hash_bytes(term, len) & (w->n_slots - 1);
     while (w->slots[s]) {
         pending_term *p = &w->terms[w->slots[s] - 1];
         if (p->len == len && memcmp(p->term, term, len) == 0) {

@@ -165,6 +165,30 @@ static void test_corpus_summary(void **state)
     assert_contains(g_index_out, g_db);
 }
 
+/* --stats: the same counts as the summary, and how much of the index is
+ * stored text. */
+static void test_stats(void **state)
+{
+    (void)state;
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--stats", NULL);
+    assert_int_equal(r.status, 0);
+    unsigned long long docs, terms, tokens, size, text;
+    assert_int_equal(sscanf(r.out, "{\"documents\":%llu,\"terms\":%llu,\"tokens\":%llu,"
+                                   "\"size_bytes\":%llu,\"text_bytes\":%llu}",
+                            &docs, &terms, &tokens, &size, &text), 5);
+    summary s;
+    assert_int_equal(parse_summary(g_index_out, &s), 0);
+    assert_int_equal(docs, CORPUS_DOCS);
+    assert_int_equal(terms, s.terms);
+    assert_true(tokens > 20 * CORPUS_DOCS);  /* every document says something */
+    assert_true(text > 0 && text < size);
+    test_run_free(&r);
+    /* an index that is not there */
+    r = test_tool("dksearch-query", "--db", "/nonexistent/db", "--stats", NULL);
+    assert_int_equal(r.status, 2);
+    test_run_free(&r);
+}
+
 static void test_single_words(void **state)
 {
     (void)state;
@@ -1314,6 +1338,7 @@ int main(void)
         cmocka_unit_test(test_error_empty_query),
         cmocka_unit_test(test_error_broken_query),
         cmocka_unit_test(test_error_unknown_option),
+        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_index_missing_file),
         cmocka_unit_test(test_reindex_replaces),
         cmocka_unit_test(test_reindex_corpus_same),
