@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 4u
+#define DKS_FORMAT_VERSION 5u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -242,6 +242,7 @@ typedef struct dks_block_header {
     uint32_t last_doc;
     uint32_t max_tf;
     uint32_t min_len;    /* shortest document in the block (for score bounds) */
+    unsigned gap_bits;   /* bits of each packed doc gap */
     const unsigned char *docs;      /* doc-gap section */
     size_t docs_len;
     const unsigned char *tfs;       /* term-frequency section */

@@ -6,22 +6,24 @@
  * big-endian), so the blocks of a term are adjacent and in document order,
  * and a reader can seek to the block holding any document.
  *
- * Block value, format version 1 (every number an unsigned LEB128 varint):
+ * Block value (header numbers are unsigned LEB128 varints):
  *
  *   n           documents in the block, 1..128
  *   last_delta  last document id - first document id
  *   max_tf      largest term frequency in the block
  *   min_len     shortest document length (tokens) in the block
- *   docs_len    bytes of the doc-gap section
- *   tfs_len     bytes of the term-frequency section
- *   doc gaps    n-1 varints: doc[i] - doc[i-1], each >= 1
- *   tfs         n varints, each 1..max_tf
+ *   gap_bits    bits of each doc gap, 0..32
+ *   doc gaps    n-1 numbers doc[i] - doc[i-1] - 1, gap_bits each
+ *   tfs         n numbers tf - 1, each in as many bits as max_tf - 1 needs
  *   positions   the rest: per document in order, tf varints: the first
  *               position, then the gaps to the next (each >= 1)
  *
  * The header lets a reader skip a block (last doc) or bound its score
  * (max_tf, min_len) without decoding it, and a ranked query that needs no
- * positions never touches the position section.
+ * positions never touches the position section.  Gaps and frequencies
+ * are bit-packed, least significant bit first, each section padded to a
+ * whole byte: most frequencies are 1, and a block whose largest is 1
+ * spends no bits on them at all.
  *
  * Index bytes are untrusted: every decoder checks every length and
  * returns DKS_ECORRUPT rather than reading past the value.
@@ -30,29 +32,90 @@
 
 #include "dks_int.h"
 
+/* Bits that hold v. */
+static unsigned bit_width(uint32_t v)
+{
+    return v ? 32u - (unsigned)__builtin_clz(v) : 0;
+}
+
+static size_t packed_bytes(uint32_t n, unsigned bits)
+{
+    return ((size_t)n * bits + 7) / 8;
+}
+
+/* Appends n numbers of `bits` bits each (every one fits), padded to a byte. */
+static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
+{
+    size_t bytes = packed_bytes(n, bits);
+    int rc = dks_buf_reserve(out, bytes);
+    if (rc || bits == 0)
+        return rc;
+    unsigned char *o = out->data + out->len;
+    uint64_t acc = 0;
+    unsigned have = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        acc |= (uint64_t)v[i] << have;
+        have += bits;
+        while (have >= 8) {
+            *o++ = (unsigned char)acc;
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if (have)
+        *o++ = (unsigned char)acc;
+    out->len += bytes;
+    return DKS_OK;
+}
+
+/* Reads n numbers of `bits` bits each from p (packed_bytes(n, bits) bytes,
+ * which the caller has checked are there). */
+static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *out)
+{
+    if (bits == 0) {
+        memset(out, 0, n * sizeof *out);
+        return;
+    }
+    uint64_t acc = 0, mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    unsigned have = 0;
+    size_t bytes = packed_bytes(n, bits), at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        while (have < bits) {
+            acc |= at < bytes ? (uint64_t)p[at] << have : 0;
+            at++;
+            have += 8;
+        }
+        out[i] = (uint32_t)(acc & mask);
+        acc >>= bits;
+        have -= bits;
+    }
+}
+
 int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
                     dks_block_header *h)
 {
     const unsigned char *p = val, *end = val + len;
-    uint32_t last_delta, docs_len, tfs_len;
+    uint32_t last_delta, gap_bits;
     int rc;
     if ((rc = dks_varint_decode32(&p, end, &h->n)) ||
         (rc = dks_varint_decode32(&p, end, &last_delta)) ||
         (rc = dks_varint_decode32(&p, end, &h->max_tf)) ||
         (rc = dks_varint_decode32(&p, end, &h->min_len)) ||
-        (rc = dks_varint_decode32(&p, end, &docs_len)) ||
-        (rc = dks_varint_decode32(&p, end, &tfs_len)))
+        (rc = dks_varint_decode32(&p, end, &gap_bits)))
         return rc;
-    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0)
+    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || gap_bits > 32)
         return DKS_ECORRUPT;
     if (last_delta > UINT32_MAX - 1 - first_doc || (h->n == 1) != (last_delta == 0))
         return DKS_ECORRUPT;
     if (last_delta < h->n - 1)
         return DKS_ECORRUPT;
+    size_t docs_len = packed_bytes(h->n - 1, gap_bits);
+    size_t tfs_len = packed_bytes(h->n, bit_width(h->max_tf - 1));
     if (docs_len > (size_t)(end - p) || tfs_len > (size_t)(end - p) - docs_len)
         return DKS_ECORRUPT;
     h->first_doc = first_doc;
     h->last_doc = first_doc + last_delta;
+    h->gap_bits = gap_bits;
     h->docs = p;
     h->docs_len = docs_len;
     h->tfs = p + docs_len;
@@ -64,66 +127,59 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
 
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
 {
-    const unsigned char *p = h->docs, *end = h->docs + h->docs_len;
-    uint32_t doc = h->first_doc;
-    docs[0] = doc;
+    /* gaps into docs[1..], made absolute below */
+    unpack(h->docs, h->n - 1, h->gap_bits, docs + 1);
+    uint64_t doc = h->first_doc;
+    docs[0] = h->first_doc;
     for (uint32_t i = 1; i < h->n; i++) {
-        uint32_t gap;
-        int rc = dks_varint_decode32(&p, end, &gap);
-        if (rc)
-            return rc;
-        if (gap == 0 || gap > h->last_doc - doc)
+        doc += (uint64_t)docs[i] + 1;
+        if (doc > h->last_doc)
             return DKS_ECORRUPT;
-        doc += gap;
-        docs[i] = doc;
+        docs[i] = (uint32_t)doc;
     }
-    if (p != end || doc != h->last_doc)
+    if (doc != h->last_doc)
         return DKS_ECORRUPT;
-
-    p = h->tfs;
-    end = h->tfs + h->tfs_len;
+    unpack(h->tfs, h->n, bit_width(h->max_tf - 1), tfs);
     for (uint32_t i = 0; i < h->n; i++) {
-        int rc = dks_varint_decode32(&p, end, &tfs[i]);
-        if (rc)
-            return rc;
-        if (tfs[i] == 0 || tfs[i] > h->max_tf)
+        if (tfs[i] >= h->max_tf)
             return DKS_ECORRUPT;
+        tfs[i]++;
     }
-    return p == end ? DKS_OK : DKS_ECORRUPT;
+    return DKS_OK;
 }
 
 int dks_block_encode(const dks_block_data *b, dks_buf *out)
 {
-    uint32_t min_len = UINT32_MAX;
-    unsigned char gaps[DKS_BLOCK_DOCS * 5], tfs[DKS_BLOCK_DOCS * 5];
-    size_t gl = 0, tl = 0;
-    uint32_t max_tf = 0;
+    uint32_t min_len = UINT32_MAX, max_tf = 0, max_gap = 0;
+    uint32_t gaps[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     if (b->n == 0 || b->n > DKS_BLOCK_DOCS)
         return DKS_EINVAL;
     for (uint32_t i = 0; i < b->n; i++) {
         if (i > 0) {
             if (b->docs[i] <= b->docs[i - 1])
                 return DKS_EINVAL;
-            gl += dks_varint_encode(gaps + gl, b->docs[i] - b->docs[i - 1]);
+            gaps[i - 1] = b->docs[i] - b->docs[i - 1] - 1;
+            if (gaps[i - 1] > max_gap)
+                max_gap = gaps[i - 1];
         }
         if (b->tfs[i] == 0)
             return DKS_EINVAL;
-        tl += dks_varint_encode(tfs + tl, b->tfs[i]);
+        tfs[i] = b->tfs[i] - 1;
         if (b->tfs[i] > max_tf)
             max_tf = b->tfs[i];
         if (b->lens[i] < min_len)
             min_len = b->lens[i];
     }
+    unsigned gap_bits = bit_width(max_gap);
     out->len = 0;
     int rc;
     if ((rc = dks_buf_put_varint(out, b->n)) ||
         (rc = dks_buf_put_varint(out, b->docs[b->n - 1] - b->docs[0])) ||
         (rc = dks_buf_put_varint(out, max_tf)) ||
         (rc = dks_buf_put_varint(out, min_len)) ||
-        (rc = dks_buf_put_varint(out, gl)) ||
-        (rc = dks_buf_put_varint(out, tl)) ||
-        (rc = dks_buf_append(out, gaps, gl)) ||
-        (rc = dks_buf_append(out, tfs, tl)) ||
+        (rc = dks_buf_put_varint(out, gap_bits)) ||
+        (rc = pack(out, gaps, b->n - 1, gap_bits)) ||
+        (rc = pack(out, tfs, b->n, bit_width(max_tf - 1))) ||
         (rc = dks_buf_append(out, b->positions.data, b->positions.len)))
         return rc;
     return DKS_OK;
