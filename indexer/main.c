@@ -43,6 +43,7 @@ typedef struct run {
     unsigned long skipped;
     unsigned long input_errors;
     const char *current;   /* the file being read, for messages */
+    long line_base;        /* lines of it before the chunk being parsed */
     double started;
     double last_progress;
 } run;
@@ -98,12 +99,13 @@ static int add_document(const dks_document *doc, long line, void *ctx)
     int rc = dks_writer_add(r->writer, doc, NULL, &err);
     if ((rc == DKS_EINPUT || rc == DKS_ELIMIT) && !dks_writer_failed(r->writer)) {
         /* This document is bad, the run is not: skip it. */
-        fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, line, err.message);
+        fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, r->line_base + line,
+                err.message);
         r->skipped++;
         return 0;
     }
     if (rc) {
-        fprintf(stderr, PROG ": %s:%ld: %s\n", r->current, line, err.message);
+        fprintf(stderr, PROG ": %s:%ld: %s\n", r->current, r->line_base + line, err.message);
         return rc;
     }
     show_progress(r, 0);
@@ -113,7 +115,7 @@ static int add_document(const dks_document *doc, long line, void *ctx)
 static void skip_record(long line, const char *reason, void *ctx)
 {
     run *r = ctx;
-    fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, line, reason);
+    fprintf(stderr, PROG ": %s:%ld: skipped: %s\n", r->current, r->line_base + line, reason);
     r->skipped++;
 }
 
@@ -126,6 +128,61 @@ static int index_buffer(run *r, dks_format format, const char *id, const char *d
     }
     return dks_parse_documents(format, id, strlen(id), data, len, add_document, skip_record, r,
                                NULL);
+}
+
+/* JSON Lines and TSV are parsed this much at a time, cut at a line end, so
+ * that what the indexer holds of its input stays bounded however large
+ * the input is. */
+#define CHUNK_BYTES ((size_t)8 << 20)
+
+/* The end of the last whole line in data[0, len) that lies within the
+ * first CHUNK_BYTES (or, for a longer line, that line's end); len if the
+ * rest is shorter than a chunk. */
+static size_t chunk_end(const char *data, size_t len)
+{
+    if (len <= CHUNK_BYTES)
+        return len;
+    for (size_t i = CHUNK_BYTES; i > 0; i--)
+        if (data[i - 1] == '\n')
+            return i;
+    const char *nl = memchr(data + CHUNK_BYTES, '\n', len - CHUNK_BYTES);
+    return nl ? (size_t)(nl - data) + 1 : len;
+}
+
+static long count_lines(const char *data, size_t len)
+{
+    long n = 0;
+    for (const char *p = data; (p = memchr(p, '\n', len - (size_t)(p - data))); p++)
+        n++;
+    return n;
+}
+
+/* Parses a buffer of whole lines chunk by chunk; `done(at)` is told how
+ * far the input is finished with. */
+static int index_lines(run *r, dks_format format, const char *id, const char *data, size_t len,
+                       void (*done)(const char *data, size_t upto))
+{
+    int rc = 0;
+    for (size_t at = 0; at < len && !rc;) {
+        size_t n = chunk_end(data + at, len - at);
+        rc = dks_parse_documents(format, id, strlen(id), data + at, n, add_document,
+                                 skip_record, r, NULL);
+        r->line_base += count_lines(data + at, n);
+        at += n;
+        if (done)
+            done(data, at);
+    }
+    return rc;
+}
+
+/* Drops the pages of a mapped input that are parsed: they would otherwise
+ * stay in the indexer's resident set until the whole file is done. */
+static void release_mapped(const char *data, size_t upto)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t whole = upto / page * page;
+    if (whole)
+        madvise((void *)data, whole, MADV_DONTNEED);
 }
 
 static void input_error(run *r, const char *path, const char *what)
@@ -160,7 +217,10 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
     }
     close(fd);
     r->current = path;
-    int rc = index_buffer(r, format, id, data ? data : "", len);
+    r->line_base = 0;
+    int rc = format == DKS_FORMAT_TEXT || len == 0
+                 ? index_buffer(r, format, id, data ? data : "", len)
+                 : index_lines(r, format, id, data, len, release_mapped);
     if (data)
         munmap(data, len);
     return rc;
@@ -255,21 +315,39 @@ static int index_dir(run *r, const char *dir, size_t root_len)
     return rc;
 }
 
+/* Standard input, a chunk of whole lines at a time. */
 static int index_stdin(run *r)
 {
-    size_t len = 0, cap = 1 << 16;
+    size_t len = 0, cap = CHUNK_BYTES;
     char *buf = malloc(cap);
-    ssize_t got;
-    while (buf && (got = read(STDIN_FILENO, buf + len, cap - len)) != 0) {
+    int rc = 0, seen = 0;
+    r->current = "-";
+    r->line_base = 0;
+    for (;;) {
+        ssize_t got = buf ? read(STDIN_FILENO, buf + len, cap - len) : 0;
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
             input_error(r, "standard input", strerror(errno));
-            free(buf);
-            return 0;
+            break;
         }
+        /* parse the whole lines read so far (only the new bytes are
+         * searched for the last line end); keep the rest */
+        size_t whole = len + (size_t)got;
+        if (got != 0)
+            while (whole > len && buf[whole - 1] != '\n')
+                whole--;
+        if (whole == len && got != 0)
+            whole = 0;  /* no line ended in what was read: nothing before it did either */
         len += (size_t)got;
-        if (len == cap) {
+        seen |= len > 0;
+        if (whole && (rc = index_lines(r, DKS_FORMAT_JSONL, "-", buf, whole, NULL)))
+            break;
+        memmove(buf, buf + whole, len - whole);
+        len -= whole;
+        if (got == 0)
+            break;
+        if (len == cap) {  /* one line longer than the buffer */
             char *nb = realloc(buf, cap * 2);
             if (!nb)
                 free(buf);
@@ -281,9 +359,9 @@ static int index_stdin(run *r)
         fprintf(stderr, PROG ": out of memory reading standard input\n");
         return DKS_ENOMEM;
     }
-    r->current = "-";
-    int rc = index_buffer(r, DKS_FORMAT_JSONL, "-", buf, len);
     free(buf);
+    if (!rc && !seen)
+        skip_record(1, "empty file", r);
     return rc;
 }
 

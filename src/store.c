@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,6 +169,18 @@ uint64_t dks_store_size(dks_store *s)
     /* Blocks actually used: LMDB files can be sparse. */
     uint64_t used = (uint64_t)st.st_blocks * 512;
     return used < (uint64_t)st.st_size ? used : (uint64_t)st.st_size;
+}
+
+void dks_store_release_map(dks_store *s)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) != 0 || !info.me_mapaddr)
+        return;
+    /* Only this process's view of the file goes: the pages stay in the
+     * page cache, and a later read maps them again. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = (info.me_mapsize + page - 1) / page * page;
+    madvise(info.me_mapaddr, len, MADV_DONTNEED);
 }
 
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)

@@ -708,6 +708,7 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
         return dks_fail(err, rc, -1, "cannot commit batch: %s", dks_strerror(rc));
     }
     w->stats.commits++;
+    dks_store_release_map(w->store);
     return DKS_OK;
 }
 

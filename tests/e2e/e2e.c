@@ -635,6 +635,48 @@ static void test_index_missing_file(void **state)
     expect_refused("no input given", "dksearch-index", "--db", db);
 }
 
+/* Input larger than the indexer's 8 MiB chunk, from a file and from
+ * standard input: every document arrives, and a bad record past the first
+ * chunk is named by its true line number. */
+static void test_large_input_in_chunks(void **state)
+{
+    (void)state;
+    char tmp[1024], db[4200], path[4200];
+    test_dir("chunks", tmp, sizeof tmp);
+    snprintf(path, sizeof path, "%s/stor.jsonl", tmp);
+    const unsigned n = 3000, bad = 2900;
+    size_t cap = (size_t)12 << 20, len = 0;
+    char *input = malloc(cap), filler[3001];
+    assert_non_null(input);
+    memset(filler, 'a', sizeof filler - 1);
+    filler[sizeof filler - 1] = '\0';
+    for (unsigned i = 1; i <= n; i++)
+        len += (size_t)(i == bad ? snprintf(input + len, cap - len, "{\"id\": \"broken\"\n")
+                                 : snprintf(input + len, cap - len,
+                                            "{\"id\": \"d%u\", \"body\": \"ord%u stykke %s\"}\n",
+                                            i, i, filler));
+    assert_true(len > (size_t)8 << 20 && len < cap);  /* more than one chunk */
+    assert_int_equal(test_write_file(path, input, len), 0);
+    for (int from_stdin = 0; from_stdin < 2; from_stdin++) {
+        snprintf(db, sizeof db, "%s/db%d", tmp, from_stdin);
+        test_run r = from_stdin ? test_tool_stdin(input, "dksearch-index", "--db", db, "-", NULL)
+                                : test_tool("dksearch-index", "--db", db, path, NULL);
+        assert_int_equal(r.status, 0);
+        char where[4300];
+        snprintf(where, sizeof where, "%s:%u: skipped", from_stdin ? "-" : path, bad);
+        assert_contains(r.err, where);
+        summary s;
+        assert_int_equal(parse_summary(r.out, &s), 0);
+        assert_int_equal(s.docs, n - 1);
+        assert_int_equal(s.skipped, 1);
+        test_run_free(&r);
+        expect_set(db, "ord2999", IDS("d2999"));
+        expect_set(db, "ord3000", IDS("d3000"));
+        expect_set(db, "ord1", IDS("d1"));
+    }
+    free(input);
+}
+
 static void test_reindex_replaces(void **state)
 {
     (void)state;
@@ -1340,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_error_unknown_option),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_index_missing_file),
+        cmocka_unit_test(test_large_input_in_chunks),
         cmocka_unit_test(test_reindex_replaces),
         cmocka_unit_test(test_reindex_corpus_same),
         cmocka_unit_test(test_directory_ids),
