@@ -310,7 +310,9 @@ int dks_store_reserve(dks_store *s, size_t headroom);
 int dks_txn_begin(dks_store *s, int write, dks_txn **out);
 /* Lets go of the pages of the index file this process has read through
  * the map, so that a long bulk load's resident set stays what one batch
- * needs instead of growing with the index.  Called between transactions. */
+ * needs instead of growing with the index.  Safe at any time: a write
+ * transaction's own pages are not in the map (no MDB_WRITEMAP), and a
+ * page read again is mapped again from the page cache. */
 void dks_store_release_map(dks_store *s);
 /* Bytes of the pages a database uses as of t. */
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes);

@@ -10,7 +10,9 @@
  * that a second indexer is refused at once instead of interleaving.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,16 +173,42 @@ uint64_t dks_store_size(dks_store *s)
     return used < (uint64_t)st.st_size ? used : (uint64_t)st.st_size;
 }
 
+/* Where LMDB mapped the data file: LMDB does not say (mdb_env_info's
+ * me_mapaddr is only set for MDB_FIXEDMAP), so the process's own map list
+ * is asked.  0 if it is not found. */
+static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
+{
+    char want[4200], line[4400];
+    snprintf(want, sizeof want, "%s/data.mdb", s->path);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return 0;
+    int found = 0;
+    char real[PATH_MAX];
+    const char *name = realpath(want, real) ? real : want;
+    while (!found && fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        int path_at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &path_at) < 2 || !path_at)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line + path_at, name) == 0) {
+            *start = lo;
+            *end = hi;
+            found = 1;
+        }
+    }
+    fclose(maps);
+    return found;
+}
+
 void dks_store_release_map(dks_store *s)
 {
-    MDB_envinfo info;
-    if (mdb_env_info(s->env, &info) != 0 || !info.me_mapaddr)
-        return;
+    uintptr_t start, end;
     /* Only this process's view of the file goes: the pages stay in the
      * page cache, and a later read maps them again. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t len = (info.me_mapsize + page - 1) / page * page;
-    madvise(info.me_mapaddr, len, MADV_DONTNEED);
+    if (find_map(s, &start, &end))
+        madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)

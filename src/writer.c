@@ -447,6 +447,8 @@ static int cmp_pending(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+#define RELEASE_EVERY_TERMS 8192
+
 /* Writes the in-memory batch into the open transaction. */
 static int flush_postings(dks_writer *w)
 {
@@ -474,6 +476,11 @@ static int flush_postings(dks_writer *w)
         if (!append && cmp_pending(&w->terms[i], &last_term) > 0)
             append = 1;
         rc = merge_term(w, &w->terms[i], append);
+        /* Merging reads the last block of every term: let go of the pages
+         * read so far now and then, or a large index's flush holds most
+         * of its postings in memory (see dks_store_release_map). */
+        if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
+            dks_store_release_map(w->store);
     }
     free_batch(w);
     w->pending_from = w->meta.next_doc;
