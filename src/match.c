@@ -820,6 +820,7 @@ typedef struct phrase_iter {
     uint32_t *offsets;
     uint32_t slop;       /* 0: exact; else the words within n - 1 + slop positions */
     size_t n;
+    size_t lead;         /* the rarest term: the others are skipped to its documents */
     double idf;          /* sum of the terms' idf */
     uint32_t freq;       /* phrase occurrences in the current document */
     uint32_t **pos;      /* per-term position buffers */
@@ -904,9 +905,7 @@ static int phrase_count(phrase_iter *p, uint32_t *freq)
             return rc;
     if (p->slop)
         return sloppy_count(p, freq);
-    size_t *at = calloc(p->n, sizeof *at);
-    if (!at)
-        return DKS_ENOMEM;
+    size_t at[DKS_MAX_QUERY_TERMS] = {0};
     uint32_t count = 0;
     for (uint32_t k = 0; k < p->pos_n[0]; k++) {
         uint64_t start = p->pos[0][k];
@@ -919,28 +918,30 @@ static int phrase_count(phrase_iter *p, uint32_t *freq)
         }
         count += all;
     }
-    free(at);
     *freq = count;
     return DKS_OK;
 }
 
-/* From the first term's document on, finds the next phrase match. */
+/* From the lead term's document on, finds the next phrase match. */
 static int phrase_align(phrase_iter *p)
 {
     int rc;
+    iter *lead = &p->terms[p->lead]->base;
     for (;;) {
-        uint32_t target = p->terms[0]->base.doc;
+        uint32_t target = lead->doc;
         if (target == DKS_DOC_END)
             break;
         size_t i;
-        for (i = 1; i < p->n; i++) {
+        for (i = 0; i < p->n; i++) {
+            if (i == p->lead)
+                continue;
             if ((rc = term_skip_to(&p->terms[i]->base, target)))
                 return rc;
             if (p->terms[i]->base.doc != target)
                 break;
         }
         if (i < p->n) {
-            if ((rc = term_skip_to(&p->terms[0]->base, p->terms[i]->base.doc)))
+            if ((rc = term_skip_to(lead, p->terms[i]->base.doc)))
                 return rc;
             continue;
         }
@@ -948,10 +949,10 @@ static int phrase_align(phrase_iter *p)
             return rc;
         if (p->freq)
             break;
-        if ((rc = term_next(&p->terms[0]->base)))
+        if ((rc = term_next(lead)))
             return rc;
     }
-    p->base.doc = p->terms[0]->base.doc;
+    p->base.doc = lead->doc;
     return DKS_OK;
 }
 
@@ -960,7 +961,7 @@ static int phrase_next(iter *it)
     phrase_iter *p = (phrase_iter *)it;
     if (it->doc == DKS_DOC_END)
         return DKS_OK;
-    int rc = term_next(&p->terms[0]->base);
+    int rc = term_next(&p->terms[p->lead]->base);
     return rc ? rc : phrase_align(p);
 }
 
@@ -969,7 +970,7 @@ static int phrase_skip_to(iter *it, uint32_t target)
     phrase_iter *p = (phrase_iter *)it;
     if (it->doc >= target)
         return DKS_OK;
-    int rc = term_skip_to(&p->terms[0]->base, target);
+    int rc = term_skip_to(&p->terms[p->lead]->base, target);
     return rc ? rc : phrase_align(p);
 }
 
@@ -1068,8 +1069,10 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         }
         p->terms[i] = (term_iter *)t;
         p->idf += idf;
-        if (i == 0 || t->cost < p->base.cost)
+        if (i == 0 || t->cost < p->base.cost) {
             p->base.cost = t->cost;
+            p->lead = i;
+        }
     }
     if (rc || missing) {
         phrase_free(&p->base);

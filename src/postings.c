@@ -69,25 +69,28 @@ static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
 }
 
 /* Reads n numbers of `bits` bits each from p (packed_bytes(n, bits) bytes,
- * which the caller has checked are there). */
+ * which the caller has checked are there).  The section is copied into a
+ * padded buffer first, so that every number is one unaligned 8-byte load
+ * and a shift, without reading past the value in the map. */
 static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *out)
 {
     if (bits == 0) {
         memset(out, 0, n * sizeof *out);
         return;
     }
-    uint64_t acc = 0, mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
-    unsigned have = 0;
-    size_t bytes = packed_bytes(n, bits), at = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        while (have < bits) {
-            acc |= at < bytes ? (uint64_t)p[at] << have : 0;
-            at++;
-            have += 8;
-        }
-        out[i] = (uint32_t)(acc & mask);
-        acc >>= bits;
-        have -= bits;
+    unsigned char buf[DKS_BLOCK_DOCS * 4 + 8];
+    size_t bytes = packed_bytes(n, bits);
+    memcpy(buf, p, bytes);
+    memset(buf + bytes, 0, 8);
+    uint64_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    size_t bit = 0;
+    for (uint32_t i = 0; i < n; i++, bit += bits) {
+        uint64_t word;
+        memcpy(&word, buf + (bit >> 3), sizeof word);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap64(word);  /* the stream is least significant byte first */
+#endif
+        out[i] = (uint32_t)((word >> (bit & 7)) & mask);
     }
 }
 
