@@ -50,8 +50,10 @@ struct dks_analyzer {
     /* the text being analysed and where its terms go */
     const char *text;
     size_t len;
-    dks_term_callback cb;
+    dks_term_callback cb;          /* dks_analyze */
+    dks_term_id_callback id_cb;    /* dks_analyze_ids */
     void *ctx;
+    dks_termdict *dict;            /* where keys get their ids, or NULL */
 
     char norm[DKS_MAX_TERM_BYTES];      /* the current token, normalised */
     char stem[DKS_MAX_TERM_BYTES];      /* result of stem_into() callers copy from */
@@ -68,9 +70,11 @@ struct dks_analyzer {
     int chain_broken;
     uint32_t chain_position;
 
-    /* Per-word results (main term, stop word, extra terms), cached by the
-     * normalised word: analysing a word's lemmas, spellings and compound
-     * parts takes many lexicon lookups, and a text repeats its words. */
+    /* Per-word results (normalised form, main term, stop word, extra
+     * terms and their key ids), cached by the word as written and by its
+     * normalised form: analysing a word's lemmas, spellings and compound
+     * parts takes many lexicon lookups, normalising it a pass through
+     * utf8proc, and a text repeats its words. */
     uint32_t *cache_slots;      /* arena offset + 1, 0 = empty */
     size_t cache_n_slots, cache_entries;
     dks_buf cache;              /* the entries, see cache_add() */
@@ -355,15 +359,18 @@ typedef struct token_info {
     int is_stopword;
 } token_info;
 
-static int emit(dks_analyzer *an, const token_info *tok, dks_term_kind kind, const char *term,
-                size_t len)
+/* Emits a term whose key id is known (DKS_NO_TERM: too long for a key). */
+static int emit_id(dks_analyzer *an, const token_info *tok, dks_term_kind kind, const char *term,
+                   size_t len, uint32_t id)
 {
     if (an->collect) {
-        /* computing a word for the cache: kind, 16-bit length, term */
+        /* computing a word for the cache: kind, 16-bit length, term, id */
         unsigned char head[3] = {(unsigned char)kind, (unsigned char)(len & 0xff),
                                  (unsigned char)(len >> 8)};
         int rc = len > 0xffff ? DKS_ELIMIT : dks_buf_append(an->collect, head, sizeof head);
-        return rc ? rc : dks_buf_append(an->collect, term, len);
+        if (!rc)
+            rc = dks_buf_append(an->collect, term, len);
+        return rc ? rc : dks_buf_append(an->collect, &id, sizeof id);
     }
     dks_term t = {
         .term = term,
@@ -375,7 +382,25 @@ static int emit(dks_analyzer *an, const token_info *tok, dks_term_kind kind, con
         .kind = kind,
         .is_stopword = tok->is_stopword,
     };
-    return an->cb(&t, an->ctx);
+    return an->id_cb ? an->id_cb(&t, id, an->ctx) : an->cb(&t, an->ctx);
+}
+
+/* The id of a term's key in the analyzer's dictionary (none without one). */
+static int key_id(dks_analyzer *an, dks_term_kind kind, const char *term, size_t len,
+                  uint32_t *id)
+{
+    char key[DKS_MAX_KEY_TERM_BYTES + 1];
+    size_t kl = an->dict ? dks_term_key(kind, term, len, key) : 0;
+    *id = DKS_NO_TERM;
+    return kl ? dks_termdict_intern(an->dict, key, kl, id) : DKS_OK;
+}
+
+static int emit(dks_analyzer *an, const token_info *tok, dks_term_kind kind, const char *term,
+                size_t len)
+{
+    uint32_t id;
+    int rc = key_id(an, kind, term, len, &id);
+    return rc ? rc : emit_id(an, tok, kind, term, len, id);
 }
 
 /* Stems `word` and emits it, unless it stems to `skip` (the token's own
@@ -964,17 +989,22 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
     return rc;
 }
 
-/* ---- the chain ---------------------------------------------------------------- */
-
 /* ---- the word cache ------------------------------------------------------------ */
 
-/* Cache entry in an->cache at offset o:
- *   u16 word length, word, u8 stop word, u16 main length, main term,
- *   u32 extras length, extras (u8 kind, u16 length, term; repeated) */
+/* Cache entry in an->cache at offset o: the key (u16 length, the word as
+ * written or normalised), then its analysis, which is the same for every
+ * key of the word:
+ *   u16 length, normalised word, u8 stop word, u16 length, main term,
+ *   u32 main key id, u32 extras length,
+ *   extras (u8 kind, u16 length, term, u32 key id; repeated)
+ * Ids are in host order; DKS_NO_TERM without a dictionary. */
 typedef struct cached_word {
+    const char *norm;
+    size_t norm_len;
     int is_stopword;
     const char *main;
     size_t main_len;
+    uint32_t main_id;
     const unsigned char *extras;
     size_t extras_len;
 } cached_word;
@@ -984,22 +1014,45 @@ static unsigned get16(const unsigned char *p)
     return p[0] | (unsigned)p[1] << 8;
 }
 
+static uint32_t get32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Where the analysis of the entry at offset starts, and its length. */
+static size_t analysis_at(const dks_analyzer *an, uint32_t offset, size_t *len)
+{
+    const unsigned char *e = an->cache.data + offset, *p = e + 2 + get16(e);
+    const unsigned char *q = p + 2 + get16(p) + 1;
+    q += 2 + get16(q) + 4;
+    q += 4 + get32(q);
+    *len = (size_t)(q - p);
+    return (size_t)(p - an->cache.data);
+}
+
 static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
 {
     const unsigned char *p = an->cache.data + offset;
     p += 2 + get16(p);
+    c->norm_len = get16(p);
+    c->norm = (const char *)p + 2;
+    p += 2 + c->norm_len;
     c->is_stopword = *p++;
     c->main_len = get16(p);
     c->main = (const char *)p + 2;
     p += 2 + c->main_len;
-    c->extras_len = p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
-    c->extras = p + 4;
+    c->main_id = get32(p);
+    c->extras_len = get32(p + 4);
+    c->extras = p + 8;
 }
 
-/* Slot of the word, or of the empty slot where it would go. */
-static size_t cache_slot(const dks_analyzer *an, const char *w, size_t n)
+/* Slot of the word (of hash dks_hash_bytes(w, n)), or of the empty slot
+ * where it would go. */
+static size_t cache_slot_hashed(const dks_analyzer *an, const char *w, size_t n, uint64_t hash)
 {
-    size_t mask = an->cache_n_slots - 1, i = dks_hash_bytes(w, n) & mask;
+    size_t mask = an->cache_n_slots - 1, i = hash & mask;
     while (an->cache_slots[i]) {
         const unsigned char *e = an->cache.data + an->cache_slots[i] - 1;
         if (get16(e) == n && memcmp(e + 2, w, n) == 0)
@@ -1007,6 +1060,11 @@ static size_t cache_slot(const dks_analyzer *an, const char *w, size_t n)
         i = (i + 1) & mask;
     }
     return i;
+}
+
+static size_t cache_slot(const dks_analyzer *an, const char *w, size_t n)
+{
+    return cache_slot_hashed(an, w, n, dks_hash_bytes(w, n));
 }
 
 static void cache_clear(dks_analyzer *an)
@@ -1037,30 +1095,79 @@ static int cache_grow(dks_analyzer *an)
     return DKS_OK;
 }
 
-/* Stores a word's analysis; sets *offset to its entry. */
-static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const char *main,
-                     size_t main_len, uint32_t *offset)
+/* Room for one more entry of `bytes` bytes, whose key goes in the slot
+ * cache_slot() gives once this returns. */
+static int cache_reserve(dks_analyzer *an, size_t bytes)
 {
-    if (an->cache.len > WORD_CACHE_BYTES)
-        cache_clear(an);
     if ((an->cache_entries + 1) * 2 > an->cache_n_slots && cache_grow(an))
         return DKS_ENOMEM;
-    size_t at = an->cache.len;
-    unsigned char wl[2] = {(unsigned char)n, (unsigned char)(n >> 8)};
-    unsigned char ml[3] = {(unsigned char)stop, (unsigned char)main_len,
-                           (unsigned char)(main_len >> 8)};
-    size_t el = an->extras.len;
-    unsigned char elen[4] = {(unsigned char)el, (unsigned char)(el >> 8),
-                             (unsigned char)(el >> 16), (unsigned char)(el >> 24)};
-    int rc;
-    if ((rc = dks_buf_append(&an->cache, wl, 2)) || (rc = dks_buf_append(&an->cache, w, n)) ||
-        (rc = dks_buf_append(&an->cache, ml, 3)) ||
-        (rc = dks_buf_append(&an->cache, main, main_len)) ||
-        (rc = dks_buf_append(&an->cache, elen, 4)) ||
-        (rc = dks_buf_append(&an->cache, an->extras.data, el)))
-        return rc;
-    an->cache_slots[cache_slot(an, w, n)] = (uint32_t)at + 1;
+    if (an->cache.len + bytes > UINT32_MAX - 1)
+        return DKS_ELIMIT;
+    return dks_buf_reserve(&an->cache, bytes);
+}
+
+static void put16(dks_buf *b, size_t v)
+{
+    b->data[b->len++] = (unsigned char)v;
+    b->data[b->len++] = (unsigned char)(v >> 8);
+}
+
+static void put_bytes(dks_buf *b, const void *p, size_t n)
+{
+    if (n)  /* p may be NULL then: no extras yet */
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void cache_link(dks_analyzer *an, const char *key, size_t key_len, size_t at)
+{
+    an->cache_slots[cache_slot(an, key, key_len)] = (uint32_t)at + 1;
     an->cache_entries++;
+}
+
+/* Stores a word's analysis under its normalised form w; sets *offset to
+ * the entry.  The extra terms are in an->extras. */
+static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const char *main,
+                     size_t main_len, uint32_t main_id, uint32_t *offset)
+{
+    size_t el = an->extras.len;
+    int rc = cache_reserve(an, 2 + n + 2 + n + 1 + 2 + main_len + 8 + el);
+    if (rc)
+        return rc;
+    dks_buf *b = &an->cache;
+    size_t at = b->len;
+    uint32_t el32 = (uint32_t)el;
+    put16(b, n);
+    put_bytes(b, w, n);
+    put16(b, n);
+    put_bytes(b, w, n);
+    b->data[b->len++] = (unsigned char)stop;
+    put16(b, main_len);
+    put_bytes(b, main, main_len);
+    put_bytes(b, &main_id, 4);
+    put_bytes(b, &el32, 4);
+    put_bytes(b, an->extras.data, el);
+    cache_link(an, w, n, at);
+    *offset = (uint32_t)at;
+    return DKS_OK;
+}
+
+/* Files the analysis of the entry at `of` under another key as well (the
+ * word as written, where normalising changed it); sets *offset. */
+static int cache_alias(dks_analyzer *an, const char *key, size_t key_len, uint32_t of,
+                       uint32_t *offset)
+{
+    size_t len, from = analysis_at(an, of, &len);
+    int rc = cache_reserve(an, 2 + key_len + len);
+    if (rc)
+        return rc;
+    dks_buf *b = &an->cache;
+    size_t at = b->len;
+    put16(b, key_len);
+    put_bytes(b, key, key_len);
+    memmove(b->data + b->len, b->data + from, len);  /* same buffer, now reserved */
+    b->len += len;
+    cache_link(an, key, key_len, at);
     *offset = (uint32_t)at;
     return DKS_OK;
 }
@@ -1135,42 +1242,71 @@ static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t 
     if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS) && wanted_compound(an, w, n))
         rc = emit_compound(an, &none, w, n);
     an->collect = NULL;
-    return rc ? rc : cache_add(an, w, n, stop, main, main_len, offset);
+    uint32_t main_id;
+    if (!rc)
+        rc = key_id(an, DKS_TERM_WORD, main, main_len, &main_id);
+    return rc ? rc : cache_add(an, w, n, stop, main, main_len, main_id, offset);
 }
 
-/* ---- the chain ---------------------------------------------------------------- */
-
-static int analyze_token(dks_analyzer *an, const token_info *tok_in)
+/* The cache entry of a token as written (*offset; hash its
+ * dks_hash_bytes), analysing the word if it is new; 1 if the token
+ * normalises to nothing that can be indexed. */
+static int lookup_word(dks_analyzer *an, const char *raw, size_t raw_len, uint64_t hash,
+                       uint32_t *offset)
 {
-    token_info tok = *tok_in;
+    if (an->cache_n_slots) {
+        uint32_t hit = an->cache_slots[cache_slot_hashed(an, raw, raw_len, hash)];
+        if (hit) {
+            *offset = hit - 1;
+            return DKS_OK;
+        }
+    }
+    /* A corpus's common words come back at once after a clear. */
+    if (an->cache.len > WORD_CACHE_BYTES)
+        cache_clear(an);
     size_t n;
-    int rc = dks_normalize((const unsigned char *)an->text + tok.offset, tok.len, an->norm,
-                           sizeof an->norm, &n);
+    int rc = dks_normalize((const unsigned char *)raw, raw_len, an->norm, sizeof an->norm, &n);
     if (rc == DKS_ELIMIT || (rc == DKS_OK && n == 0))
-        return DKS_OK;
+        return 1;
     if (rc)
         return rc;
     char w[DKS_MAX_TERM_BYTES];
     memcpy(w, an->norm, n);
-
-    uint32_t offset;
-    if (an->cache_n_slots && an->cache_slots[cache_slot(an, w, n)])
-        offset = an->cache_slots[cache_slot(an, w, n)] - 1;
-    else if ((rc = analyze_new_word(an, w, n, &offset)))
+    uint32_t hit = an->cache_n_slots ? an->cache_slots[cache_slot(an, w, n)] : 0;
+    if (hit)
+        *offset = hit - 1;
+    else if ((rc = analyze_new_word(an, w, n, offset)))
         return rc;
+    if (n == raw_len && memcmp(w, raw, n) == 0)
+        return DKS_OK;
+    return cache_alias(an, raw, raw_len, *offset, offset);
+}
+
+/* ---- the chain ---------------------------------------------------------------- */
+
+static int analyze_token(dks_analyzer *an, const token_info *tok_in, uint64_t hash)
+{
+    token_info tok = *tok_in;
+    uint32_t offset;
+    int rc = lookup_word(an, an->text + tok.offset, tok.len, hash, &offset);
+    if (rc)
+        return rc == 1 ? DKS_OK : rc;
+    /* c points into the cache, which nothing below changes */
     cached_word c;
     read_cached(an, offset, &c);
     tok.is_stopword = c.is_stopword;
-    if ((rc = emit(an, &tok, DKS_TERM_WORD, c.main, c.main_len)))
+    if ((rc = emit_id(an, &tok, DKS_TERM_WORD, c.main, c.main_len, c.main_id)))
         return rc;
     for (const unsigned char *p = c.extras, *end = c.extras + c.extras_len; p < end && !rc;) {
         size_t len = get16(p + 1);
-        rc = emit(an, &tok, (dks_term_kind)p[0], (const char *)p + 3, len);
-        p += 3 + len;
+        rc = emit_id(an, &tok, (dks_term_kind)p[0], (const char *)p + 3, len, get32(p + 3 + len));
+        p += 3 + len + 4;
     }
     if (rc)
         return rc;
 
+    const char *w = c.norm;
+    size_t n = c.norm_len;
     if ((an->features & DKS_ANALYSIS_COMPOUNDS) && (rc = track_hyphens(an, &tok, w, n)))
         return rc;
     if ((an->features & DKS_ANALYSIS_ELLIPSIS) && (rc = track_ellipsis(an, &tok, w, n)))
@@ -1181,38 +1317,54 @@ static int analyze_token(dks_analyzer *an, const token_info *tok_in)
     return DKS_OK;
 }
 
-int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
-                dks_term_callback cb, void *ctx)
+/* Tokens are looked up in the word cache this many at a time: their
+ * slots and entries are fetched from memory together first, instead of
+ * one cache miss after another. */
+#define LOOKAHEAD 16
+
+static void reset_context(dks_analyzer *an)
 {
-    dks_tokenizer tz;
-    dks_token tok;
-    uint32_t position = first_position;
-    an->text = text;
-    an->len = len;
-    an->cb = cb;
-    an->ctx = ctx;
     an->n_pending = 0;
     an->after_conjunction = 0;
     an->chain_parts = 0;
     an->abbrev_len = 0;
     an->prev_single_letter = 0;
+}
+
+static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t first_position)
+{
+    dks_tokenizer tz;
+    dks_token toks[LOOKAHEAD];
+    uint64_t hashes[LOOKAHEAD];
+    uint32_t position = first_position;
+    an->text = text;
+    an->len = len;
+    reset_context(an);
     an->prev_end = 0;
     dks_tokenizer_init(&tz, text, len);
     int rc = DKS_OK;
-    while (!rc && dks_tokenizer_next(&tz, &tok)) {
-        token_info t = {tok.offset, tok.len, position, 0};
-        if (position < DKS_MAX_POSITION)
-            position++;
-        /* Over-long tokens still take a position, so a phrase cannot
-         * match across them. */
-        if (tok.len > DKS_MAX_TOKEN_BYTES) {
-            an->chain_parts = 0;
-            an->n_pending = 0;
-            an->abbrev_len = 0;
-            an->prev_single_letter = 0;
-            continue;
+    for (size_t n = LOOKAHEAD; !rc && n == LOOKAHEAD;) {
+        for (n = 0; n < LOOKAHEAD && dks_tokenizer_next(&tz, &toks[n]); n++) {
+            hashes[n] = dks_hash_bytes(text + toks[n].offset, toks[n].len);
+            if (an->cache_n_slots)
+                __builtin_prefetch(&an->cache_slots[hashes[n] & (an->cache_n_slots - 1)]);
         }
-        rc = analyze_token(an, &t);
+        for (size_t i = 0; i < n && an->cache_n_slots; i++) {
+            uint32_t hit = an->cache_slots[hashes[i] & (an->cache_n_slots - 1)];
+            if (hit)
+                __builtin_prefetch(an->cache.data + hit - 1);
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            token_info t = {toks[i].offset, toks[i].len, position, 0};
+            if (position < DKS_MAX_POSITION)
+                position++;
+            /* Over-long tokens still take a position, so a phrase cannot
+             * match across them. */
+            if (toks[i].len > DKS_MAX_TOKEN_BYTES)
+                reset_context(an);
+            else
+                rc = analyze_token(an, &t, hashes[i]);
+        }
     }
     /* an abbreviation at the very end of the text */
     if (!rc && an->abbrev_len >= 2) {
@@ -1222,5 +1374,30 @@ int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_p
     }
     an->text = NULL;
     an->cb = NULL;
+    an->id_cb = NULL;
     return rc;
+}
+
+int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
+                dks_term_callback cb, void *ctx)
+{
+    an->cb = cb;
+    an->id_cb = NULL;
+    an->ctx = ctx;
+    return run_chain(an, text, len, first_position);
+}
+
+int dks_analyze_ids(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
+                    dks_term_id_callback cb, void *ctx)
+{
+    an->cb = NULL;
+    an->id_cb = cb;
+    an->ctx = ctx;
+    return run_chain(an, text, len, first_position);
+}
+
+void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d)
+{
+    an->dict = d;
+    cache_clear(an);  /* the ids cached belong to the dictionary before */
 }

@@ -55,8 +55,15 @@ int dks_buf_putc(dks_buf *b, unsigned char c)
 
 int dks_buf_put_varint(dks_buf *b, uint64_t v)
 {
-    unsigned char tmp[10];
-    return dks_buf_append(b, tmp, dks_varint_encode(tmp, v));
+    /* in place: the writer puts several varints for every word it indexes */
+    if (b->cap - b->len < 11) {
+        int rc = dks_buf_reserve(b, 11);
+        if (rc)
+            return rc;
+    }
+    b->len += dks_varint_encode(b->data + b->len, v);
+    b->data[b->len] = '\0';
+    return DKS_OK;
 }
 
 int dks_buf_vprintf(dks_buf *b, const char *fmt, va_list ap)

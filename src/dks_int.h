@@ -210,7 +210,34 @@ int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out);
 const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len);
 
 /* ------------------------------------------------------------------ */
+/* termdict.c: dense ids for the dictionary keys of an indexing run    */
+
+/* One thread interns; any thread may read the key of an id it was handed
+ * through a lock after it was interned (keys never move). */
+typedef struct dks_termdict dks_termdict;
+#define DKS_NO_TERM UINT32_MAX   /* a term too long to be a key: not indexed */
+int dks_termdict_new(dks_termdict **out);
+void dks_termdict_free(dks_termdict *d);
+/* The id of key (len 1..DKS_MAX_KEY_TERM_BYTES + 1), adding it if new. */
+int dks_termdict_intern(dks_termdict *d, const char *key, size_t len, uint32_t *id);
+/* The key of an id; valid until the dictionary is freed. */
+const char *dks_termdict_key(const dks_termdict *d, uint32_t id, size_t *len);
+uint32_t dks_termdict_count(const dks_termdict *d);
+size_t dks_termdict_bytes(const dks_termdict *d);
+
+/* ------------------------------------------------------------------ */
 /* analyze.c: beyond the public interface                              */
+
+/* From now on the analyzer interns each key it emits in d (or in none,
+ * NULL) and passes its id to dks_analyze_ids callbacks: it caches the ids
+ * with each word, so a repeated word costs no interning.  Clears the word
+ * cache. */
+void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d);
+/* A term as dks_analyze gives it, with the id of its dictionary key in
+ * the analyzer's term dictionary (DKS_NO_TERM if too long to be a key). */
+typedef int (*dks_term_id_callback)(const dks_term *term, uint32_t key_id, void *ctx);
+int dks_analyze_ids(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
+                    dks_term_id_callback cb, void *ctx);
 
 unsigned dks_analyzer_features(const dks_analyzer *an);
 /* Stems a normalised word as the chain does (with lemmas on, the stem of
@@ -409,21 +436,26 @@ int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
 int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec);
 
 /* ------------------------------------------------------------------ */
-/* doc_terms.c: a document analysed into (key, position) records        */
+/* doc_terms.c: a document analysed into (key id, position) pairs       */
+
+typedef struct dks_term_pair {
+    uint32_t id;            /* of the key in the run's term dictionary */
+    uint32_t position;
+} dks_term_pair;
 
 typedef struct dks_doc_terms {
-    dks_buf records;        /* see doc_terms.c */
+    dks_term_pair *pairs;   /* in the order the analyzer emits them */
+    size_t n, cap;
     uint32_t tokens;        /* words of title and body: the document's length */
     uint32_t body_start;    /* the body's first position */
 } dks_doc_terms;
-/* fields: dks_fields_encode()d; body_start_hint UINT32_MAX: after the
- * title and fields (a deleted document passes the start it was given). */
-int dks_doc_terms_analyze(dks_analyzer *an, const char *title, size_t title_len,
-                          const char *body, size_t body_len, const unsigned char *fields,
-                          size_t fields_len, uint32_t body_start_hint, dks_doc_terms *out);
-/* The record at *at, which it moves past; 1 after the last. */
-int dks_doc_terms_next(const dks_doc_terms *dt, size_t *at, const char **key, size_t *len,
-                       uint32_t *position);
+/* `an` must intern in `dict` (dks_analyzer_set_termdict).  fields:
+ * dks_fields_encode()d; body_start_hint UINT32_MAX: after the title and
+ * fields (a deleted document passes the start it was given). */
+int dks_doc_terms_analyze(dks_analyzer *an, dks_termdict *dict, const char *title,
+                          size_t title_len, const char *body, size_t body_len,
+                          const unsigned char *fields, size_t fields_len,
+                          uint32_t body_start_hint, dks_doc_terms *out);
 void dks_doc_terms_free(dks_doc_terms *dt);
 
 /* A document copied for analysis on another thread, and its terms. */
@@ -437,14 +469,16 @@ typedef struct dks_job {
     int rc;                 /* of the analysis */
 } dks_job;
 int dks_job_set(dks_job *j, const dks_document *doc);
-void dks_job_analyze(dks_job *j, dks_analyzer *an);
+void dks_job_analyze(dks_job *j, dks_analyzer *an, dks_termdict *dict);
 void dks_job_free(dks_job *j);
 
 /* ------------------------------------------------------------------ */
 /* pipeline.c: analysis on a second thread, results in order            */
 
 typedef struct dks_pipeline dks_pipeline;
-int dks_pipeline_new(unsigned features, dks_pipeline **out);
+/* The worker's analyzer interns in dict, which nobody else may intern in
+ * while the pipeline exists. */
+int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out);
 /* Stops the thread (after the jobs given) and frees everything. */
 void dks_pipeline_free(dks_pipeline *p);
 int dks_pipeline_full(dks_pipeline *p);

@@ -1,14 +1,12 @@
 /*
- * doc_terms.c - one document analysed into the flat list of (key, position)
- * records the writer inverts: the title's terms (each word also as a title
- * key), one key for each field value at position 0, then the body's terms
- * after a gap.  It needs only an analyzer, not the writer, so that the
- * documents to come can be analysed on another thread (pipeline.c) while
- * the writer inverts the one before.
- *
- * A record is a 2-byte key length (host order), the key, and a 4-byte
- * position (host order); the list lives in one buffer, reused from
- * document to document.
+ * doc_terms.c - one document analysed into the flat list of (key id,
+ * position) pairs the writer inverts: the title's terms (each word also
+ * as a title key), one key for each field value at position 0, then the
+ * body's terms after a gap.  Key ids are those of the term dictionary the
+ * analyzer interns in (termdict.c).  It needs only an analyzer and its
+ * dictionary, not the writer, so that the documents to come can be
+ * analysed on another thread (pipeline.c) while the writer inverts the
+ * one before.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,52 +16,58 @@
 
 typedef struct sink {
     dks_doc_terms *out;
+    dks_termdict *dict;
     int in_title;
     uint32_t end;     /* one past the last position so far */
 } sink;
 
-static int add_record(sink *s, const char *key, size_t len, uint32_t position)
+static int add_pair(sink *s, uint32_t id, uint32_t position)
 {
-    uint16_t kl = (uint16_t)len;
-    dks_buf *b = &s->out->records;
-    int rc = dks_buf_reserve(b, sizeof kl + len + sizeof position);
-    if (rc)
-        return rc;
-    memcpy(b->data + b->len, &kl, sizeof kl);
-    memcpy(b->data + b->len + sizeof kl, key, len);
-    memcpy(b->data + b->len + sizeof kl + len, &position, sizeof position);
-    b->len += sizeof kl + len + sizeof position;
+    dks_doc_terms *dt = s->out;
+    if (dt->n == dt->cap) {
+        int rc = dks_grow(&dt->pairs, dt->n, &dt->cap, sizeof *dt->pairs, 512);
+        if (rc)
+            return rc;
+    }
+    dt->pairs[dt->n++] = (dks_term_pair){id, position};
     if (position >= s->end)
         s->end = position + 1;
     return DKS_OK;
 }
 
-static int collect(const dks_term *t, void *ctx)
+static int add_key(sink *s, const char *key, size_t len, uint32_t position)
+{
+    uint32_t id;
+    int rc = dks_termdict_intern(s->dict, key, len, &id);
+    return rc ? rc : add_pair(s, id, position);
+}
+
+static int collect(const dks_term *t, uint32_t id, void *ctx)
 {
     sink *s = ctx;
     if (t->kind == DKS_TERM_WORD)
         s->out->tokens++;
-    char key[DKS_MAX_KEY_TERM_BYTES + 1];
-    size_t len = dks_term_key(t->kind, t->term, t->term_len, key);
-    if (len == 0)
+    if (id == DKS_NO_TERM)
         return DKS_OK;  /* too long to be a key: not indexed */
-    int rc = add_record(s, key, len, t->position);
+    int rc = add_pair(s, id, t->position);
     if (!rc && s->in_title && t->kind == DKS_TERM_WORD) {
-        len = dks_title_key(t->term, t->term_len, key);
+        char key[DKS_MAX_KEY_TERM_BYTES + 1];
+        size_t len = dks_title_key(t->term, t->term_len, key);
         if (len)
-            rc = add_record(s, key, len, t->position);
+            rc = add_key(s, key, len, t->position);
     }
     return rc;
 }
 
-int dks_doc_terms_analyze(dks_analyzer *an, const char *title, size_t title_len,
-                          const char *body, size_t body_len, const unsigned char *fields,
-                          size_t fields_len, uint32_t body_start_hint, dks_doc_terms *out)
+int dks_doc_terms_analyze(dks_analyzer *an, dks_termdict *dict, const char *title,
+                          size_t title_len, const char *body, size_t body_len,
+                          const unsigned char *fields, size_t fields_len,
+                          uint32_t body_start_hint, dks_doc_terms *out)
 {
-    out->records.len = 0;
+    out->n = 0;
     out->tokens = 0;
-    sink s = {out, 1, 0};
-    int rc = dks_analyze(an, title, title_len, 0, collect, &s);
+    sink s = {out, dict, 1, 0};
+    int rc = dks_analyze_ids(an, title, title_len, 0, collect, &s);
     s.in_title = 0;
     if (rc)
         return rc;
@@ -73,35 +77,22 @@ int dks_doc_terms_analyze(dks_analyzer *an, const char *title, size_t title_len,
         char key[DKS_MAX_KEY_TERM_BYTES + 2];
         size_t kl = dks_field_key(f.name, f.name_len, f.value, f.value_len, key);
         if (kl)
-            rc = add_record(&s, key, kl, 0);
+            rc = add_key(&s, key, kl, 0);
     }
     if (rc != 1)
         return rc;
     uint32_t start = body_start_hint;
     if (start == UINT32_MAX)
-        start = out->records.len ? s.end + DKS_FIELD_GAP : 0;
+        start = out->n ? s.end + DKS_FIELD_GAP : 0;
     out->body_start = start;
-    return dks_analyze(an, body, body_len, start, collect, &s);
-}
-
-int dks_doc_terms_next(const dks_doc_terms *dt, size_t *at, const char **key, size_t *len,
-                       uint32_t *position)
-{
-    const unsigned char *p = dt->records.data + *at;
-    if (*at >= dt->records.len)
-        return 1;
-    uint16_t kl;
-    memcpy(&kl, p, sizeof kl);
-    *key = (const char *)p + sizeof kl;
-    *len = kl;
-    memcpy(position, p + sizeof kl + kl, sizeof *position);
-    *at += sizeof kl + kl + sizeof *position;
-    return DKS_OK;
+    return dks_analyze_ids(an, body, body_len, start, collect, &s);
 }
 
 void dks_doc_terms_free(dks_doc_terms *dt)
 {
-    dks_buf_free(&dt->records);
+    free(dt->pairs);
+    dt->pairs = NULL;
+    dt->n = dt->cap = 0;
 }
 
 /* ---- a document copied for analysis on another thread ----------------- */
@@ -155,13 +146,13 @@ int dks_job_set(dks_job *j, const dks_document *doc)
     return DKS_OK;
 }
 
-void dks_job_analyze(dks_job *j, dks_analyzer *an)
+void dks_job_analyze(dks_job *j, dks_analyzer *an, dks_termdict *dict)
 {
     const dks_document *d = &j->doc;
     j->fields_encoded.len = 0;
     j->rc = dks_fields_encode(d->fields, d->n_fields, &j->fields_encoded);
     if (!j->rc)
-        j->rc = dks_doc_terms_analyze(an, d->title ? d->title : "", d->title_len,
+        j->rc = dks_doc_terms_analyze(an, dict, d->title ? d->title : "", d->title_len,
                                       d->body ? d->body : "", d->body_len,
                                       j->fields_encoded.data, j->fields_encoded.len,
                                       UINT32_MAX, &j->terms);

@@ -25,6 +25,7 @@ struct dks_pipeline {
     pthread_cond_t submitted_cond;  /* the worker waits for work */
     pthread_cond_t analysed_cond;   /* the writer waits for results */
     dks_analyzer *an;               /* the worker's */
+    dks_termdict *dict;             /* the writer's, interned in by the worker */
     dks_job jobs[PIPELINE_JOBS];
     uint64_t submitted, analysed, taken;
     int stop;
@@ -43,7 +44,7 @@ static void *work(void *arg)
             break;  /* stopped, and nothing left */
         dks_job *j = &p->jobs[p->analysed % PIPELINE_JOBS];
         pthread_mutex_unlock(&p->lock);
-        dks_job_analyze(j, p->an);
+        dks_job_analyze(j, p->an, p->dict);
         pthread_mutex_lock(&p->lock);
         p->analysed++;
         pthread_cond_signal(&p->analysed_cond);
@@ -52,7 +53,7 @@ static void *work(void *arg)
     return NULL;
 }
 
-int dks_pipeline_new(unsigned features, dks_pipeline **out)
+int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out)
 {
     *out = NULL;
     dks_pipeline *p = calloc(1, sizeof *p);
@@ -63,6 +64,8 @@ int dks_pipeline_new(unsigned features, dks_pipeline **out)
         free(p);
         return rc;
     }
+    p->dict = dict;
+    dks_analyzer_set_termdict(p->an, dict);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->submitted_cond, NULL);
     pthread_cond_init(&p->analysed_cond, NULL);

@@ -1,10 +1,11 @@
 /*
  * writer.c - adds, replaces and deletes documents.
  *
- * Postings of new documents are inverted in memory (a hash table from
- * term to the documents, frequencies and positions of the current batch)
- * and merged into the posting blocks when the batch is flushed.  Because
- * document ids only grow, a flush appends to the last block of each term.
+ * The analyzer turns each document into (key id, position) pairs, ids of
+ * the run's term dictionary (termdict.c).  The writer inverts them into a
+ * stream per term in memory and, when the batch is flushed, merges each
+ * stream into the term's posting blocks, in key order.  Because document
+ * ids only grow, a flush appends to the last block of each term.
  * Document records, ids, stored text and lengths go straight into the open
  * write transaction.
  *
@@ -30,57 +31,65 @@
 #define DKS_BATCH_BYTES ((size_t)32 << 20)
 #define DKS_BATCH_DOCS 20000
 #define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
+/* ...or when the postings it holds in memory reach this. */
+#define DKS_BATCH_MEMORY ((size_t)256 << 20)
+/* The dictionary that deleted documents are analysed with starts afresh
+ * past this, so that deleting many documents does not hold all their
+ * words. */
+#define DELETE_DICT_BYTES ((size_t)16 << 20)
 
-typedef struct pending_posting {
-    uint32_t doc, tf, len;
-    uint32_t pos_end;      /* end offset of the document's positions */
-} pending_posting;
+/* The batch's postings: a stream of varints per term in a pool of pages.
+ * (local doc gap << 1 | 1) starts a document (the gap from the term's
+ * previous document in the batch, counting local docs from 1), and
+ * (position gap << 1) follows for each of its positions, the first from
+ * 0.  A stream is a chain of slices that double in size, so a rare term
+ * costs a few bytes and a common one few jumps; the 4 bytes after a
+ * slice's data hold the pool offset of the next slice. */
+#define POOL_PAGE_BITS 20
+#define POOL_PAGE ((uint32_t)1 << POOL_PAGE_BITS)
+#define POOL_MAX_PAGES 4095          /* pool offsets are 32 bits */
+#define SLICE_FIRST 16u
+#define SLICE_MAX_LEVEL 8u           /* 16 << 8: 4 KiB */
+#define SLICE_LINK 4u
+#define STREAM_VALUE_BYTES 5u        /* a value is below 2^35 */
 
-typedef struct pending_term {
-    char *term;
-    size_t len;
-    pending_posting *postings;
-    size_t n, cap;
-    dks_buf positions;
-    uint64_t cf;
-} pending_term;
+typedef struct term_state {
+    uint32_t last;       /* local doc + 1 of the term's last document; 0: not in the batch */
+    uint32_t pos;        /* its last position there */
+    uint32_t df, cf;     /* in the batch */
+    uint32_t head, tail, end;  /* stream: first byte, next byte, end of the slice's data */
+    uint32_t level;      /* of the slice being written */
+} term_state;
 
-typedef struct occurrence {
-    uint32_t term;        /* index into the writer's pending terms */
-    uint32_t position;
-} occurrence;
+typedef struct stream_reader {
+    uint32_t at, end, stop, level;
+} stream_reader;
 
 struct dks_writer {
     dks_index *index;
     dks_store *store;
-    dks_analyzer *an;
+    dks_termdict *dict;    /* the keys of the documents added */
+    dks_analyzer *an;      /* adds documents on this thread, into dict */
+    dks_termdict *del_dict;  /* deleted documents are analysed into this... */
+    dks_analyzer *del_an;    /* ...by this, on this thread */
     dks_txn *txn;
     dks_meta meta;
     int locked;            /* this writer holds the store's writer lock */
     int failed;
 
-    pending_term *terms;
-    size_t n_terms, terms_cap;
-    uint32_t *slots;       /* hash table: term index + 1, 0 = empty */
-    size_t n_slots;
+    /* the batch in memory */
+    term_state *terms;     /* by key id */
+    size_t terms_cap;
+    uint32_t *batch_terms; /* ids with postings in the batch, in order of appearance */
+    size_t n_batch_terms, batch_terms_cap;
+    unsigned char **pages; /* the stream pool */
+    size_t n_pages, pages_cap, live_pages;
+    uint32_t page_used;    /* in the last live page */
+    uint32_t *lens;        /* length of each document of the batch, by local doc */
+    size_t n_lens, lens_cap;
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
-
-    occurrence *occ;       /* the current document's terms */
-    size_t n_occ, occ_cap;
-    /* grouping them by term (group_occurrences) */
-    occurrence *occ_sorted;
-    size_t occ_sorted_cap;
-    uint32_t *group_stamp, *group_slot;  /* by term index: document seen last, its group */
-    size_t group_cap;
-    uint32_t doc_stamp;
-    size_t *group_start;
-    size_t group_start_cap;
-    uint32_t *positions;   /* one term's positions in the current document */
-    size_t positions_cap;
-    uint32_t doc_tokens;
-    int occ_error;
 
     dks_pipeline *pipeline;       /* with dks_writer_set_threads(w, 2) */
     dks_doc_terms terms_scratch;  /* a document analysed on this thread */
@@ -95,249 +104,185 @@ struct dks_writer {
 
 /* ---- the in-memory batch ---------------------------------------------- */
 
-static int grow_slots(dks_writer *w)
+static unsigned char *pool_at(const dks_writer *w, uint32_t at)
 {
-    size_t n = w->n_slots ? w->n_slots * 2 : 4096;
-    uint32_t *slots = calloc(n, sizeof *slots);
-    if (!slots)
-        return DKS_ENOMEM;
-    for (size_t i = 0; i < w->n_terms; i++) {
-        size_t s = dks_hash_bytes(w->terms[i].term, w->terms[i].len) & (n - 1);
-        while (slots[s])
-            s = (s + 1) & (n - 1);
-        slots[s] = (uint32_t)i + 1;
-    }
-    free(w->slots);
-    w->slots = slots;
-    w->n_slots = n;
-    return DKS_OK;
+    return w->pages[at >> POOL_PAGE_BITS] + (at & (POOL_PAGE - 1));
 }
 
-/* Finds or adds a pending term; sets *index. */
-static int intern(dks_writer *w, const char *term, size_t len, uint32_t *index)
+/* `size` bytes of the pool, for a slice; pages are kept from batch to
+ * batch. */
+static int pool_alloc(dks_writer *w, uint32_t size, uint32_t *at)
 {
-    if (w->n_terms * 2 >= w->n_slots && grow_slots(w))
-        return DKS_ENOMEM;
-    size_t s = dks_hash_bytes(term, len) & (w->n_slots - 1);
-    while (w->slots[s]) {
-        pending_term *p = &w->terms[w->slots[s] - 1];
-        if (p->len == len && memcmp(p->term, term, len) == 0) {
-            *index = w->slots[s] - 1;
-            return DKS_OK;
+    if (w->live_pages == 0 || w->page_used + size > POOL_PAGE) {
+        if (w->live_pages == w->n_pages) {
+            if (w->n_pages == POOL_MAX_PAGES)
+                return DKS_ELIMIT;
+            if (dks_grow(&w->pages, w->n_pages, &w->pages_cap, sizeof *w->pages, 16))
+                return DKS_ENOMEM;
+            if (!(w->pages[w->n_pages] = malloc(POOL_PAGE)))
+                return DKS_ENOMEM;
+            w->n_pages++;
         }
-        s = (s + 1) & (w->n_slots - 1);
+        w->live_pages++;
+        w->page_used = 0;
     }
-    if (dks_grow(&w->terms, w->n_terms, &w->terms_cap, sizeof *w->terms, 1024))
-        return DKS_ENOMEM;
-    pending_term *p = &w->terms[w->n_terms];
-    memset(p, 0, sizeof *p);
-    p->term = malloc(len + 1);
-    if (!p->term)
-        return DKS_ENOMEM;
-    memcpy(p->term, term, len);
-    p->term[len] = '\0';
-    p->len = len;
-    w->slots[s] = (uint32_t)w->n_terms + 1;
-    *index = (uint32_t)w->n_terms++;
+    *at = (uint32_t)(w->live_pages - 1) << POOL_PAGE_BITS | w->page_used;
+    w->page_used += size;
     return DKS_OK;
 }
 
-static void free_batch(dks_writer *w)
+static int stream_start(dks_writer *w, term_state *st)
 {
-    for (size_t i = 0; i < w->n_terms; i++) {
-        pending_term *p = &w->terms[i];
-        free(p->term);
-        free(p->postings);
-        dks_buf_free(&p->positions);
-    }
-    free(w->terms);
-    free(w->slots);
-    w->terms = NULL;
-    w->slots = NULL;
-    w->n_terms = w->terms_cap = w->n_slots = 0;
+    int rc = pool_alloc(w, SLICE_FIRST, &st->head);
+    st->tail = st->head;
+    st->end = st->head + SLICE_FIRST - SLICE_LINK;
+    st->level = 0;
+    return rc;
 }
 
-/* The in-memory batch, set aside while a deletion uses the term table. */
-typedef struct batch_state {
-    pending_term *terms;
-    size_t n_terms, terms_cap;
-    uint32_t *slots;
-    size_t n_slots;
-} batch_state;
-
-static void stash_batch(dks_writer *w, batch_state *s)
+static int stream_put(dks_writer *w, term_state *st, uint64_t v)
 {
-    *s = (batch_state){w->terms, w->n_terms, w->terms_cap, w->slots, w->n_slots};
-    w->terms = NULL;
-    w->slots = NULL;
-    w->n_terms = w->terms_cap = w->n_slots = 0;
-}
-
-static void restore_batch(dks_writer *w, const batch_state *s)
-{
-    w->terms = s->terms;
-    w->n_terms = s->n_terms;
-    w->terms_cap = s->terms_cap;
-    w->slots = s->slots;
-    w->n_slots = s->n_slots;
-}
-
-static int pending_add_doc(pending_term *p, uint32_t doc, uint32_t len,
-                           const uint32_t *positions, uint32_t tf)
-{
-    int rc = dks_grow(&p->postings, p->n, &p->cap, sizeof *p->postings, 4);
-    if (!rc)
-        rc = dks_positions_append(&p->positions, positions, tf);
-    if (rc)
-        return rc;
-    if (p->positions.len > UINT32_MAX)
-        return DKS_ELIMIT;
-    p->postings[p->n++] = (pending_posting){doc, tf, len, (uint32_t)p->positions.len};
-    p->cf += tf;
-    return DKS_OK;
-}
-
-/* ---- analysing one document -------------------------------------------- */
-
-static int add_occurrence(dks_writer *w, const char *key, size_t key_len, uint32_t position)
-{
-    uint32_t index;
-    int rc = dks_grow(&w->occ, w->n_occ, &w->occ_cap, sizeof *w->occ, 1024);
-    if (!rc)
-        rc = intern(w, key, key_len, &index);
-    if (rc)
-        return rc;
-    w->occ[w->n_occ].term = index;
-    w->occ[w->n_occ].position = position;
-    w->n_occ++;
-    return DKS_OK;
-}
-
-/* Groups the document's occurrences by term (terms in order of first
- * appearance), each group's positions ascending.  A counting sort: the
- * analyser emits positions almost in order (only an elliptical compound's
- * expansion comes late), so each group needs at most a few moves, where
- * a comparison sort of the whole document cost a seventh of indexing. */
-static int group_occurrences(dks_writer *w)
-{
-    size_t n_terms = w->n_terms;
-    if (n_terms > w->group_cap) {
-        size_t cap = w->group_cap ? w->group_cap : 1024;
-        while (cap < n_terms)
-            cap *= 2;
-        uint32_t *stamp = realloc(w->group_stamp, cap * sizeof *stamp);
-        if (stamp)
-            w->group_stamp = stamp;
-        uint32_t *slot = realloc(w->group_slot, cap * sizeof *slot);
-        if (slot)
-            w->group_slot = slot;
-        if (!stamp || !slot)
-            return DKS_ENOMEM;
-        memset(stamp + w->group_cap, 0, (cap - w->group_cap) * sizeof *stamp);
-        w->group_cap = cap;
-    }
-    if (++w->doc_stamp == 0) {  /* wrapped: no stale stamp may match */
-        memset(w->group_stamp, 0, w->group_cap * sizeof *w->group_stamp);
-        w->doc_stamp = 1;
-    }
-    /* (dks_grow doubles once a call: enough for arrays that grow by one) */
-    int rc = DKS_OK;
-    while (!rc && w->group_start_cap <= 2 * w->n_occ)
-        rc = dks_grow(&w->group_start, w->group_start_cap, &w->group_start_cap,
-                      sizeof *w->group_start, 512);
-    while (!rc && w->occ_sorted_cap <= w->n_occ)
-        rc = dks_grow(&w->occ_sorted, w->occ_sorted_cap, &w->occ_sorted_cap,
-                      sizeof *w->occ_sorted, 1024);
-    if (rc)
-        return rc;
-    /* each term's group, and each group's size */
-    size_t n_slots = 0;
-    for (size_t i = 0; i < w->n_occ; i++) {
-        uint32_t t = w->occ[i].term;
-        if (w->group_stamp[t] != w->doc_stamp) {
-            w->group_stamp[t] = w->doc_stamp;
-            w->group_slot[t] = (uint32_t)n_slots;
-            w->group_start[n_slots++] = 0;
-        }
-        w->group_start[w->group_slot[t]]++;
-    }
-    /* group_start[k]: where group k begins; group_start[n_slots + k]: where
-     * its next occurrence goes */
-    size_t *begin = w->group_start, *next = w->group_start + n_slots, at = 0;
-    for (size_t k = 0; k < n_slots; k++) {
-        size_t size = begin[k];
-        begin[k] = next[k] = at;
-        at += size;
-    }
-    for (size_t i = 0; i < w->n_occ; i++) {
-        occurrence o = w->occ[i];
-        uint32_t k = w->group_slot[o.term];
-        /* insertion into the group so far keeps its positions ascending */
-        size_t j = next[k]++;
-        size_t first = j;
-        while (first > begin[k] && w->occ_sorted[first - 1].position > o.position)
-            first--;
-        memmove(&w->occ_sorted[first + 1], &w->occ_sorted[first], (j - first) * sizeof o);
-        w->occ_sorted[first] = o;
-    }
-    occurrence *swap = w->occ;
-    size_t swap_cap = w->occ_cap;
-    w->occ = w->occ_sorted;
-    w->occ_cap = w->occ_sorted_cap;
-    w->occ_sorted = swap;
-    w->occ_sorted_cap = swap_cap;
-    return DKS_OK;
-}
-
-/* Interns a document's analysed terms into w->occ, grouped by term, each
- * group by position, and takes its length. */
-static int load_terms(dks_writer *w, const dks_doc_terms *dt)
-{
-    w->n_occ = 0;
-    w->doc_tokens = dt->tokens;
-    size_t at = 0;
-    const char *key;
-    size_t len;
-    uint32_t position;
-    int rc;
-    while ((rc = dks_doc_terms_next(dt, &at, &key, &len, &position)) == 0)
-        if ((rc = add_occurrence(w, key, len, position)))
+    if (st->end - st->tail < STREAM_VALUE_BYTES) {
+        if (st->level < SLICE_MAX_LEVEL)
+            st->level++;
+        uint32_t size = SLICE_FIRST << st->level, next;
+        int rc = pool_alloc(w, size, &next);
+        if (rc)
             return rc;
-    return group_occurrences(w);
+        memcpy(pool_at(w, st->end), &next, SLICE_LINK);
+        st->tail = next;
+        st->end = next + size - SLICE_LINK;
+    }
+    st->tail += (uint32_t)dks_varint_encode(pool_at(w, st->tail), v);
+    return DKS_OK;
 }
 
-/* Analyses a stored document again (to delete it) into w->occ. */
-static int analyze_document(dks_writer *w, const char *title, size_t title_len, const char *body,
-                            size_t body_len, const unsigned char *fields, size_t fields_len,
-                            uint32_t body_start)
+static stream_reader stream_open(const term_state *st)
 {
-    int rc = dks_doc_terms_analyze(w->an, title, title_len, body, body_len, fields, fields_len,
-                                   body_start, &w->deleted_terms);
-    return rc ? rc : load_terms(w, &w->deleted_terms);
+    return (stream_reader){st->head, st->head + SLICE_FIRST - SLICE_LINK, st->tail, 0};
 }
 
-/* Calls fn for each distinct term of the analysed document with its
- * sorted, distinct positions. */
-typedef int (*term_group_fn)(dks_writer *w, uint32_t term, const uint32_t *positions,
-                             uint32_t tf, void *ctx);
-
-static int for_each_term(dks_writer *w, term_group_fn fn, void *ctx)
+/* The next value of a stream the writer made (its own memory: trusted);
+ * 0 at the end. */
+static int stream_get(const dks_writer *w, stream_reader *r, uint64_t *v)
 {
-    int rc = DKS_OK;
-    for (size_t i = 0; i < w->n_occ && !rc;) {
-        uint32_t tf = 0;
-        size_t j;
-        for (j = i; j < w->n_occ && w->occ[j].term == w->occ[i].term; j++) {
-            if (tf > 0 && w->positions[tf - 1] == w->occ[j].position)
-                continue;  /* two terms of one token: one position */
-            if ((rc = dks_grow(&w->positions, tf, &w->positions_cap, sizeof *w->positions, 256)))
-                return rc;
-            w->positions[tf++] = w->occ[j].position;
+    if (r->at == r->stop)
+        return 0;
+    if (r->end - r->at < STREAM_VALUE_BYTES) {  /* the writer moved on here */
+        if (r->level < SLICE_MAX_LEVEL)
+            r->level++;
+        memcpy(&r->at, pool_at(w, r->end), SLICE_LINK);
+        r->end = r->at + (SLICE_FIRST << r->level) - SLICE_LINK;
+    }
+    const unsigned char *p = pool_at(w, r->at);
+    uint64_t x = 0;
+    unsigned shift = 0, n = 0;
+    do
+        x |= (uint64_t)(p[n] & 0x7f) << shift, shift += 7;
+    while (p[n++] & 0x80);
+    r->at += n;
+    *v = x;
+    return 1;
+}
+
+/* Forgets the batch's postings, keeping the memory for the next. */
+static void reset_batch(dks_writer *w)
+{
+    for (size_t i = 0; i < w->n_batch_terms; i++)
+        memset(&w->terms[w->batch_terms[i]], 0, sizeof *w->terms);
+    w->n_batch_terms = 0;
+    w->live_pages = 0;
+    w->page_used = 0;
+    w->n_lens = 0;
+}
+
+/* Room for the state of key id `id`. */
+static int terms_reserve(dks_writer *w, uint32_t id)
+{
+    if (id < w->terms_cap)
+        return DKS_OK;
+    size_t cap = w->terms_cap ? w->terms_cap : 1 << 16;
+    while (cap <= id)
+        cap *= 2;
+    term_state *t = realloc(w->terms, cap * sizeof *t);
+    if (!t)
+        return DKS_ENOMEM;
+    memset(t + w->terms_cap, 0, (cap - w->terms_cap) * sizeof *t);
+    w->terms = t;
+    w->terms_cap = cap;
+    return DKS_OK;
+}
+
+/* Orders a document's pairs by position.  The analyzer emits them almost
+ * in order (field keys at position 0 after the title's words, and the
+ * expansions of hyphenated and elliptical words a few words late), so an
+ * insertion sort moves each pair a few places at most. */
+static void sort_by_position(dks_term_pair *p, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        dks_term_pair x = p[i];
+        size_t j = i;
+        while (j > 0 && p[j - 1].position > x.position) {
+            p[j] = p[j - 1];
+            j--;
         }
-        rc = fn(w, w->occ[i].term, w->positions, tf, ctx);
-        i = j;
+        p[j] = x;
+    }
+}
+
+/* How far ahead invert() fetches term states and stream tails: each pair
+ * touches a random one of them, and waiting for memory one pair at a time
+ * would cost more than all the rest of inverting. */
+#define PREFETCH_STATES 16
+#define PREFETCH_TAILS 8
+
+/* Adds an analysed document's postings to the batch as local doc `local`. */
+static int invert(dks_writer *w, dks_doc_terms *dt, uint32_t local)
+{
+    sort_by_position(dt->pairs, dt->n);
+    uint32_t max_id = 0;
+    for (size_t i = 0; i < dt->n; i++)
+        if (dt->pairs[i].id > max_id)
+            max_id = dt->pairs[i].id;
+    int rc = dt->n ? terms_reserve(w, max_id) : DKS_OK;
+    for (size_t i = 0; i < dt->n && !rc; i++) {
+        if (i + PREFETCH_STATES < dt->n)
+            __builtin_prefetch(&w->terms[dt->pairs[i + PREFETCH_STATES].id]);
+        if (i + PREFETCH_TAILS < dt->n) {
+            const term_state *ahead = &w->terms[dt->pairs[i + PREFETCH_TAILS].id];
+            if (ahead->last)
+                __builtin_prefetch(pool_at(w, ahead->tail), 1);
+        }
+        uint32_t id = dt->pairs[i].id, pos = dt->pairs[i].position;
+        term_state *st = &w->terms[id];
+        if (st->last != local + 1) {
+            if (st->last == 0) {
+                if ((rc = dks_grow(&w->batch_terms, w->n_batch_terms, &w->batch_terms_cap,
+                                   sizeof *w->batch_terms, 4096)) ||
+                    (rc = stream_start(w, st)))
+                    break;
+                w->batch_terms[w->n_batch_terms++] = id;
+            }
+            rc = stream_put(w, st, (uint64_t)(local + 1 - st->last) << 1 | 1);
+            if (!rc)
+                rc = stream_put(w, st, (uint64_t)pos << 1);
+            st->last = local + 1;
+            st->df++;
+        } else if (pos != st->pos) {  /* equal: two terms of one token, one position */
+            rc = stream_put(w, st, (uint64_t)(pos - st->pos) << 1);
+        } else {
+            continue;
+        }
+        st->pos = pos;
+        st->cf++;
     }
     return rc;
+}
+
+/* Memory the batch holds, for the writer's bound. */
+static size_t batch_memory(const dks_writer *w)
+{
+    return w->live_pages * (size_t)POOL_PAGE + w->terms_cap * sizeof *w->terms;
 }
 
 /* ---- merging a batch into the posting blocks --------------------------- */
@@ -389,17 +334,19 @@ static int put_block(dks_writer *w, const char *term, size_t len, const dks_bloc
                                w->scratch.len);
 }
 
-static int merge_term(dks_writer *w, pending_term *p, int append)
+/* Merges a term's stream into its posting blocks and statistics. */
+static int merge_term(dks_writer *w, const char *key, size_t len, const term_state *st,
+                      int append)
 {
-    dks_term_stats st = {0, 0};
-    int rc = append ? 1 : dks_term_stats_get(w->txn, p->term, p->len, &st);
+    dks_term_stats stats = {0, 0};
+    int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, &stats);
     if (rc == 1)
         w->meta.term_count++;
     else if (rc)
         return rc;
-    st.df += p->n;
-    st.cf += p->cf;
-    if ((rc = dks_term_stats_put(w->txn, p->term, p->len, &st, append)))
+    stats.df += st->df;
+    stats.cf += st->cf;
+    if ((rc = dks_term_stats_put(w->txn, key, len, &stats, append)))
         return rc;
 
     /* The term's last block, if it has room, takes the first postings. */
@@ -407,9 +354,9 @@ static int merge_term(dks_writer *w, pending_term *p, int append)
     b->n = 0;
     b->positions.len = 0;
     dks_block_header h;
-    rc = append ? 1 : find_block(w, p->term, p->len, UINT32_MAX - 1, &h);
+    rc = append ? 1 : find_block(w, key, len, UINT32_MAX - 1, &h);
     if (rc == 0 && h.n < DKS_BLOCK_DOCS) {
-        if (h.last_doc >= p->postings[0].doc)
+        if (h.last_doc >= w->pending_from)
             return DKS_ECORRUPT;
         rc = dks_block_load(&h, b);
     } else if (rc == 1 || rc == 0) {
@@ -418,33 +365,55 @@ static int merge_term(dks_writer *w, pending_term *p, int append)
     if (rc)
         return rc;
 
-    uint32_t pos_start = 0;
-    for (size_t i = 0; i < p->n; i++) {
+    stream_reader r = stream_open(st);
+    uint64_t v;
+    int more = stream_get(w, &r, &v);  /* the first document's gap */
+    uint32_t local = 0;
+    while (more && !rc) {
         if (b->n == DKS_BLOCK_DOCS) {
-            if ((rc = put_block(w, p->term, p->len, b, append)))
+            if ((rc = put_block(w, key, len, b, append)))
                 return rc;
             b->n = 0;
             b->positions.len = 0;
         }
-        const pending_posting *pp = &p->postings[i];
-        b->docs[b->n] = pp->doc;
-        b->tfs[b->n] = pp->tf;
-        b->lens[b->n] = pp->len;
+        local += (uint32_t)(v >> 1);
+        uint32_t tf = 0;
+        while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
+            rc = dks_buf_put_varint(&b->positions, v >> 1);
+            tf++;
+        }
+        b->docs[b->n] = w->pending_from + local - 1;
+        b->tfs[b->n] = tf;
+        b->lens[b->n] = w->lens[local - 1];
         b->n++;
-        if ((rc = dks_buf_append(&b->positions, p->positions.data + pos_start,
-                                 pp->pos_end - pos_start)))
-            return rc;
-        pos_start = pp->pos_end;
     }
-    return b->n ? put_block(w, p->term, p->len, b, append) : DKS_OK;
+    if (rc)
+        return rc;
+    return b->n ? put_block(w, key, len, b, append) : DKS_OK;
 }
 
-static int cmp_pending(const void *a, const void *b)
+/* A batch term in the order of keys: the first bytes in one number, so
+ * that most comparisons need no memcmp. */
+typedef struct key_order {
+    uint64_t prefix;      /* first 8 bytes, big-endian, zero-padded */
+    const char *key;
+    uint32_t len, id;
+} key_order;
+
+static int cmp_key_order(const void *a, const void *b)
 {
-    const pending_term *x = a, *y = b;
+    const key_order *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
     size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->term, y->term, n);
+    int c = memcmp(x->key, y->key, n);
     return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int cmp_keys(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
 }
 
 #define RELEASE_EVERY_TERMS 8192
@@ -452,51 +421,64 @@ static int cmp_pending(const void *a, const void *b)
 /* Writes the in-memory batch into the open transaction. */
 static int flush_postings(dks_writer *w)
 {
-    if (w->n_terms == 0)
+    if (w->n_batch_terms == 0) {
+        reset_batch(w);
+        w->pending_from = w->meta.next_doc;
         return DKS_OK;
-    /* Key order keeps B-tree pages local; the hash table is rebuilt below. */
-    qsort(w->terms, w->n_terms, sizeof *w->terms, cmp_pending);
+    }
+    /* Key order keeps B-tree pages local, and lets new keys be appended. */
+    key_order *order = malloc(w->n_batch_terms * sizeof *order);
+    if (!order)
+        return DKS_ENOMEM;
+    for (size_t i = 0; i < w->n_batch_terms; i++) {
+        key_order *o = &order[i];
+        size_t len;
+        o->id = w->batch_terms[i];
+        o->key = dks_termdict_key(w->dict, o->id, &len);
+        o->len = (uint32_t)len;
+        o->prefix = 0;
+        for (size_t k = 0; k < 8; k++)
+            o->prefix = o->prefix << 8 | (k < len ? (unsigned char)o->key[k] : 0);
+    }
+    qsort(order, w->n_batch_terms, sizeof *order, cmp_key_order);
     /* The terms above the index's last one (all of them in a new index)
      * are appended, and fill their pages. */
     const void *last;
-    char last_copy[DKS_MAX_TERM_BYTES + 1];  /* map pointers die with the first write */
-    pending_term last_term = {.term = last_copy};
-    int rc = dks_kv_last(w->txn, DKS_DB_TERMS, &last, &last_term.len);
+    size_t last_len;
+    char last_copy[DKS_MAX_KEY_TERM_BYTES + 2];  /* map pointers die with the first write */
+    int rc = dks_kv_last(w->txn, DKS_DB_TERMS, &last, &last_len);
     int append = rc == 1;
-    if (rc == 0 && last_term.len > sizeof last_copy)
+    if (rc == 0 && last_len > sizeof last_copy)
         rc = DKS_ECORRUPT;
-    if (rc > 1 || rc < 0)
-        return rc;
-    if (!append)
-        memcpy(last_copy, last, last_term.len);
-    rc = DKS_OK;
-    for (size_t i = 0; i < w->n_terms && !rc; i++) {
-        if (!w->terms[i].n)
-            continue;
-        if (!append && cmp_pending(&w->terms[i], &last_term) > 0)
+    if (rc == 0)
+        memcpy(last_copy, last, last_len);
+    if (rc == 1 || rc == 0)
+        rc = DKS_OK;
+    for (size_t i = 0; i < w->n_batch_terms && !rc; i++) {
+        const key_order *o = &order[i];
+        if (!append && cmp_keys(o->key, o->len, last_copy, last_len) > 0)
             append = 1;
-        rc = merge_term(w, &w->terms[i], append);
+        rc = merge_term(w, o->key, o->len, &w->terms[o->id], append);
         /* Merging reads the last block of every term: let go of the pages
          * read so far now and then, or a large index's flush holds most
          * of its postings in memory (see dks_store_release_map). */
         if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
             dks_store_release_map(w->store);
     }
-    free_batch(w);
+    free(order);
+    reset_batch(w);
     w->pending_from = w->meta.next_doc;
     return rc;
 }
 
 /* ---- deleting ---------------------------------------------------------- */
 
-static int remove_posting(dks_writer *w, uint32_t term, const uint32_t *positions, uint32_t tf,
-                          void *ctx)
+/* Removes document `doc`, in which the term of `key` occurs tf times,
+ * from the term's block and statistics. */
+static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t doc, uint32_t tf)
 {
-    (void)positions;
-    uint32_t doc = *(const uint32_t *)ctx;
-    const pending_term *p = &w->terms[term];
     dks_block_header h;
-    int rc = find_block(w, p->term, p->len, doc, &h);
+    int rc = find_block(w, key, len, doc, &h);
     if (rc == 1)
         return DKS_ECORRUPT;  /* the document's term has no postings */
     if (rc)
@@ -528,28 +510,84 @@ static int remove_posting(dks_writer *w, uint32_t term, const uint32_t *position
     b->n--;
 
     if (i == 0 || b->n == 0) {
-        unsigned char key[DKS_MAX_TERM_BYTES + 5];
-        size_t kl = dks_postings_key(key, p->term, p->len, doc);
-        if ((rc = dks_kv_del(w->txn, DKS_DB_POSTINGS, key, kl)))
+        unsigned char pkey[DKS_MAX_TERM_BYTES + 5];
+        size_t kl = dks_postings_key(pkey, key, len, doc);
+        if ((rc = dks_kv_del(w->txn, DKS_DB_POSTINGS, pkey, kl)))
             return rc == 1 ? DKS_ECORRUPT : rc;
     }
-    if (b->n && (rc = put_block(w, p->term, p->len, b, 0)))
+    if (b->n && (rc = put_block(w, key, len, b, 0)))
         return rc;
 
     dks_term_stats st;
-    rc = dks_term_stats_get(w->txn, p->term, p->len, &st);
+    rc = dks_term_stats_get(w->txn, key, len, &st);
     if (rc)
         return rc == 1 ? DKS_ECORRUPT : rc;
     if (st.df == 1) {
         w->meta.term_count--;
-        rc = dks_kv_del(w->txn, DKS_DB_TERMS, p->term, p->len);
+        rc = dks_kv_del(w->txn, DKS_DB_TERMS, key, len);
         return rc == 1 ? DKS_ECORRUPT : rc;
     }
     if (st.cf < tf + st.df - 1)
         return DKS_ECORRUPT;
     st.df--;
     st.cf -= tf;
-    return dks_term_stats_put(w->txn, p->term, p->len, &st, 0);
+    return dks_term_stats_put(w->txn, key, len, &st, 0);
+}
+
+/* Analyses a stored document again into w->deleted_terms, with an
+ * analyzer and dictionary of their own: the documents being added may be
+ * interning in the writer's dictionary on another thread. */
+static int analyze_deleted(dks_writer *w, const char *title, size_t title_len, const char *body,
+                           size_t body_len, const unsigned char *fields, size_t fields_len,
+                           uint32_t body_start)
+{
+    int rc = DKS_OK;
+    if (w->del_dict && dks_termdict_bytes(w->del_dict) > DELETE_DICT_BYTES) {
+        dks_analyzer_set_termdict(w->del_an, NULL);
+        dks_termdict_free(w->del_dict);
+        w->del_dict = NULL;
+    }
+    if (!w->del_an) {
+        unsigned features;
+        if ((rc = dks_index_analysis(w->index, &features)) ||
+            (rc = dks_analyzer_new_with(features, &w->del_an)))
+            return rc;
+    }
+    if (!w->del_dict) {
+        if ((rc = dks_termdict_new(&w->del_dict)))
+            return rc;
+        dks_analyzer_set_termdict(w->del_an, w->del_dict);
+    }
+    return dks_doc_terms_analyze(w->del_an, w->del_dict, title, title_len, body, body_len, fields,
+                                 fields_len, body_start, &w->deleted_terms);
+}
+
+static int cmp_pairs(const void *a, const void *b)
+{
+    const dks_term_pair *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* Takes the document analysed into w->deleted_terms out of the postings
+ * of each of its terms. */
+static int remove_postings(dks_writer *w, uint32_t doc)
+{
+    dks_doc_terms *dt = &w->deleted_terms;
+    qsort(dt->pairs, dt->n, sizeof *dt->pairs, cmp_pairs);
+    int rc = DKS_OK;
+    for (size_t i = 0; i < dt->n && !rc;) {
+        uint32_t tf = 1;
+        size_t j = i + 1;
+        for (; j < dt->n && dt->pairs[j].id == dt->pairs[i].id; j++)
+            tf += dt->pairs[j].position != dt->pairs[j - 1].position;
+        size_t len;
+        const char *key = dks_termdict_key(w->del_dict, dt->pairs[i].id, &len);
+        rc = remove_posting(w, key, len, doc, tf);
+        i = j;
+    }
+    return rc;
 }
 
 static int delete_doc(dks_writer *w, uint32_t doc)
@@ -593,18 +631,14 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     memcpy(body, v, vl);
     body_len = vl;
 
-    /* The terms interned below are a scratch list, not postings: keep the
-     * batch's own out of their way. */
-    batch_state saved;
-    stash_batch(w, &saved);
-    if ((rc = analyze_document(w, title, title_len, body, body_len, fields, fields_len,
-                               body_start)))
-        goto free_batch_terms;
-    if (w->doc_tokens != length) {
+    if ((rc = analyze_deleted(w, title, title_len, body, body_len, fields, fields_len,
+                              body_start)))
+        goto free_copies;
+    if (w->deleted_terms.tokens != length) {
         rc = DKS_ECORRUPT;
-        goto free_batch_terms;
+        goto free_copies;
     }
-    rc = for_each_term(w, remove_posting, &doc);
+    rc = remove_postings(w, doc);
     if (!rc) {
         if ((rc = dks_kv_del(w->txn, DKS_DB_DOCS, key, sizeof key)) ||
             (rc = dks_kv_del(w->txn, DKS_DB_TEXT, key, sizeof key)) ||
@@ -616,9 +650,6 @@ static int delete_doc(dks_writer *w, uint32_t doc)
         w->meta.doc_count--;
         w->meta.total_len -= length;
     }
-free_batch_terms:
-    free_batch(w);
-    restore_batch(w, &saved);
 free_copies:
     free(fields);
     free(body);
@@ -655,7 +686,7 @@ static int fail_store(dks_writer *w, int rc, dks_error_detail *err, const char *
 {
     dks_txn_abort(w->txn);
     w->txn = NULL;
-    free_batch(w);
+    reset_batch(w);
     w->batch_bytes = 0;
     w->batch_docs = 0;
     w->failed = rc;
@@ -676,6 +707,8 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
     int rc = dks_index_analysis(index, &features);
     if (!rc)
         rc = dks_analyzer_new_with(features, &w->an);
+    if (!rc && !(rc = dks_termdict_new(&w->dict)))
+        dks_analyzer_set_termdict(w->an, w->dict);
     if (rc) {
         dks_writer_close(w);
         return dks_fail(err, rc, -1, "%s", dks_strerror(rc));
@@ -739,17 +772,10 @@ static int lookup_id(dks_writer *w, const char *id, size_t len, uint32_t *doc)
     return DKS_OK;
 }
 
-static int add_term_postings(dks_writer *w, uint32_t term, const uint32_t *positions,
-                             uint32_t tf, void *ctx)
-{
-    const uint32_t *doc_and_len = ctx;
-    return pending_add_doc(&w->terms[term], doc_and_len[0], doc_and_len[1], positions, tf);
-}
-
 /* Adds an analysed document to the batch: replaces the document with its
  * id, inverts its terms, stores its record and text, and commits when the
  * batch is full. */
-static int add_analysed(dks_writer *w, const dks_document *doc, const dks_doc_terms *terms,
+static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *terms,
                         int *replaced, dks_error_detail *err)
 {
     int rc = begin_batch(w);
@@ -768,15 +794,16 @@ static int add_analysed(dks_writer *w, const dks_document *doc, const dks_doc_te
     if (w->meta.next_doc >= DKS_DOC_END - 1)
         return fail_store(w, DKS_ELIMIT, err, "index holds the maximum number of documents");
 
-    uint32_t id = w->meta.next_doc;
-    rc = load_terms(w, terms);
-    uint32_t doc_and_len[2] = {id, w->doc_tokens};
-    if (!rc)
-        rc = for_each_term(w, add_term_postings, doc_and_len);
+    uint32_t id = w->meta.next_doc, tokens = terms->tokens;
+    rc = dks_grow(&w->lens, w->n_lens, &w->lens_cap, sizeof *w->lens, 1024);
+    if (!rc) {
+        w->lens[w->n_lens++] = tokens;  /* local doc id - pending_from */
+        rc = invert(w, terms, id - w->pending_from);
+    }
     unsigned char key[4];
     dks_put_be32(key, id);
     if (!rc)
-        rc = dks_doc_record_encode(doc, w->doc_tokens, terms->body_start, &w->scratch);
+        rc = dks_doc_record_encode(doc, tokens, terms->body_start, &w->scratch);
     if (!rc)
         rc = dks_kv_append(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data,
                            w->scratch.len);  /* ids only grow */
@@ -785,7 +812,7 @@ static int add_analysed(dks_writer *w, const dks_document *doc, const dks_doc_te
     if (!rc)
         rc = dks_text_put(w->text, w->txn, id, doc->body ? doc->body : "", doc->body_len);
     if (!rc)
-        rc = dks_length_set(w->txn, id, w->doc_tokens);
+        rc = dks_length_set(w->txn, id, tokens);
     if (rc)
         return fail_store(w, rc, err, "cannot add document");
 
@@ -797,12 +824,13 @@ static int add_analysed(dks_writer *w, const dks_document *doc, const dks_doc_te
         w->stats.added++;
     w->meta.next_doc++;
     w->meta.doc_count++;
-    w->meta.total_len += w->doc_tokens;
-    w->stats.tokens += w->doc_tokens;
+    w->meta.total_len += tokens;
+    w->stats.tokens += tokens;
     w->stats.bytes += doc->title_len + doc->body_len;
     w->batch_bytes += doc->title_len + doc->body_len;
     w->batch_docs++;
-    if (w->batch_bytes >= DKS_BATCH_BYTES || w->batch_docs >= DKS_BATCH_DOCS)
+    if (w->batch_bytes >= DKS_BATCH_BYTES || w->batch_docs >= DKS_BATCH_DOCS ||
+        batch_memory(w) >= DKS_BATCH_MEMORY)
         return commit_batch(w, err);
     return DKS_OK;
 }
@@ -833,7 +861,7 @@ int dks_writer_set_threads(dks_writer *w, unsigned threads)
         return DKS_OK;
     unsigned features;
     int rc = dks_index_analysis(w->index, &features);
-    return rc ? rc : dks_pipeline_new(features, &w->pipeline);
+    return rc ? rc : dks_pipeline_new(features, w->dict, &w->pipeline);
 }
 
 int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_error_detail *err)
@@ -856,7 +884,8 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
         w->fields.len = 0;
         int rc = dks_fields_encode(doc->fields, doc->n_fields, &w->fields);
         if (!rc)
-            rc = dks_doc_terms_analyze(w->an, doc->title ? doc->title : "", doc->title_len,
+            rc = dks_doc_terms_analyze(w->an, w->dict, doc->title ? doc->title : "",
+                                       doc->title_len,
                                        doc->body ? doc->body : "", doc->body_len,
                                        w->fields.data, w->fields.len, UINT32_MAX,
                                        &w->terms_scratch);
@@ -916,21 +945,23 @@ void dks_writer_close(dks_writer *w)
         return;
     dks_pipeline_free(w->pipeline);  /* what it holds was never committed */
     dks_txn_abort(w->txn);
-    free_batch(w);
+    for (size_t i = 0; i < w->n_pages; i++)
+        free(w->pages[i]);
+    free(w->pages);
+    free(w->terms);
+    free(w->batch_terms);
+    free(w->lens);
     dks_doc_terms_free(&w->terms_scratch);
     dks_doc_terms_free(&w->deleted_terms);
-    free(w->occ);
-    free(w->occ_sorted);
-    free(w->group_stamp);
-    free(w->group_slot);
-    free(w->group_start);
-    free(w->positions);
     dks_text_writer_free(w->text);
     dks_text_reader_free(w->text_reader);
     dks_buf_free(&w->scratch);
     dks_buf_free(&w->fields);
     dks_buf_free(&w->block.positions);
     dks_analyzer_free(w->an);
+    dks_analyzer_free(w->del_an);
+    dks_termdict_free(w->del_dict);
+    dks_termdict_free(w->dict);  /* after the pipeline, whose worker interned in it */
     if (w->locked)
         dks_store_unlock_writer(w->store);
     free(w);
