@@ -736,6 +736,44 @@ int dks_snippet_at_positions(const char *text, size_t len, uint32_t first_positi
 void dks_snippet_free(dks_snippet *s);
 
 /* ------------------------------------------------------------------ */
+/* jsonl.c: one line of JSON Lines input                               */
+
+/* Distinct keys a JSON Lines object may have: each costs memory, and a
+ * document needs a handful. */
+#define DKS_MAX_JSON_MEMBERS 4096
+
+typedef enum dks_json_type {
+    DKS_JSON_STRING,
+    DKS_JSON_INTEGER,
+    DKS_JSON_OTHER     /* real, true, false, null, object, array */
+} dks_json_type;
+
+typedef struct dks_json_member {
+    const char *key;        /* decoded, no NUL inside */
+    size_t key_len;
+    dks_json_type type;
+    const char *value;      /* STRING: decoded (may hold NUL bytes); INTEGER: in decimal */
+    size_t value_len;
+} dks_json_member;
+
+/* Reused from line to line; members and their bytes are valid until the
+ * next parse and point into the line or the object's scratch buffer. */
+typedef struct dks_json_object {
+    dks_json_member *members;   /* in order of first appearance; a repeated key's last value */
+    size_t n, cap;
+    int is_object;              /* 0: the line held an array */
+    char error[80];             /* after DKS_EINPUT: what and where */
+    size_t text_len;
+    dks_buf scratch;
+    uint32_t *slots;            /* member lookup by key, for objects with many */
+    size_t n_slots;
+} dks_json_object;
+
+/* DKS_EINPUT (o->error says why) for anything jansson would refuse. */
+int dks_json_object_parse(dks_json_object *o, const char *text, size_t len);
+void dks_json_object_free(dks_json_object *o);
+
+/* ------------------------------------------------------------------ */
 /* json.c: JSON text                                                   */
 
 /* Appends s as a JSON string literal (quotes included); invalid UTF-8

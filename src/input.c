@@ -5,7 +5,7 @@
  *           is the text after it
  *   .jsonl  one JSON object a line: "id" (string or integer), "title",
  *           "body" (or "text"), and any further string fields, kept as
- *           named fields; parsed with jansson
+ *           named fields; parsed by jsonl.c
  *   .tsv    one document a line: id <TAB> text (a first line "id<TAB>text"
  *           is taken as a header)
  *
@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#include <jansson.h>
 
 #include "dks_int.h"
 
@@ -123,6 +121,7 @@ typedef struct parse_state {
     dks_document_callback cb;
     dks_skip_callback skip;
     void *ctx;
+    dks_json_object json;   /* reused from line to line */
 } parse_state;
 
 static void skipped(const parse_state *st, long line, const char *fmt, const char *detail)
@@ -134,64 +133,61 @@ static void skipped(const parse_state *st, long line, const char *fmt, const cha
     st->skip(line, reason, st->ctx);
 }
 
+static int key_is(const dks_json_member *m, const char *name)
+{
+    return m->key_len == strlen(name) && memcmp(m->key, name, m->key_len) == 0;
+}
+
 static int json_line(const char *line, size_t len, long number, void *state)
 {
-    const parse_state *st = state;
+    parse_state *st = state;
     size_t i = 0;
     while (i < len && is_blank(line[i]))
         i++;
     if (i == len)
         return DKS_OK;
-    json_error_t jerr;
-    json_t *obj = json_loadb(line + i, len - i, JSON_ALLOW_NUL, &jerr);
-    if (!obj) {
-        skipped(st, number, "invalid JSON: %s", jerr.text);
+    dks_json_object *o = &st->json;
+    int rc = dks_json_object_parse(o, line + i, len - i);
+    if (rc == DKS_EINPUT) {
+        skipped(st, number, "invalid JSON: %s", o->error);
         return DKS_OK;
     }
-    int rc = DKS_OK;
-    char id_buf[32];
+    if (rc)
+        return rc;
+    if (!o->is_object) {
+        skipped(st, number, "%s", "not a JSON object");
+        return DKS_OK;
+    }
     dks_document doc = {0};
     dks_field fields[DKS_MAX_FIELDS];
-    json_t *id = json_object_get(obj, "id");
-    if (!json_is_object(obj)) {
-        skipped(st, number, "%s", "not a JSON object");
-        goto done;
-    }
-    if (json_is_string(id)) {
-        doc.id = json_string_value(id);
-        doc.id_len = json_string_length(id);
-    } else if (json_is_integer(id)) {
-        snprintf(id_buf, sizeof id_buf, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-        doc.id = id_buf;
-        doc.id_len = strlen(id_buf);
+    for (size_t m = 0; m < o->n; m++) {
+        const dks_json_member *mb = &o->members[m];
+        if (key_is(mb, "id") && (mb->type == DKS_JSON_STRING || mb->type == DKS_JSON_INTEGER)) {
+            doc.id = mb->value;
+            doc.id_len = mb->value_len;
+        }
     }
     if (!doc.id || doc.id_len == 0) {
         skipped(st, number, "%s", "no \"id\" (a string or an integer)");
-        goto done;
+        return DKS_OK;
     }
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value) {
-        if (!json_is_string(value) || strcmp(key, "id") == 0)
+    for (size_t m = 0; m < o->n; m++) {
+        const dks_json_member *mb = &o->members[m];
+        if (mb->type != DKS_JSON_STRING || key_is(mb, "id"))
             continue;
-        const char *s = json_string_value(value);
-        size_t sl = json_string_length(value);
-        if (strcmp(key, "title") == 0) {
-            doc.title = s;
-            doc.title_len = sl;
-        } else if (strcmp(key, "body") == 0 || (strcmp(key, "text") == 0 && !doc.body)) {
+        if (key_is(mb, "title")) {
+            doc.title = mb->value;
+            doc.title_len = mb->value_len;
+        } else if (key_is(mb, "body") || (key_is(mb, "text") && !doc.body)) {
             /* "text" stands in for a missing "body" */
-            doc.body = s;
-            doc.body_len = sl;
+            doc.body = mb->value;
+            doc.body_len = mb->value_len;
         } else if (doc.n_fields < DKS_MAX_FIELDS) {
-            fields[doc.n_fields++] = (dks_field){key, strlen(key), s, sl};
+            fields[doc.n_fields++] = (dks_field){mb->key, mb->key_len, mb->value, mb->value_len};
         }
     }
     doc.fields = fields;
-    rc = st->cb(&doc, number, st->ctx);
-done:
-    json_decref(obj);
-    return rc;
+    return st->cb(&doc, number, st->ctx);
 }
 
 static int tsv_line(const char *line, size_t len, long number, void *state)
@@ -225,12 +221,15 @@ int dks_parse_documents(dks_format format, const char *name, size_t name_len, co
                         size_t len, dks_document_callback cb, dks_skip_callback skip, void *ctx,
                         dks_error_detail *err)
 {
-    parse_state st = {cb, skip, ctx};
+    parse_state st = {cb, skip, ctx, {0}};
+    int rc;
     switch (format) {
     case DKS_FORMAT_TEXT:
         return parse_text(name, name_len, data, len, cb, skip, ctx);
     case DKS_FORMAT_JSONL:
-        return for_each_line(data, len, json_line, &st);
+        rc = for_each_line(data, len, json_line, &st);
+        dks_json_object_free(&st.json);
+        return rc;
     case DKS_FORMAT_TSV:
         return for_each_line(data, len, tsv_line, &st);
     default:
