@@ -436,6 +436,44 @@ int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
 int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec);
 
 /* ------------------------------------------------------------------ */
+/* text.c: stored document text, zstd-compressed                       */
+
+/* Reads texts for one search (or for the writer, index NULL): the text it
+ * returns is valid until its next call.  Not for two threads at once. */
+typedef struct dks_text_reader dks_text_reader;
+int dks_text_reader_new(dks_index *index, dks_text_reader **out);
+void dks_text_reader_free(dks_text_reader *r);
+/* A document's text; DKS_ECORRUPT if it has none or it does not decode. */
+int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text,
+                 size_t *text_len);
+/* Decodes a value of the text database. */
+int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
+                    const void **text, size_t *text_len);
+
+/* Encodes texts for storage, training the index's dictionary once it has
+ * seen enough text.  It needs no transaction, so the analysis thread can
+ * compress while the writer inverts.  dict: the index's dictionary (see
+ * dks_text_dict_get), NULL if it has none. */
+typedef struct dks_text_encoder dks_text_encoder;
+int dks_text_encoder_new(const void *dict, size_t dict_len, dks_text_encoder **out);
+void dks_text_encoder_free(dks_text_encoder *e);
+/* The value of the text database for a text, into out (cleared first).
+ * *trained = 1: the encoder has just trained the dictionary (its bytes:
+ * dks_text_encoder_dict, which never change afterwards), and it must be
+ * stored with this value, in the same transaction, before any later one. */
+int dks_text_encode(dks_text_encoder *e, const void *text, size_t len, dks_buf *out,
+                    int *trained);
+const void *dks_text_encoder_dict(const dks_text_encoder *e, size_t *len);
+/* The index's dictionary as of t; 1 if it has none. */
+int dks_text_dict_get(dks_txn *t, const void **dict, size_t *len);
+/* Stores an encoded text for doc (above every doc stored), and the new
+ * dictionary if there is one. */
+int dks_text_put(dks_txn *t, uint32_t doc, const void *value, size_t len, const void *new_dict,
+                 size_t new_dict_len);
+/* Frees the dictionary an index handle made for its searches. */
+void dks_text_dict_free(void *ddict);
+
+/* ------------------------------------------------------------------ */
 /* doc_terms.c: a document analysed into (key id, position) pairs       */
 
 typedef struct dks_term_pair {
@@ -456,6 +494,10 @@ int dks_doc_terms_analyze(dks_analyzer *an, dks_termdict *dict, const char *titl
                           size_t title_len, const char *body, size_t body_len,
                           const unsigned char *fields, size_t fields_len,
                           uint32_t body_start_hint, dks_doc_terms *out);
+/* A document added, analysed: its fields encoded (into fields, cleared
+ * first), then its terms. */
+int dks_doc_prepare(dks_analyzer *an, dks_termdict *dict, const dks_document *doc,
+                    dks_buf *fields, dks_doc_terms *out);
 void dks_doc_terms_free(dks_doc_terms *dt);
 
 /* A document copied for analysis on another thread, and its terms. */
@@ -489,30 +531,6 @@ int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc);
  * hand it back with dks_pipeline_release() before the next take. */
 dks_job *dks_pipeline_take(dks_pipeline *p, int wait);
 void dks_pipeline_release(dks_pipeline *p);
-
-/* ------------------------------------------------------------------ */
-/* text.c: stored document text, zstd-compressed                       */
-
-/* Reads texts for one search (or for the writer, index NULL): the text it
- * returns is valid until its next call.  Not for two threads at once. */
-typedef struct dks_text_reader dks_text_reader;
-int dks_text_reader_new(dks_index *index, dks_text_reader **out);
-void dks_text_reader_free(dks_text_reader *r);
-/* A document's text; DKS_ECORRUPT if it has none or it does not decode. */
-int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text,
-                 size_t *text_len);
-/* Decodes a value of the text database. */
-int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
-                    const void **text, size_t *text_len);
-
-/* Stores texts for a writer, training the index's dictionary once it has
- * seen enough text. */
-typedef struct dks_text_writer dks_text_writer;
-int dks_text_writer_new(dks_txn *t, dks_text_writer **out);
-void dks_text_writer_free(dks_text_writer *w);
-int dks_text_put(dks_text_writer *w, dks_txn *t, uint32_t doc, const void *text, size_t len);
-/* Frees the dictionary an index handle made for its searches. */
-void dks_text_dict_free(void *ddict);
 
 /* Collection statistics (meta database). */
 typedef struct dks_meta {

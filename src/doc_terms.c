@@ -88,6 +88,17 @@ int dks_doc_terms_analyze(dks_analyzer *an, dks_termdict *dict, const char *titl
     return dks_analyze_ids(an, body, body_len, start, collect, &s);
 }
 
+int dks_doc_prepare(dks_analyzer *an, dks_termdict *dict, const dks_document *doc,
+                    dks_buf *fields, dks_doc_terms *out)
+{
+    fields->len = 0;
+    int rc = dks_fields_encode(doc->fields, doc->n_fields, fields);
+    return rc ? rc : dks_doc_terms_analyze(an, dict, doc->title ? doc->title : "",
+                                           doc->title_len, doc->body ? doc->body : "",
+                                           doc->body_len, fields->data, fields->len,
+                                           UINT32_MAX, out);
+}
+
 void dks_doc_terms_free(dks_doc_terms *dt)
 {
     free(dt->pairs);
@@ -148,14 +159,7 @@ int dks_job_set(dks_job *j, const dks_document *doc)
 
 void dks_job_analyze(dks_job *j, dks_analyzer *an, dks_termdict *dict)
 {
-    const dks_document *d = &j->doc;
-    j->fields_encoded.len = 0;
-    j->rc = dks_fields_encode(d->fields, d->n_fields, &j->fields_encoded);
-    if (!j->rc)
-        j->rc = dks_doc_terms_analyze(an, dict, d->title ? d->title : "", d->title_len,
-                                      d->body ? d->body : "", d->body_len,
-                                      j->fields_encoded.data, j->fields_encoded.len,
-                                      UINT32_MAX, &j->terms);
+    j->rc = dks_doc_prepare(an, dict, &j->doc, &j->fields_encoded, &j->terms);
 }
 
 void dks_job_free(dks_job *j)

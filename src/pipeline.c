@@ -2,10 +2,12 @@
  * pipeline.c - analysis on a second thread while the writer inverts.
  *
  * Analysing a document (tokens, stems, lemmas, compounds) costs about as
- * much as inverting it and writing it to LMDB, and LMDB's write
- * transaction belongs to one thread.  So the writer hands each document
- * to a worker thread with an analyzer of its own, and inverts the
- * documents the worker has finished, in the order they were given.  The
+ * much as inverting it, compressing its text and writing it all to LMDB,
+ * and LMDB's write transaction belongs to one thread.  So the writer hands
+ * each document to a worker thread with an analyzer of its own, and
+ * inverts and stores the documents the worker has finished, in the order
+ * they were given.  (Compressing on the worker instead was measured: the
+ * worker is the busier thread already.)  The
  * jobs form a ring: the writer fills a free slot with a copy of the
  * document, the worker analyses slots in order, the writer takes them
  * back in order.  Counters only grow; slot = counter % PIPELINE_JOBS.
@@ -18,6 +20,9 @@
 
 /* Enough documents in flight to ride out a long one on either side. */
 #define PIPELINE_JOBS 64
+/* A writer that has to wait sleeps until this many documents are ready,
+ * not one: waking it for each would cost two system calls a document. */
+#define PIPELINE_WAKE_BATCH 16
 
 struct dks_pipeline {
     pthread_t thread;
@@ -28,6 +33,7 @@ struct dks_pipeline {
     dks_termdict *dict;             /* the writer's, interned in by the worker */
     dks_job jobs[PIPELINE_JOBS];
     uint64_t submitted, analysed, taken;
+    uint64_t writer_wants;          /* > 0: the writer sleeps until analysed reaches it */
     int stop;
     int started;
 };
@@ -47,7 +53,10 @@ static void *work(void *arg)
         dks_job_analyze(j, p->an, p->dict);
         pthread_mutex_lock(&p->lock);
         p->analysed++;
-        pthread_cond_signal(&p->analysed_cond);
+        if (p->writer_wants && p->analysed >= p->writer_wants) {
+            p->writer_wants = 0;
+            pthread_cond_signal(&p->analysed_cond);
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -129,8 +138,13 @@ dks_job *dks_pipeline_take(dks_pipeline *p, int wait)
     if (dks_pipeline_empty(p))
         return NULL;
     pthread_mutex_lock(&p->lock);
-    while (wait && p->analysed == p->taken)
-        pthread_cond_wait(&p->analysed_cond, &p->lock);
+    if (wait && p->analysed == p->taken) {
+        uint64_t in_flight = p->submitted - p->taken;
+        p->writer_wants = p->taken + (in_flight < PIPELINE_WAKE_BATCH ? in_flight
+                                                                      : PIPELINE_WAKE_BATCH);
+        while (p->writer_wants)
+            pthread_cond_wait(&p->analysed_cond, &p->lock);
+    }
     int ready = p->analysed > p->taken;
     pthread_mutex_unlock(&p->lock);
     return ready ? &p->jobs[p->taken % PIPELINE_JOBS] : NULL;

@@ -170,10 +170,11 @@ int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text
 
 /* ---- writing ----------------------------------------------------------- */
 
-struct dks_text_writer {
+struct dks_text_encoder {
     ZSTD_CCtx *cctx;
-    ZSTD_CDict *cdict;        /* NULL until the index has a dictionary */
-    dks_buf frame;
+    ZSTD_CDict *cdict;        /* NULL until there is a dictionary */
+    void *dict;               /* its bytes, once trained here */
+    size_t dict_len;
     /* Until then, the texts seen, one after another, and their sizes. */
     dks_buf sample;
     size_t *sizes;
@@ -181,58 +182,64 @@ struct dks_text_writer {
 };
 
 /* Compresses every later text with the dictionary. */
-static int use_dict(dks_text_writer *w, const void *dict, size_t len)
+static int use_dict(dks_text_encoder *e, const void *dict, size_t len)
 {
-    if (!(w->cdict = ZSTD_createCDict(dict, len, TEXT_LEVEL)) ||
-        ZSTD_isError(ZSTD_CCtx_refCDict(w->cctx, w->cdict)))
+    if (!(e->cdict = ZSTD_createCDict(dict, len, TEXT_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_refCDict(e->cctx, e->cdict)))
         return DKS_ENOMEM;
     return DKS_OK;
 }
 
-int dks_text_writer_new(dks_txn *t, dks_text_writer **out)
+int dks_text_dict_get(dks_txn *t, const void **dict, size_t *len)
 {
-    dks_text_writer *w = calloc(1, sizeof *w);
-    if (!w)
+    return dict_read(t, dict, len);
+}
+
+int dks_text_encoder_new(const void *dict, size_t dict_len, dks_text_encoder **out)
+{
+    *out = NULL;
+    dks_text_encoder *e = calloc(1, sizeof *e);
+    if (!e)
         return DKS_ENOMEM;
-    const void *dict;
-    size_t len;
-    int rc = (w->cctx = ZSTD_createCCtx()) ? DKS_OK : DKS_ENOMEM;
+    int rc = (e->cctx = ZSTD_createCCtx()) ? DKS_OK : DKS_ENOMEM;
     /* the checksum turns a damaged text into an error, never other text */
-    if (!rc && (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel,
+    if (!rc && (ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel,
                                                     TEXT_LEVEL)) ||
-                ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))))
+                ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1))))
         rc = DKS_ENOMEM;
-    if (!rc && (rc = dict_read(t, &dict, &len)) == 0)
-        rc = use_dict(w, dict, len);
-    if (rc == 1)
-        rc = DKS_OK;  /* no dictionary yet */
+    if (!rc && dict)
+        rc = use_dict(e, dict, dict_len);
     if (rc) {
-        dks_text_writer_free(w);
+        dks_text_encoder_free(e);
         return rc;
     }
-    *out = w;
+    *out = e;
     return DKS_OK;
 }
 
-void dks_text_writer_free(dks_text_writer *w)
+void dks_text_encoder_free(dks_text_encoder *e)
 {
-    if (!w)
+    if (!e)
         return;
-    ZSTD_freeCCtx(w->cctx);
-    ZSTD_freeCDict(w->cdict);
-    dks_buf_free(&w->frame);
-    dks_buf_free(&w->sample);
-    free(w->sizes);
-    free(w);
+    ZSTD_freeCCtx(e->cctx);
+    ZSTD_freeCDict(e->cdict);
+    free(e->dict);
+    dks_buf_free(&e->sample);
+    free(e->sizes);
+    free(e);
 }
 
-/* Once enough text is sampled, trains the dictionary and stores it in the
- * transaction that stores the texts from then on.  (Should that batch not
- * commit, the writer stops: no text coded with a dictionary the index
- * lacks is ever written.) */
-static int maybe_train(dks_text_writer *w, dks_txn *t)
+const void *dks_text_encoder_dict(const dks_text_encoder *e, size_t *len)
 {
-    if (w->cdict || w->sample.len < DICT_SAMPLE_BYTES)
+    *len = e->dict_len;
+    return e->dict;
+}
+
+/* Once enough text is sampled, trains the dictionary; *trained says it
+ * did. */
+static int maybe_train(dks_text_encoder *e, int *trained)
+{
+    if (e->cdict || e->sample.len < DICT_SAMPLE_BYTES)
         return DKS_OK;
     void *dict = malloc(DICT_BYTES);
     if (!dict)
@@ -244,63 +251,79 @@ static int maybe_train(dks_text_writer *w, dks_txn *t)
         .k = DICT_SEGMENT, .d = 8, .f = 20, .accel = 1, .nbThreads = 1,
         .zParams = {.compressionLevel = TEXT_LEVEL},
     };
-    size_t len = ZDICT_trainFromBuffer_fastCover(dict, DICT_BYTES, w->sample.data, w->sizes,
-                                                 (unsigned)w->n_sizes, params);
+    size_t len = ZDICT_trainFromBuffer_fastCover(dict, DICT_BYTES, e->sample.data, e->sizes,
+                                                 (unsigned)e->n_sizes, params);
     int rc = DKS_OK;
     if (ZDICT_isError(len)) {
         /* Text with too little in common (random bytes, say): go on
          * without, and do not try again on every document. */
-        w->sample.len = 0;
-        w->n_sizes = 0;
-    } else if (!(rc = dks_kv_put(t, DKS_DB_META, dict_key, sizeof dict_key - 1, dict, len))) {
-        rc = use_dict(w, dict, len);
+        e->sample.len = 0;
+        e->n_sizes = 0;
+        free(dict);
+        return DKS_OK;
     }
-    free(dict);
-    if (!rc && w->cdict) {
-        dks_buf_free(&w->sample);
-        free(w->sizes);
-        w->sizes = NULL;
-        w->sizes_cap = 0;
-    }
-    return rc;
-}
-
-static int add_sample(dks_text_writer *w, const void *text, size_t len)
-{
-    int rc = dks_grow(&w->sizes, w->n_sizes, &w->sizes_cap, sizeof *w->sizes, 256);
-    if (!rc)
-        rc = dks_buf_append(&w->sample, text, len);
-    if (!rc)
-        w->sizes[w->n_sizes++] = len;
-    return rc;
-}
-
-int dks_text_put(dks_text_writer *w, dks_txn *t, uint32_t doc, const void *text, size_t len)
-{
-    unsigned char key[4];
-    dks_put_be32(key, doc);
-    int rc;
-    if (!w->cdict && len >= TEXT_MIN_COMPRESS && (rc = add_sample(w, text, len)))
+    if ((rc = use_dict(e, dict, len))) {
+        free(dict);
         return rc;
-    w->frame.len = 0;
-    if ((rc = dks_buf_reserve(&w->frame, 1 + ZSTD_compressBound(len))))
+    }
+    e->dict = dict;
+    e->dict_len = len;
+    *trained = 1;
+    dks_buf_free(&e->sample);
+    free(e->sizes);
+    e->sizes = NULL;
+    e->sizes_cap = e->n_sizes = 0;
+    return DKS_OK;
+}
+
+static int add_sample(dks_text_encoder *e, const void *text, size_t len)
+{
+    int rc = dks_grow(&e->sizes, e->n_sizes, &e->sizes_cap, sizeof *e->sizes, 256);
+    if (!rc)
+        rc = dks_buf_append(&e->sample, text, len);
+    if (!rc)
+        e->sizes[e->n_sizes++] = len;
+    return rc;
+}
+
+int dks_text_encode(dks_text_encoder *e, const void *text, size_t len, dks_buf *out,
+                    int *trained)
+{
+    *trained = 0;
+    int rc;
+    if (!e->cdict && len >= TEXT_MIN_COMPRESS && (rc = add_sample(e, text, len)))
+        return rc;
+    out->len = 0;
+    if ((rc = dks_buf_reserve(out, 1 + ZSTD_compressBound(len))))
         return rc;
     size_t n = 0;
     unsigned char codec = CODEC_RAW;
     if (len >= TEXT_MIN_COMPRESS) {
-        codec = w->cdict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
-        n = ZSTD_compress2(w->cctx, w->frame.data + 1, w->frame.cap - 1, text, len);
+        codec = e->cdict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
+        n = ZSTD_compress2(e->cctx, out->data + 1, out->cap - 1, text, len);
         if (ZSTD_isError(n))
             return DKS_ENOMEM;  /* the bound was reserved: only memory can fail */
     }
     if (codec == CODEC_RAW || n >= len) {
         codec = CODEC_RAW;
-        memcpy(w->frame.data + 1, text, len);
+        if (len)
+            memcpy(out->data + 1, text, len);
         n = len;
     }
-    w->frame.data[0] = codec;
-    /* documents come in id order, so each text goes after all others */
-    if ((rc = dks_kv_append(t, DKS_DB_TEXT, key, sizeof key, w->frame.data, n + 1)))
+    out->data[0] = codec;
+    out->len = n + 1;
+    return maybe_train(e, trained);
+}
+
+int dks_text_put(dks_txn *t, uint32_t doc, const void *value, size_t len, const void *new_dict,
+                 size_t new_dict_len)
+{
+    unsigned char key[4];
+    dks_put_be32(key, doc);
+    int rc;
+    if (new_dict && (rc = dks_kv_put(t, DKS_DB_META, dict_key, sizeof dict_key - 1, new_dict,
+                                     new_dict_len)))
         return rc;
-    return maybe_train(w, t);
+    /* documents come in id order, so each text goes after all others */
+    return dks_kv_append(t, DKS_DB_TEXT, key, sizeof key, value, len);
 }

@@ -94,7 +94,10 @@ struct dks_writer {
     dks_pipeline *pipeline;       /* with dks_writer_set_threads(w, 2) */
     dks_doc_terms terms_scratch;  /* a document analysed on this thread */
     dks_doc_terms deleted_terms;  /* a document analysed again to delete it */
-    dks_text_writer *text;        /* made with the first batch */
+    dks_text_encoder *enc;        /* made with the first document */
+    dks_buf text;                 /* a text encoded */
+    void *text_dict;              /* the index's text dictionary when the writer opened it */
+    size_t text_dict_len;
     dks_text_reader *text_reader; /* for the texts of documents it deletes */
     dks_buf scratch;
     dks_buf fields;        /* the added document's fields, encoded */
@@ -674,8 +677,6 @@ static int begin_batch(dks_writer *w)
     w->pending_from = w->meta.next_doc;
     if (rc)
         return rc == 1 ? DKS_ECORRUPT : rc;
-    if (!w->text && (rc = dks_text_writer_new(w->txn, &w->text)))
-        return rc;
     if (!w->text_reader && (rc = dks_text_reader_new(NULL, &w->text_reader)))
         return rc;
     return DKS_OK;
@@ -691,6 +692,27 @@ static int fail_store(dks_writer *w, int rc, dks_error_detail *err, const char *
     w->batch_docs = 0;
     w->failed = rc;
     return dks_fail(err, rc, -1, "%s: %s", what, dks_strerror(rc));
+}
+
+/* A copy of the index's text dictionary, for the encoders: they may run
+ * on another thread, outside any transaction. */
+static int read_text_dict(dks_writer *w)
+{
+    dks_txn *t;
+    const void *dict;
+    size_t len;
+    int rc = dks_txn_begin(w->store, 0, &t);
+    if (rc)
+        return rc;
+    rc = dks_text_dict_get(t, &dict, &len);
+    if (rc == 0 && !(w->text_dict = malloc(len)))
+        rc = DKS_ENOMEM;
+    if (rc == 0) {
+        memcpy(w->text_dict, dict, len);
+        w->text_dict_len = len;
+    }
+    dks_txn_abort(t);
+    return rc == 1 ? DKS_OK : rc;
 }
 
 int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
@@ -721,6 +743,10 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
                         : dks_strerror(rc));
     }
     w->locked = 1;
+    if ((rc = read_text_dict(w))) {
+        dks_writer_close(w);
+        return dks_fail(err, rc, -1, "cannot read the text dictionary: %s", dks_strerror(rc));
+    }
     *out = w;
     return DKS_OK;
 }
@@ -772,6 +798,21 @@ static int lookup_id(dks_writer *w, const char *id, size_t len, uint32_t *doc)
     return DKS_OK;
 }
 
+/* Compresses and stores a document's text, and the text dictionary in the
+ * batch of the text that made the encoder train it. */
+static int store_text(dks_writer *w, uint32_t id, const dks_document *doc)
+{
+    int trained, rc = DKS_OK;
+    if (!w->enc && (rc = dks_text_encoder_new(w->text_dict, w->text_dict_len, &w->enc)))
+        return rc;
+    if ((rc = dks_text_encode(w->enc, doc->body ? doc->body : "", doc->body_len, &w->text,
+                              &trained)))
+        return rc;
+    size_t dict_len = 0;
+    const void *dict = trained ? dks_text_encoder_dict(w->enc, &dict_len) : NULL;
+    return dks_text_put(w->txn, id, w->text.data, w->text.len, dict, dict_len);
+}
+
 /* Adds an analysed document to the batch: replaces the document with its
  * id, inverts its terms, stores its record and text, and commits when the
  * batch is full. */
@@ -810,7 +851,7 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
     if (!rc)
         rc = dks_kv_put(w->txn, DKS_DB_IDS, doc->id, doc->id_len, key, sizeof key);
     if (!rc)
-        rc = dks_text_put(w->text, w->txn, id, doc->body ? doc->body : "", doc->body_len);
+        rc = store_text(w, id, doc);
     if (!rc)
         rc = dks_length_set(w->txn, id, tokens);
     if (rc)
@@ -881,14 +922,7 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
         return dks_fail(err, DKS_ELIMIT, -1, "document is larger than 4 GiB");
 
     if (!w->pipeline) {
-        w->fields.len = 0;
-        int rc = dks_fields_encode(doc->fields, doc->n_fields, &w->fields);
-        if (!rc)
-            rc = dks_doc_terms_analyze(w->an, w->dict, doc->title ? doc->title : "",
-                                       doc->title_len,
-                                       doc->body ? doc->body : "", doc->body_len,
-                                       w->fields.data, w->fields.len, UINT32_MAX,
-                                       &w->terms_scratch);
+        int rc = dks_doc_prepare(w->an, w->dict, doc, &w->fields, &w->terms_scratch);
         if (rc)
             return fail_store(w, rc, err, "cannot analyse document");
         return add_analysed(w, doc, &w->terms_scratch, replaced, err);
@@ -953,9 +987,11 @@ void dks_writer_close(dks_writer *w)
     free(w->lens);
     dks_doc_terms_free(&w->terms_scratch);
     dks_doc_terms_free(&w->deleted_terms);
-    dks_text_writer_free(w->text);
+    dks_text_encoder_free(w->enc);
+    free(w->text_dict);
     dks_text_reader_free(w->text_reader);
     dks_buf_free(&w->scratch);
+    dks_buf_free(&w->text);
     dks_buf_free(&w->fields);
     dks_buf_free(&w->block.positions);
     dks_analyzer_free(w->an);

@@ -86,6 +86,17 @@ static size_t stored_size(dks_txn *t, uint32_t doc)
     return vl;
 }
 
+/* Encodes a text and stores it as the writer does, with the dictionary in
+ * the same transaction when the encoder has just trained it. */
+static void put_text(dks_text_encoder *e, dks_txn *t, uint32_t doc, const void *text,
+                     size_t len, dks_buf *value, int *trained)
+{
+    assert_int_equal(dks_text_encode(e, text, len, value, trained), DKS_OK);
+    size_t dict_len = 0;
+    const void *dict = *trained ? dks_text_encoder_dict(e, &dict_len) : NULL;
+    assert_int_equal(dks_text_put(t, doc, value->data, value->len, dict, dict_len), DKS_OK);
+}
+
 static void test_texts_come_back_as_given(void **state)
 {
     (void)state;
@@ -99,14 +110,16 @@ static void test_texts_come_back_as_given(void **state)
     char text[4096];
     size_t len = make_text(1, text, sizeof text);
     dks_txn *t;
-    dks_text_writer *w;
+    dks_text_encoder *w;
+    dks_buf value = {0};
+    int trained;
     dks_text_reader *r;
     assert_int_equal(dks_txn_begin(dks_index_store(f.idx), 1, &t), DKS_OK);
-    assert_int_equal(dks_text_writer_new(t, &w), DKS_OK);
-    assert_int_equal(dks_text_put(w, t, 1, "", 0), DKS_OK);
-    assert_int_equal(dks_text_put(w, t, 2, "kort", 4), DKS_OK);
-    assert_int_equal(dks_text_put(w, t, 3, binary, sizeof binary), DKS_OK);
-    assert_int_equal(dks_text_put(w, t, 4, text, len), DKS_OK);
+    assert_int_equal(dks_text_encoder_new(NULL, 0, &w), DKS_OK);
+    put_text(w, t, 1, "", 0, &value, &trained);
+    put_text(w, t, 2, "kort", 4, &value, &trained);
+    put_text(w, t, 3, binary, sizeof binary, &value, &trained);
+    put_text(w, t, 4, text, len, &value, &trained);
     /* the writer reads its own batch */
     assert_int_equal(dks_text_reader_new(NULL, &r), DKS_OK);
     expect_text(r, t, 4, text, len);
@@ -114,7 +127,8 @@ static void test_texts_come_back_as_given(void **state)
     dks_text_reader_free(r);
     assert_true(stored_size(t, 4) < len);  /* compressed */
     assert_int_equal(stored_size(t, 2), 5);  /* as it is */
-    dks_text_writer_free(w);
+    dks_text_encoder_free(w);
+    dks_buf_free(&value);
     assert_int_equal(dks_txn_commit(t), DKS_OK);
 
     reopen(&f);
@@ -141,17 +155,22 @@ static void test_dictionary_is_trained_and_pays_off(void **state)
     open_fixture(&f);
     char text[4096];
     dks_txn *t;
-    dks_text_writer *w;
+    dks_text_encoder *w;
+    dks_buf value = {0};
+    int trained;
     assert_int_equal(dks_txn_begin(dks_index_store(f.idx), 1, &t), DKS_OK);
-    assert_int_equal(dks_text_writer_new(t, &w), DKS_OK);
+    assert_int_equal(dks_text_encoder_new(NULL, 0, &w), DKS_OK);
     size_t total = 0;
     uint32_t n = 0;
+    int trainings = 0;
     while (total < ((size_t)6 << 20)) {
         size_t len = make_text(n, text, sizeof text);
-        assert_int_equal(dks_text_put(w, t, n, text, len), DKS_OK);
+        put_text(w, t, n, text, len, &value, &trained);
+        trainings += trained;
         total += len;
         n++;
     }
+    assert_int_equal(trainings, 1);  /* once, and never again */
     const void *dict;
     size_t dict_len;
     assert_int_equal(dks_kv_get(t, DKS_DB_META, "text-dictionary", 15, &dict, &dict_len),
@@ -162,7 +181,8 @@ static void test_dictionary_is_trained_and_pays_off(void **state)
     /* with the dictionary, a text takes under a third of the bytes it
      * takes without */
     assert_true((double)last / last_len < (double)first / first_len / 3);
-    dks_text_writer_free(w);
+    dks_text_encoder_free(w);
+    dks_buf_free(&value);
     assert_int_equal(dks_txn_commit(t), DKS_OK);
 
     reopen(&f);
@@ -186,11 +206,13 @@ static void test_damaged_values_are_corrupt(void **state)
     char text[4096];
     size_t len = make_text(3, text, sizeof text);
     dks_txn *t;
-    dks_text_writer *w;
+    dks_text_encoder *w;
+    dks_buf value = {0};
+    int trained;
     dks_text_reader *r;
     assert_int_equal(dks_txn_begin(dks_index_store(f.idx), 1, &t), DKS_OK);
-    assert_int_equal(dks_text_writer_new(t, &w), DKS_OK);
-    assert_int_equal(dks_text_put(w, t, 1, text, len), DKS_OK);
+    assert_int_equal(dks_text_encoder_new(NULL, 0, &w), DKS_OK);
+    put_text(w, t, 1, text, len, &value, &trained);
     assert_int_equal(dks_text_reader_new(NULL, &r), DKS_OK);
     unsigned char key[4], frame[8192];
     const void *v, *got;
@@ -224,7 +246,8 @@ static void test_damaged_values_are_corrupt(void **state)
     }
     assert_true(caught > vl * 9 / 10);
     dks_text_reader_free(r);
-    dks_text_writer_free(w);
+    dks_text_encoder_free(w);
+    dks_buf_free(&value);
     dks_txn_abort(t);
     close_fixture(&f);
 }
