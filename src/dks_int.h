@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 5u
+#define DKS_FORMAT_VERSION 6u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -308,16 +308,27 @@ int dks_positions_skip(const unsigned char **p, const unsigned char *end, uint32
 /* ------------------------------------------------------------------ */
 /* store.c: the LMDB environment (the only file that includes lmdb.h)  */
 
+/* Posting blocks live in generations, each in a database of its own (a
+ * slot): see plist.c.  Slot 0 is "postings", slot k "postings.k". */
+#define DKS_GENERATIONS 16
+
 typedef enum dks_db {
     DKS_DB_META,
     DKS_DB_TERMS,
-    DKS_DB_POSTINGS,
+    DKS_DB_POSTINGS,        /* generation slot 0 */
     DKS_DB_DOCS,
     DKS_DB_IDS,
     DKS_DB_TEXT,
     DKS_DB_LENGTHS,
-    DKS_DB_COUNT
+    DKS_DB_POSTINGS_MORE,   /* slots 1 .. DKS_GENERATIONS - 1 */
+    DKS_DB_COUNT = DKS_DB_POSTINGS_MORE + DKS_GENERATIONS - 1
 } dks_db;
+
+/* The database of a generation slot. */
+static inline dks_db dks_db_postings(unsigned slot)
+{
+    return slot == 0 ? DKS_DB_POSTINGS : (dks_db)(DKS_DB_POSTINGS_MORE + slot - 1);
+}
 
 typedef struct dks_store dks_store;
 typedef struct dks_txn dks_txn;
@@ -361,6 +372,8 @@ int dks_kv_append(dks_txn *t, dks_db db, const void *key, size_t klen,
 int dks_kv_last(dks_txn *t, dks_db db, const void **key, size_t *klen);
 /* Not found: 1. */
 int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen);
+/* Deletes every entry of a database (it stays, empty). */
+int dks_db_empty(dks_txn *t, dks_db db);
 
 int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out);
 void dks_cursor_close(dks_cursor *c);
@@ -474,6 +487,55 @@ int dks_text_put(dks_txn *t, uint32_t doc, const void *value, size_t len, const 
 void dks_text_dict_free(void *ddict);
 
 /* ------------------------------------------------------------------ */
+/* keys.c (continued): the meta record                                 */
+
+/* Collection statistics (meta database). */
+typedef struct dks_meta {
+    uint32_t format_version;
+    uint32_t analyzer_version;
+    uint64_t doc_count;
+    uint64_t total_len;
+    uint64_t term_count;
+    uint32_t next_doc;
+    uint32_t features;      /* DKS_ANALYSIS_* the index is analysed with */
+    /* The posting generations in document order: generation i holds the
+     * postings of documents from gen_first[i] (0 for the first) up to the
+     * next one's first, in the database of slot gen_slot[i]. */
+    unsigned n_gens;
+    uint8_t gen_slot[DKS_GENERATIONS];
+    uint32_t gen_first[DKS_GENERATIONS];
+} dks_meta;
+int dks_meta_read(dks_txn *t, dks_meta *out); /* 1 if the index is empty/new */
+int dks_meta_write(dks_txn *t, const dks_meta *m);
+/* The generation that holds doc's postings (an index into gen_*), -1 if
+ * none does. */
+int dks_meta_generation_of(const dks_meta *m, uint32_t doc);
+
+/* ------------------------------------------------------------------ */
+/* plist.c: a term's posting blocks across the generations             */
+
+typedef struct dks_plist {
+    dks_txn *txn;
+    const dks_meta *meta;           /* its generations; must outlive the list */
+    unsigned char key[DKS_MAX_KEY_TERM_BYTES + 8];  /* the term, 0x00 */
+    size_t prefix_len;
+    unsigned gen;                   /* of the current block */
+    dks_cursor *cur[DKS_GENERATIONS];
+    dks_block_header h;             /* the current block (into the map, as dks_kv_get) */
+} dks_plist;
+
+/* Opens the term's list on its first block: 0, or 1 if it has no
+ * postings (close it either way). */
+int dks_plist_open(dks_plist *p, dks_txn *t, const dks_meta *meta, const char *term,
+                   size_t len);
+/* Moves to the next block; 1 after the last. */
+int dks_plist_next(dks_plist *p);
+/* Moves forward to the first block whose last document is >= target (the
+ * current one if it is); 1 if there is none. */
+int dks_plist_seek(dks_plist *p, uint32_t target);
+void dks_plist_close(dks_plist *p);
+
+/* ------------------------------------------------------------------ */
 /* doc_terms.c: a document analysed into (key id, position) pairs       */
 
 typedef struct dks_term_pair {
@@ -531,19 +593,6 @@ int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc);
  * hand it back with dks_pipeline_release() before the next take. */
 dks_job *dks_pipeline_take(dks_pipeline *p, int wait);
 void dks_pipeline_release(dks_pipeline *p);
-
-/* Collection statistics (meta database). */
-typedef struct dks_meta {
-    uint32_t format_version;
-    uint32_t analyzer_version;
-    uint64_t doc_count;
-    uint64_t total_len;
-    uint64_t term_count;
-    uint32_t next_doc;
-    uint32_t features;      /* DKS_ANALYSIS_* the index is analysed with */
-} dks_meta;
-int dks_meta_read(dks_txn *t, dks_meta *out); /* 1 if the index is empty/new */
-int dks_meta_write(dks_txn *t, const dks_meta *m);
 
 /* Document lengths live in chunks of DKS_LENGTH_CHUNK little-endian
  * uint32 values keyed by doc / DKS_LENGTH_CHUNK, so that scoring reads

@@ -5,7 +5,8 @@
  *
  *   terms     term key (dks_term_key, dks_title_key, dks_field_key)
  *                                       -> varint df, varint cf
- *   postings  term, 0x00, be32 first doc -> block (postings.c)
+ *   postings, postings.1 .. postings.15 (a generation each, see plist.c)
+ *             term, 0x00, be32 first doc -> block (postings.c)
  *   docs      be32 doc                  -> varint id_len, id, varint title_len,
  *                                          title, varint length, varint body_start,
  *                                          varint n_fields, n x (varint name_len,
@@ -17,14 +18,18 @@
  *                                          analyzer version, le32 next doc,
  *                                          le64 documents, le64 total length,
  *                                          le64 distinct terms, le32 analysis
- *                                          (DKS_ANALYSIS_* flags)
+ *                                          (DKS_ANALYSIS_* flags), u8 number of
+ *                                          generations, then per generation in
+ *                                          document order: u8 slot, be32 first doc
  */
 #include <string.h>
 
 #include "dks_int.h"
 
 #define META_KEY "meta"
-#define META_LEN 44
+#define META_FIXED 44
+/* the fixed part, a generation count, then 5 bytes a generation */
+#define META_MAX (META_FIXED + 1 + 5 * DKS_GENERATIONS)
 
 size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out)
 {
@@ -221,7 +226,7 @@ int dks_meta_read(dks_txn *t, dks_meta *m)
     m->format_version = get_le32(p + 4);
     if (m->format_version != DKS_FORMAT_VERSION)
         return DKS_EVERSION;
-    if (vl != META_LEN)
+    if (vl < META_FIXED + 1)
         return DKS_ECORRUPT;
     m->analyzer_version = get_le32(p + 8);
     m->next_doc = get_le32(p + 12);
@@ -231,12 +236,43 @@ int dks_meta_read(dks_txn *t, dks_meta *m)
     m->features = get_le32(p + 40);
     if (m->doc_count > m->next_doc || (m->features & ~(uint32_t)DKS_ANALYSIS_ALL))
         return DKS_ECORRUPT;
+    /* Generations: distinct slots, first documents rising from 0 and
+     * below next_doc. */
+    m->n_gens = p[META_FIXED];
+    if (m->n_gens > DKS_GENERATIONS || vl != META_FIXED + 1 + 5 * (size_t)m->n_gens)
+        return DKS_ECORRUPT;
+    unsigned used = 0;
+    for (unsigned i = 0; i < m->n_gens; i++) {
+        const unsigned char *g = p + META_FIXED + 1 + 5 * i;
+        m->gen_slot[i] = g[0];
+        m->gen_first[i] = dks_get_be32(g + 1);
+        if (g[0] >= DKS_GENERATIONS || (used & 1u << g[0]) ||
+            (i == 0 ? m->gen_first[i] != 0 : m->gen_first[i] <= m->gen_first[i - 1]) ||
+            m->gen_first[i] >= m->next_doc)
+            return DKS_ECORRUPT;
+        used |= 1u << g[0];
+    }
     return DKS_OK;
+}
+
+int dks_meta_generation_of(const dks_meta *m, uint32_t doc)
+{
+    int lo = 0, hi = (int)m->n_gens - 1;
+    if (hi < 0 || doc >= m->next_doc)
+        return -1;
+    while (lo < hi) {  /* the last generation whose first document is <= doc */
+        int mid = (lo + hi + 1) / 2;
+        if (m->gen_first[mid] <= doc)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
 }
 
 int dks_meta_write(dks_txn *t, const dks_meta *m)
 {
-    unsigned char v[META_LEN];
+    unsigned char v[META_MAX];
     memcpy(v, "DKSI", 4);
     put_le32(v + 4, m->format_version);
     put_le32(v + 8, m->analyzer_version);
@@ -245,7 +281,13 @@ int dks_meta_write(dks_txn *t, const dks_meta *m)
     dks_put_le64(v + 24, m->total_len);
     dks_put_le64(v + 32, m->term_count);
     put_le32(v + 40, m->features);
-    return dks_kv_put(t, DKS_DB_META, META_KEY, strlen(META_KEY), v, sizeof v);
+    v[META_FIXED] = (unsigned char)m->n_gens;
+    for (unsigned i = 0; i < m->n_gens; i++) {
+        v[META_FIXED + 1 + 5 * i] = m->gen_slot[i];
+        dks_put_be32(v + META_FIXED + 2 + 5 * i, m->gen_first[i]);
+    }
+    return dks_kv_put(t, DKS_DB_META, META_KEY, strlen(META_KEY), v,
+                      META_FIXED + 1 + 5 * (size_t)m->n_gens);
 }
 
 int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)

@@ -5,8 +5,8 @@
  * Every iterator is positioned on a document (or DKS_DOC_END) from the
  * moment it is built, and offers next(), skip_to(target) (first document
  * >= target) and score() for the current document.  A term iterator walks
- * the term's posting blocks through an LMDB cursor: skip_to() moves from
- * block to block reading only their headers, and a block's gaps and
+ * the term's posting blocks (plist.c): skip_to() moves from block to block
+ * reading only their headers, or seeks far ahead, and a block's gaps and
  * frequencies are decoded only when a document in it is needed; positions
  * only for phrases.  AND leapfrogs its operands from the rarest, OR merges
  * them, NOT operands of an AND reject candidates, PHRASE is an AND whose
@@ -76,6 +76,7 @@ struct iter {
 /* What every iterator of one search shares. */
 typedef struct match_ctx {
     dks_txn *txn;
+    dks_meta meta;              /* the collection and its posting generations */
     dks_bm25 bm25;
     dks_length_reader lengths;
     dks_match_result *result;   /* for notes about the search */
@@ -88,10 +89,10 @@ typedef struct match_ctx {
 typedef struct term_iter {
     iter base;
     match_ctx *ctx;
-    dks_cursor *cur;
+    dks_plist list;
     unsigned char prefix[DKS_MAX_TERM_BYTES + 1];  /* term + 0x00 */
     size_t prefix_len;
-    dks_block_header h;
+    dks_block_header h;              /* the list's current block */
     int decoded;
     uint32_t i;                       /* index of the current doc in the block */
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
@@ -102,21 +103,12 @@ typedef struct term_iter {
     double min;                       /* blocks that cannot beat this are skipped */
 } term_iter;
 
-/* Reads the block at the cursor's entry (k, v); 1 if it is another term's. */
-static int term_load_block(term_iter *t, const void *k, size_t kl, const void *v, size_t vl)
+/* Takes the list's current block. */
+static void term_take_block(term_iter *t)
 {
-    size_t tl;
-    uint32_t first;
-    if (kl < t->prefix_len || memcmp(k, t->prefix, t->prefix_len) != 0)
-        return 1;
-    int rc = dks_postings_key_parse(k, kl, &tl, &first);
-    if (!rc && tl + 1 != t->prefix_len)
-        rc = DKS_ECORRUPT;
-    if (!rc)
-        rc = dks_block_parse(v, vl, first, &t->h);
+    t->h = t->list.h;
     t->decoded = 0;
     t->i = 0;
-    return rc;
 }
 
 static int term_decode(term_iter *t)
@@ -141,27 +133,23 @@ static int term_block_competes(const term_iter *t)
     return bound * (1.0 + DKS_PRUNE_SLACK) > t->min;
 }
 
-/* Moves to the next block that can compete; sets doc to DKS_DOC_END after
- * the last. */
-static int term_next_block(term_iter *t)
+/* Moves to the next block that can compete, or the first from target on
+ * (target 0: the next); sets doc to DKS_DOC_END after the last. */
+static int term_next_block(term_iter *t, uint32_t target)
 {
-    const void *k, *v;
-    size_t kl, vl;
-    do {
-        uint32_t prev_last = t->h.last_doc;
-        int rc = dks_cursor_next(t->cur, &k, &kl, &v, &vl);
-        if (rc == 0)
-            rc = term_load_block(t, k, kl, v, vl);
-        if (rc == 1) {
-            t->base.doc = DKS_DOC_END;
-            return DKS_OK;
-        }
-        if (rc)
-            return rc;
-        /* Blocks of a term must follow each other in document order. */
-        if (t->h.first_doc <= prev_last)
-            return DKS_ECORRUPT;
-    } while (!term_block_competes(t));
+    int rc = target ? dks_plist_seek(&t->list, target) : dks_plist_next(&t->list);
+    while (rc == 0) {
+        term_take_block(t);
+        if (term_block_competes(t))
+            break;
+        rc = dks_plist_next(&t->list);
+    }
+    if (rc == 1) {
+        t->base.doc = DKS_DOC_END;
+        return DKS_OK;
+    }
+    if (rc)
+        return rc;
     t->base.doc = t->h.first_doc;
     return DKS_OK;
 }
@@ -178,7 +166,7 @@ static int term_next(iter *it)
         it->doc = t->docs[++t->i];
         return DKS_OK;
     }
-    return term_next_block(t);
+    return term_next_block(t, 0);
 }
 
 static int term_skip_to(iter *it, uint32_t target)
@@ -189,9 +177,8 @@ static int term_skip_to(iter *it, uint32_t target)
         it->doc = DKS_DOC_END;
         return DKS_OK;
     }
-    while (it->doc < target && it->doc != DKS_DOC_END && t->h.last_doc < target)
-        if ((rc = term_next_block(t)))
-            return rc;
+    if (t->h.last_doc < target && (rc = term_next_block(t, target)))
+        return rc;
     if (it->doc >= target)
         return DKS_OK;
     if ((rc = term_decode(t)))
@@ -265,7 +252,7 @@ static void term_set_min(iter *it, double min)
 static void term_free(iter *it)
 {
     term_iter *t = (term_iter *)it;
-    dks_cursor_close(t->cur);
+    dks_plist_close(&t->list);
     free(t);
 }
 
@@ -358,15 +345,9 @@ static int term_new(match_ctx *ctx, const char *term, size_t len, double weight,
     t->weight = weight;
     t->base.max_score = weight * t->idf * (DKS_BM25_K1 + 1.0);
 
-    unsigned char key[DKS_MAX_TERM_BYTES + 5];
-    size_t kl = dks_postings_key(key, term, len, 0);
-    const void *k, *v;
-    size_t klen, vlen;
-    rc = dks_cursor_open(ctx->txn, DKS_DB_POSTINGS, &t->cur);
+    rc = dks_plist_open(&t->list, ctx->txn, &ctx->meta, term, len);
     if (!rc)
-        rc = dks_cursor_seek(t->cur, key, kl, &k, &klen, &v, &vlen);
-    if (!rc)
-        rc = term_load_block(t, k, klen, v, vlen);
+        term_take_block(t);
     if (rc) {
         term_free(&t->base);
         /* The dictionary names a term that has no postings. */
@@ -1681,6 +1662,7 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_wei
         return rc == 1 ? DKS_ENOINDEX : rc;
     *ctx = (match_ctx){
         .txn = t,
+        .meta = meta,
         .bm25 = {.doc_count = meta.doc_count,
                  .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
         .lengths = {.txn = t},

@@ -1,7 +1,7 @@
 /*
  * store.c - the LMDB environment behind an index: one directory holding
- * LMDB's data.mdb and lock.mdb, seven named databases (see
- * docs/index-format.md), transactions and cursors.  This is the only file
+ * LMDB's data.mdb and lock.mdb, the named databases of
+ * docs/index-format.md, transactions and cursors.  This is the only file
  * that includes lmdb.h; everything above it speaks dks_txn and dks_cursor.
  *
  * Readers use MDB_NOTLS so that a read transaction belongs to a search,
@@ -32,16 +32,26 @@
  * spaces. */
 #define DKS_MAP_MIN ((size_t)1 << 30)
 
-static const char *const db_names[DKS_DB_COUNT] = {
+static const char *const db_names[DKS_DB_POSTINGS_MORE] = {
     [DKS_DB_META] = "meta",         [DKS_DB_TERMS] = "terms",
     [DKS_DB_POSTINGS] = "postings", [DKS_DB_DOCS] = "docs",
     [DKS_DB_IDS] = "ids",           [DKS_DB_TEXT] = "text",
     [DKS_DB_LENGTHS] = "lengths",
 };
 
+/* "postings.1" and on, for the generation slots after the first. */
+static void db_name(int db, char *out, size_t cap)
+{
+    if (db < DKS_DB_POSTINGS_MORE)
+        snprintf(out, cap, "%s", db_names[db]);
+    else
+        snprintf(out, cap, "postings.%d", db - DKS_DB_POSTINGS_MORE + 1);
+}
+
 struct dks_store {
     MDB_env *env;
     MDB_dbi dbi[DKS_DB_COUNT];
+    unsigned char missing[DKS_DB_COUNT];  /* read-only and absent: an index of an older format */
     char *path;
     int lock_fd;
 };
@@ -119,8 +129,15 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
 
     MDB_txn *txn = NULL;
     rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &txn);
-    for (int i = 0; !rc && i < DKS_DB_COUNT; i++)
-        rc = mdb_dbi_open(txn, db_names[i], writable ? MDB_CREATE : 0, &s->dbi[i]);
+    for (int i = 0; !rc && i < DKS_DB_COUNT; i++) {
+        char name[32];
+        db_name(i, name, sizeof name);
+        rc = mdb_dbi_open(txn, name, writable ? MDB_CREATE : 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && !writable && i >= DKS_DB_POSTINGS_MORE) {
+            s->missing[i] = 1;  /* the format check will say what this index is */
+            rc = 0;
+        }
+    }
     if (!rc)
         rc = mdb_txn_commit(txn);
     else if (txn)
@@ -213,6 +230,8 @@ void dks_store_release_map(dks_store *s)
 
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)
 {
+    if (t->store->missing[db])
+        return DKS_ECORRUPT;
     MDB_stat st;
     int rc = mdb_stat(t->txn, t->store->dbi[db], &st);
     if (rc)
@@ -280,7 +299,7 @@ int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen, const void *
                size_t *vlen)
 {
     MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(t->txn, t->store->dbi[db], &k, &v);
+    int rc = t->store->missing[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->store->dbi[db], &k, &v);
     if (rc) {
         *val = NULL;
         *vlen = 0;
@@ -339,9 +358,16 @@ int dks_kv_del(dks_txn *t, dks_db db, const void *key, size_t klen)
     return map_error(mdb_del(t->txn, t->store->dbi[db], &k, NULL));
 }
 
+int dks_db_empty(dks_txn *t, dks_db db)
+{
+    return map_error(mdb_drop(t->txn, t->store->dbi[db], 0));
+}
+
 int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out)
 {
     *out = NULL;
+    if (t->store->missing[db])
+        return DKS_ECORRUPT;  /* only an index of an older format lacks one */
     dks_cursor *c = malloc(sizeof *c);
     if (!c)
         return DKS_ENOMEM;

@@ -85,21 +85,18 @@ static int match_surface(const dks_term *t, void *ctx)
 static int surface_of(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const char *term,
                       size_t len, char *out, size_t cap, size_t *out_len)
 {
-    unsigned char key[DKS_MAX_TERM_BYTES + 5];
-    size_t kl = dks_postings_key(key, term, len, 0);
-    dks_cursor *c;
-    const void *k, *v, *text;
-    size_t klen, vl, tl, term_len;
-    uint32_t first;
+    const void *text;
+    size_t tl;
     *out_len = 0;
-    int rc = dks_cursor_open(t, DKS_DB_POSTINGS, &c);
+    dks_meta meta;
+    dks_plist list;
+    int rc = dks_meta_read(t, &meta);
     if (rc)
-        return rc;
-    rc = dks_cursor_seek(c, key, kl, &k, &klen, &v, &vl);
-    if (!rc)
-        rc = dks_postings_key_parse(k, klen, &term_len, &first);
-    dks_cursor_close(c);
-    if (rc || term_len != len || memcmp(k, term, len) != 0)
+        return rc == 1 ? DKS_OK : rc;
+    rc = dks_plist_open(&list, t, &meta, term, len);
+    uint32_t first = list.h.first_doc;
+    dks_plist_close(&list);
+    if (rc)
         return rc == 1 ? DKS_OK : rc;
     dks_doc_record r;
     if ((rc = dks_doc_get(t, first, &r)) || (rc = dks_text_get(tr, t, first, &text, &tl)))

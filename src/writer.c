@@ -87,6 +87,8 @@ struct dks_writer {
     uint32_t page_used;    /* in the last live page */
     uint32_t *lens;        /* length of each document of the batch, by local doc */
     size_t n_lens, lens_cap;
+    unsigned char *dead;   /* by local doc: deleted again before the flush */
+    size_t dead_cap;
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
@@ -288,11 +290,12 @@ static size_t batch_memory(const dks_writer *w)
     return w->live_pages * (size_t)POOL_PAGE + w->terms_cap * sizeof *w->terms;
 }
 
-/* ---- merging a batch into the posting blocks --------------------------- */
+/* ---- writing a batch's postings as a generation ------------------------ */
 
-/* Finds the block of `term` that would hold `doc` (the last block whose
- * first document is <= doc).  Returns 1 if the term has no such block. */
-static int find_block(dks_writer *w, const char *term, size_t len, uint32_t doc,
+/* Finds the block of `term` in database db that would hold `doc` (the
+ * last block whose first document is <= doc).  Returns 1 if the term has
+ * no such block. */
+static int find_block(dks_writer *w, dks_db db, const char *term, size_t len, uint32_t doc,
                       dks_block_header *h)
 {
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
@@ -300,7 +303,7 @@ static int find_block(dks_writer *w, const char *term, size_t len, uint32_t doc,
     dks_cursor *c;
     const void *k, *v;
     size_t klen, vlen;
-    int rc = dks_cursor_open(w->txn, DKS_DB_POSTINGS, &c);
+    int rc = dks_cursor_open(w->txn, db, &c);
     if (rc)
         return rc;
     rc = dks_cursor_seek(c, key, kl, &k, &klen, &v, &vlen);
@@ -321,25 +324,23 @@ static int find_block(dks_writer *w, const char *term, size_t len, uint32_t doc,
     return rc;
 }
 
-/* append: the term sorts above every term of the index, so its blocks go
- * after every block (see dks_kv_append) */
-static int put_block(dks_writer *w, const char *term, size_t len, const dks_block_data *b,
-                     int append)
+/* append: the block goes after every key of db (see dks_kv_append) */
+static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
+                     const dks_block_data *b, int append)
 {
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, b->docs[0]);
     int rc = dks_block_encode(b, &w->scratch);
     if (rc)
         return rc;
-    return append ? dks_kv_append(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data,
-                                  w->scratch.len)
-                  : dks_kv_put(w->txn, DKS_DB_POSTINGS, key, kl, w->scratch.data,
-                               w->scratch.len);
+    return append ? dks_kv_append(w->txn, db, key, kl, w->scratch.data, w->scratch.len)
+                  : dks_kv_put(w->txn, db, key, kl, w->scratch.data, w->scratch.len);
 }
 
-/* Merges a term's stream into its posting blocks and statistics. */
-static int merge_term(dks_writer *w, const char *key, size_t len, const term_state *st,
-                      int append)
+/* Adds st->df and st->cf to a term's statistics; append: the term sorts
+ * above every term of the index. */
+static int add_term_stats(dks_writer *w, const char *key, size_t len, uint64_t df, uint64_t cf,
+                          int append)
 {
     dks_term_stats stats = {0, 0};
     int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, &stats);
@@ -347,52 +348,53 @@ static int merge_term(dks_writer *w, const char *key, size_t len, const term_sta
         w->meta.term_count++;
     else if (rc)
         return rc;
-    stats.df += st->df;
-    stats.cf += st->cf;
-    if ((rc = dks_term_stats_put(w->txn, key, len, &stats, append)))
-        return rc;
+    stats.df += df;
+    stats.cf += cf;
+    return dks_term_stats_put(w->txn, key, len, &stats, append);
+}
 
-    /* The term's last block, if it has room, takes the first postings. */
+/* Writes a term's stream as blocks at the end of db, leaving out the
+ * documents deleted since they were added, and counts what it wrote. */
+static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
+                        const term_state *st, uint64_t *df, uint64_t *cf)
+{
     dks_block_data *b = &w->block;
     b->n = 0;
     b->positions.len = 0;
-    dks_block_header h;
-    rc = append ? 1 : find_block(w, key, len, UINT32_MAX - 1, &h);
-    if (rc == 0 && h.n < DKS_BLOCK_DOCS) {
-        if (h.last_doc >= w->pending_from)
-            return DKS_ECORRUPT;
-        rc = dks_block_load(&h, b);
-    } else if (rc == 1 || rc == 0) {
-        rc = DKS_OK;
-    }
-    if (rc)
-        return rc;
-
+    *df = *cf = 0;
     stream_reader r = stream_open(st);
     uint64_t v;
-    int more = stream_get(w, &r, &v);  /* the first document's gap */
+    int more = stream_get(w, &r, &v), rc = DKS_OK;  /* the first document's gap */
     uint32_t local = 0;
     while (more && !rc) {
         if (b->n == DKS_BLOCK_DOCS) {
-            if ((rc = put_block(w, key, len, b, append)))
+            if ((rc = put_block(w, db, key, len, b, 1)))
                 return rc;
             b->n = 0;
             b->positions.len = 0;
         }
         local += (uint32_t)(v >> 1);
+        int dead = w->dead[local - 1];
+        size_t mark = b->positions.len;
         uint32_t tf = 0;
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
             rc = dks_buf_put_varint(&b->positions, v >> 1);
             tf++;
         }
+        if (dead) {
+            b->positions.len = mark;
+            continue;
+        }
         b->docs[b->n] = w->pending_from + local - 1;
         b->tfs[b->n] = tf;
         b->lens[b->n] = w->lens[local - 1];
         b->n++;
+        (*df)++;
+        *cf += tf;
     }
     if (rc)
         return rc;
-    return b->n ? put_block(w, key, len, b, append) : DKS_OK;
+    return b->n ? put_block(w, db, key, len, b, 1) : DKS_OK;
 }
 
 /* A batch term in the order of keys: the first bytes in one number, so
@@ -419,9 +421,25 @@ static int cmp_keys(const char *a, size_t al, const char *b, size_t bl)
     return c ? c : (al > bl) - (al < bl);
 }
 
+/* A slot no generation lists, emptied: a merge that was cut short may
+ * have left blocks in it.  DKS_ELIMIT if every slot is listed. */
+static int take_free_slot(dks_writer *w, unsigned *slot)
+{
+    unsigned used = 0;
+    for (unsigned i = 0; i < w->meta.n_gens; i++)
+        used |= 1u << w->meta.gen_slot[i];
+    for (unsigned i = 0; i < DKS_GENERATIONS; i++)
+        if (!(used & 1u << i)) {
+            *slot = i;
+            return dks_db_empty(w->txn, dks_db_postings(i));
+        }
+    return DKS_ELIMIT;
+}
+
 #define RELEASE_EVERY_TERMS 8192
 
-/* Writes the in-memory batch into the open transaction. */
+/* Writes the in-memory batch into the open transaction, as a generation of
+ * its own. */
 static int flush_postings(dks_writer *w)
 {
     if (w->n_batch_terms == 0) {
@@ -429,7 +447,13 @@ static int flush_postings(dks_writer *w)
         w->pending_from = w->meta.next_doc;
         return DKS_OK;
     }
-    /* Key order keeps B-tree pages local, and lets new keys be appended. */
+    unsigned slot;
+    int rc = take_free_slot(w, &slot);
+    if (rc)
+        return rc;
+    dks_db db = dks_db_postings(slot);
+    /* Key order lets the blocks be appended, and keeps the pages of the
+     * terms database that the statistics change together. */
     key_order *order = malloc(w->n_batch_terms * sizeof *order);
     if (!order)
         return DKS_ENOMEM;
@@ -445,11 +469,11 @@ static int flush_postings(dks_writer *w)
     }
     qsort(order, w->n_batch_terms, sizeof *order, cmp_key_order);
     /* The terms above the index's last one (all of them in a new index)
-     * are appended, and fill their pages. */
+     * are appended to the terms database, and fill its pages. */
     const void *last;
     size_t last_len;
     char last_copy[DKS_MAX_KEY_TERM_BYTES + 2];  /* map pointers die with the first write */
-    int rc = dks_kv_last(w->txn, DKS_DB_TERMS, &last, &last_len);
+    rc = dks_kv_last(w->txn, DKS_DB_TERMS, &last, &last_len);
     int append = rc == 1;
     if (rc == 0 && last_len > sizeof last_copy)
         rc = DKS_ECORRUPT;
@@ -457,21 +481,252 @@ static int flush_postings(dks_writer *w)
         memcpy(last_copy, last, last_len);
     if (rc == 1 || rc == 0)
         rc = DKS_OK;
+    int wrote = 0;
     for (size_t i = 0; i < w->n_batch_terms && !rc; i++) {
         const key_order *o = &order[i];
+        uint64_t df, cf;
         if (!append && cmp_keys(o->key, o->len, last_copy, last_len) > 0)
             append = 1;
-        rc = merge_term(w, o->key, o->len, &w->terms[o->id], append);
-        /* Merging reads the last block of every term: let go of the pages
-         * read so far now and then, or a large index's flush holds most
-         * of its postings in memory (see dks_store_release_map). */
+        rc = write_stream(w, db, o->key, o->len, &w->terms[o->id], &df, &cf);
+        if (!rc && df)
+            rc = add_term_stats(w, o->key, o->len, df, cf, append);
+        wrote |= df > 0;
         if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
             dks_store_release_map(w->store);
     }
     free(order);
+    if (!rc && wrote) {
+        dks_meta *m = &w->meta;
+        m->gen_slot[m->n_gens] = (uint8_t)slot;
+        m->gen_first[m->n_gens] = m->n_gens ? w->pending_from : 0;
+        m->n_gens++;
+    }
     reset_batch(w);
     w->pending_from = w->meta.next_doc;
     return rc;
+}
+
+/* ---- merging generations ------------------------------------------------ */
+
+/* A merge commits every this many bytes of blocks written, so that its
+ * transaction's dirty pages stay a bounded amount of memory.  What it
+ * wrote is not listed in the meta record until the last commit, so a
+ * merge cut short leaves the index as it was (and a slot that
+ * take_free_slot empties). */
+#define MERGE_TXN_BYTES ((size_t)64 << 20)
+
+typedef struct merge_source {
+    dks_cursor *cur;
+    const unsigned char *k, *v;  /* the current entry; k NULL at the end */
+    size_t kl, vl;
+} merge_source;
+
+static int source_step(merge_source *s, int first)
+{
+    const void *k, *v;
+    int rc = first ? dks_cursor_first(s->cur, &k, &s->kl, &v, &s->vl)
+                   : dks_cursor_next(s->cur, &k, &s->kl, &v, &s->vl);
+    s->k = rc == 0 ? k : NULL;
+    s->v = rc == 0 ? v : NULL;
+    return rc == 1 ? DKS_OK : rc;
+}
+
+/* Moves a source to the first entry after every block of the term key. */
+static int source_seek_past(merge_source *s, const char *term, size_t len)
+{
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
+    size_t kl = dks_postings_key(key, term, len, UINT32_MAX);  /* no block starts there */
+    const void *k, *v;
+    int rc = dks_cursor_seek(s->cur, key, kl, &k, &s->kl, &v, &s->vl);
+    s->k = rc == 0 ? k : NULL;
+    s->v = rc == 0 ? v : NULL;
+    return rc == 1 ? DKS_OK : rc;
+}
+
+/* The term of a source's entry; 0 at its end. */
+static int source_term(const merge_source *s, const unsigned char **term, size_t *len)
+{
+    uint32_t first;
+    if (!s->k)
+        return 0;
+    if (dks_postings_key_parse(s->k, s->kl, len, &first))
+        return -1;
+    *term = s->k;
+    return 1;
+}
+
+/* Appends one block (parsed as h) to the term's output block b, which is
+ * written to db whenever it fills.  A full block with nothing waiting goes
+ * over as it is. */
+static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
+                       const dks_block_header *h, const unsigned char *v, size_t vl,
+                       dks_block_data *b, size_t *written)
+{
+    int rc;
+    if (b->n == 0 && h->n == DKS_BLOCK_DOCS) {
+        unsigned char key[DKS_MAX_TERM_BYTES + 5];
+        size_t kl = dks_postings_key(key, term, len, h->first_doc);
+        *written += vl;
+        return dks_kv_append(w->txn, db, key, kl, v, vl);
+    }
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    if ((rc = dks_block_decode(h, docs, tfs)))
+        return rc;
+    const unsigned char *p = h->positions, *end = h->positions + h->positions_len;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (b->n == DKS_BLOCK_DOCS) {
+            if ((rc = put_block(w, db, term, len, b, 1)))
+                return rc;
+            *written += w->scratch.len;
+            b->n = 0;
+            b->positions.len = 0;
+        }
+        const unsigned char *start = p;
+        if ((rc = dks_positions_skip(&p, end, tfs[i])) ||
+            (rc = dks_buf_append(&b->positions, start, (size_t)(p - start))))
+            return rc;
+        if (b->n && docs[i] <= b->docs[b->n - 1])
+            return DKS_ECORRUPT;
+        b->docs[b->n] = docs[i];
+        b->tfs[b->n] = tfs[i];
+        b->lens[b->n] = h->min_len;  /* a bound is all a block needs */
+        b->n++;
+    }
+    return DKS_OK;
+}
+
+/* Merges generations from .. to (indexes into the meta record, to > from)
+ * into one, in a slot of its own; the caller holds no transaction. */
+static int merge_generations(dks_writer *w, unsigned from, unsigned to)
+{
+    merge_source src[DKS_GENERATIONS] = {{0}};
+    unsigned n = to - from + 1, slot = 0;
+    dks_block_data *b = &w->block;
+    char term[DKS_MAX_KEY_TERM_BYTES + 2];
+    size_t term_len = 0, written = 0;
+    int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+    if (!rc)
+        rc = dks_txn_begin(w->store, 1, &w->txn);
+    if (!rc && (rc = dks_meta_read(w->txn, &w->meta)) == 1)
+        rc = DKS_ECORRUPT;
+    if (!rc && (to >= w->meta.n_gens || from >= to))
+        rc = DKS_EINVAL;
+    if (!rc)
+        rc = take_free_slot(w, &slot);
+    dks_db out = dks_db_postings(slot);
+    for (int resume = 0; !rc; resume = 1) {
+        for (unsigned i = 0; i < n && !rc; i++) {
+            rc = dks_cursor_open(w->txn, dks_db_postings(w->meta.gen_slot[from + i]), &src[i].cur);
+            if (!rc)
+                rc = resume ? source_seek_past(&src[i], term, term_len) : source_step(&src[i], 1);
+        }
+        /* term by term, in key order; each source in document order */
+        while (!rc && written < MERGE_TXN_BYTES) {
+            const unsigned char *t = NULL, *st;
+            size_t tl = 0, sl;
+            for (unsigned i = 0; i < n && !rc; i++) {
+                int has = source_term(&src[i], &st, &sl);
+                if (has < 0)
+                    rc = DKS_ECORRUPT;
+                else if (has && (!t || cmp_keys((const char *)st, sl, (const char *)t, tl) < 0))
+                    t = st, tl = sl;
+            }
+            if (rc || !t)
+                break;
+            memcpy(term, t, tl);  /* the entry goes away with the cursor's next step */
+            term_len = tl;
+            b->n = 0;
+            b->positions.len = 0;
+            for (unsigned i = 0; i < n && !rc; i++) {
+                while (!rc && source_term(&src[i], &st, &sl) == 1 && sl == term_len &&
+                       memcmp(st, term, sl) == 0) {
+                    dks_block_header h;
+                    size_t skip;
+                    uint32_t first;
+                    rc = dks_postings_key_parse(src[i].k, src[i].kl, &skip, &first);
+                    if (!rc)
+                        rc = dks_block_parse(src[i].v, src[i].vl, first, &h);
+                    if (!rc)
+                        rc = merge_block(w, out, term, term_len, &h, src[i].v, src[i].vl, b,
+                                         &written);
+                    if (!rc)
+                        rc = source_step(&src[i], 0);
+                }
+            }
+            if (!rc && b->n && !(rc = put_block(w, out, term, term_len, b, 1)))
+                written += w->scratch.len;
+        }
+        int done = !rc && written < MERGE_TXN_BYTES;
+        for (unsigned i = 0; i < n; i++) {
+            dks_cursor_close(src[i].cur);
+            src[i].cur = NULL;
+        }
+        if (rc || done)
+            break;
+        /* a commit now and then: the merged generation is not listed yet */
+        rc = dks_txn_commit(w->txn);
+        w->txn = NULL;
+        dks_store_release_map(w->store);
+        written = 0;
+        if (!rc)
+            rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+        if (!rc)
+            rc = dks_txn_begin(w->store, 1, &w->txn);
+    }
+    if (!rc) {
+        /* list the merged generation instead of its sources, and empty them */
+        dks_meta *m = &w->meta;
+        for (unsigned i = from; i <= to && !rc; i++)
+            rc = dks_db_empty(w->txn, dks_db_postings(m->gen_slot[i]));
+        m->gen_slot[from] = (uint8_t)slot;
+        memmove(m->gen_slot + from + 1, m->gen_slot + to + 1, m->n_gens - to - 1);
+        memmove(m->gen_first + from + 1, m->gen_first + to + 1,
+                (m->n_gens - to - 1) * sizeof *m->gen_first);
+        m->n_gens -= to - from;
+        if (!rc)
+            rc = dks_meta_write(w->txn, m);
+    }
+    if (!rc) {
+        rc = dks_txn_commit(w->txn);
+        w->txn = NULL;
+    }
+    dks_txn_abort(w->txn);
+    w->txn = NULL;
+    dks_store_release_map(w->store);
+    if (!rc)
+        w->stats.merges++;
+    return rc;
+}
+
+/* Keeps the generations few and their sizes geometric, so that queries
+ * look a term up in few databases and a merge rewrites each block
+ * O(log n) times over the index's life: the newest generations are merged
+ * together with every older one that is no more than twice their size.
+ * force: merge at least the newest two (a flush needs two free slots,
+ * one for its generation and one for the merge after). */
+static int settle_generations(dks_writer *w, int force)
+{
+    dks_txn *t;
+    dks_meta m;
+    uint64_t size[DKS_GENERATIONS], total = 0;
+    int rc = dks_txn_begin(w->store, 1, &t);
+    if (rc)
+        return rc;
+    rc = dks_meta_read(t, &m);
+    for (unsigned i = 0; rc == 0 && i < m.n_gens; i++)
+        rc = dks_store_db_bytes(t, dks_db_postings(m.gen_slot[i]), &size[i]);
+    dks_txn_abort(t);
+    if (rc)
+        return rc == 1 ? DKS_OK : rc;
+    if (m.n_gens < 2)
+        return DKS_OK;
+    unsigned from = m.n_gens - 1;
+    total = size[from];
+    while (from > 0 && size[from - 1] <= 2 * total)
+        total += size[--from];
+    if (from == m.n_gens - 1 && force)
+        from = m.n_gens / 2;
+    return from < m.n_gens - 1 ? merge_generations(w, from, m.n_gens - 1) : DKS_OK;
 }
 
 /* ---- deleting ---------------------------------------------------------- */
@@ -481,7 +736,11 @@ static int flush_postings(dks_writer *w)
 static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t doc, uint32_t tf)
 {
     dks_block_header h;
-    int rc = find_block(w, key, len, doc, &h);
+    int gen = dks_meta_generation_of(&w->meta, doc);
+    if (gen < 0)
+        return DKS_ECORRUPT;  /* a stored document with no generation */
+    dks_db db = dks_db_postings(w->meta.gen_slot[gen]);
+    int rc = find_block(w, db, key, len, doc, &h);
     if (rc == 1)
         return DKS_ECORRUPT;  /* the document's term has no postings */
     if (rc)
@@ -515,10 +774,10 @@ static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t d
     if (i == 0 || b->n == 0) {
         unsigned char pkey[DKS_MAX_TERM_BYTES + 5];
         size_t kl = dks_postings_key(pkey, key, len, doc);
-        if ((rc = dks_kv_del(w->txn, DKS_DB_POSTINGS, pkey, kl)))
+        if ((rc = dks_kv_del(w->txn, db, pkey, kl)))
             return rc == 1 ? DKS_ECORRUPT : rc;
     }
-    if (b->n && (rc = put_block(w, key, len, b, 0)))
+    if (b->n && (rc = put_block(w, db, key, len, b, 0)))
         return rc;
 
     dks_term_stats st;
@@ -593,6 +852,39 @@ static int remove_postings(dks_writer *w, uint32_t doc)
     return rc;
 }
 
+/* Takes a committed document out of the postings of each of its terms,
+ * found by analysing its stored title and text again. */
+static int remove_from_postings(dks_writer *w, uint32_t doc, const dks_doc_record *rec)
+{
+    const void *v;
+    size_t vl;
+    /* Copies: map pointers do not survive the writes of the removal. */
+    char *title = malloc(rec->title_len + 1), *body = NULL;
+    unsigned char *fields = malloc(rec->fields_len + 1);
+    size_t title_len = rec->title_len, fields_len = rec->fields_len;
+    uint32_t length = rec->length, body_start = rec->body_start;
+    int rc = title && fields ? DKS_OK : DKS_ENOMEM;
+    if (!rc) {
+        memcpy(title, rec->title, title_len);
+        memcpy(fields, rec->fields, fields_len);
+        rc = dks_text_get(w->text_reader, w->txn, doc, &v, &vl);
+    }
+    if (!rc && !(body = malloc(vl + 1)))
+        rc = DKS_ENOMEM;
+    if (!rc) {
+        memcpy(body, v, vl);
+        rc = analyze_deleted(w, title, title_len, body, vl, fields, fields_len, body_start);
+    }
+    if (!rc && w->deleted_terms.tokens != length)
+        rc = DKS_ECORRUPT;
+    if (!rc)
+        rc = remove_postings(w, doc);
+    free(fields);
+    free(body);
+    free(title);
+    return rc;
+}
+
 static int delete_doc(dks_writer *w, uint32_t doc)
 {
     unsigned char key[4];
@@ -600,65 +892,29 @@ static int delete_doc(dks_writer *w, uint32_t doc)
     size_t vl;
     dks_doc_record rec;
     dks_put_be32(key, doc);
-
-    /* The document's postings may still be in memory. */
-    int rc = doc >= w->pending_from ? flush_postings(w) : DKS_OK;
-    if (rc)
-        return rc;
-    rc = dks_kv_get(w->txn, DKS_DB_DOCS, key, sizeof key, &v, &vl);
+    int rc = dks_kv_get(w->txn, DKS_DB_DOCS, key, sizeof key, &v, &vl);
     if (!rc)
         rc = dks_doc_record_decode(v, vl, &rec);
     if (rc)
         return rc == 1 ? DKS_ECORRUPT : rc;
-    /* Copies: map pointers do not survive the writes below. */
-    char *id = malloc(rec.id_len + 1), *title = malloc(rec.title_len + 1), *body = NULL;
-    unsigned char *fields = malloc(rec.fields_len + 1);
-    size_t body_len = 0, fields_len = rec.fields_len;
-    uint32_t length = rec.length, body_start = rec.body_start;
-    if (!id || !title || !fields) {
-        rc = DKS_ENOMEM;
-        goto free_copies;
-    }
-    memcpy(id, rec.id, rec.id_len);
-    memcpy(title, rec.title, rec.title_len);
-    memcpy(fields, rec.fields, rec.fields_len);
-    size_t id_len = rec.id_len, title_len = rec.title_len;
-    rc = dks_text_get(w->text_reader, w->txn, doc, &v, &vl);
-    if (rc)
-        goto free_copies;
-    body = malloc(vl + 1);
-    if (!body) {
-        rc = DKS_ENOMEM;
-        goto free_copies;
-    }
-    memcpy(body, v, vl);
-    body_len = vl;
-
-    if ((rc = analyze_deleted(w, title, title_len, body, body_len, fields, fields_len,
-                              body_start)))
-        goto free_copies;
-    if (w->deleted_terms.tokens != length) {
-        rc = DKS_ECORRUPT;
-        goto free_copies;
-    }
-    rc = remove_postings(w, doc);
-    if (!rc) {
-        if ((rc = dks_kv_del(w->txn, DKS_DB_DOCS, key, sizeof key)) ||
-            (rc = dks_kv_del(w->txn, DKS_DB_TEXT, key, sizeof key)) ||
-            (rc = dks_kv_del(w->txn, DKS_DB_IDS, id, id_len)) ||
-            (rc = dks_length_set(w->txn, doc, 0)))
-            rc = rc == 1 ? DKS_ECORRUPT : rc;
-    }
-    if (!rc) {
-        w->meta.doc_count--;
-        w->meta.total_len -= length;
-    }
-free_copies:
-    free(fields);
-    free(body);
-    free(title);
-    free(id);
-    return rc == 1 ? DKS_ECORRUPT : rc;
+    uint32_t length = rec.length;
+    char id[DKS_MAX_ID_BYTES];
+    size_t id_len = rec.id_len;
+    if (id_len > sizeof id)
+        return DKS_ECORRUPT;
+    memcpy(id, rec.id, id_len);
+    if (doc >= w->pending_from)
+        w->dead[doc - w->pending_from] = 1;  /* its postings are still in memory: never written */
+    else if ((rc = remove_from_postings(w, doc, &rec)))
+        return rc;
+    if ((rc = dks_kv_del(w->txn, DKS_DB_DOCS, key, sizeof key)) ||
+        (rc = dks_kv_del(w->txn, DKS_DB_TEXT, key, sizeof key)) ||
+        (rc = dks_kv_del(w->txn, DKS_DB_IDS, id, id_len)) ||
+        (rc = dks_length_set(w->txn, doc, 0)))
+        return rc == 1 ? DKS_ECORRUPT : rc;
+    w->meta.doc_count--;
+    w->meta.total_len -= length;
+    return DKS_OK;
 }
 
 /* ---- the public interface ---------------------------------------------- */
@@ -667,16 +923,26 @@ static int begin_batch(dks_writer *w)
 {
     if (w->txn)
         return DKS_OK;
-    /* Far more than one batch can write, so the map never fills mid-batch. */
-    int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
-    if (!rc)
-        rc = dks_txn_begin(w->store, 1, &w->txn);
-    if (rc)
-        return rc;
-    rc = dks_meta_read(w->txn, &w->meta);
-    w->pending_from = w->meta.next_doc;
-    if (rc)
-        return rc == 1 ? DKS_ECORRUPT : rc;
+    for (int settled = 0;; settled = 1) {
+        /* Far more than one batch can write, so the map never fills mid-batch. */
+        int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+        if (!rc)
+            rc = dks_txn_begin(w->store, 1, &w->txn);
+        if (rc)
+            return rc;
+        rc = dks_meta_read(w->txn, &w->meta);
+        w->pending_from = w->meta.next_doc;
+        if (rc)
+            return rc == 1 ? DKS_ECORRUPT : rc;
+        /* the batch's flush takes a slot, and a merge after it another */
+        if (DKS_GENERATIONS - w->meta.n_gens >= 2 || settled)
+            break;
+        dks_txn_abort(w->txn);
+        w->txn = NULL;
+        if ((rc = settle_generations(w, 1)))
+            return rc;
+    }
+    int rc;
     if (!w->text_reader && (rc = dks_text_reader_new(NULL, &w->text_reader)))
         return rc;
     return DKS_OK;
@@ -781,7 +1047,15 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
 int dks_writer_commit(dks_writer *w, dks_error_detail *err)
 {
     int rc = drain(w, err);
-    return rc ? rc : commit_batch(w, err);
+    if (!rc)
+        rc = commit_batch(w, err);
+    /* The end of a unit of work: the generations it made are merged as
+     * settle_generations decides (all of them after a bulk load). */
+    if (!rc && (rc = settle_generations(w, 0))) {
+        w->failed = rc;
+        return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
+    }
+    return rc;
 }
 
 /* Looks up an external id; *doc is valid when 0 is returned, 1 if absent. */
@@ -837,8 +1111,11 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
 
     uint32_t id = w->meta.next_doc, tokens = terms->tokens;
     rc = dks_grow(&w->lens, w->n_lens, &w->lens_cap, sizeof *w->lens, 1024);
+    if (!rc)
+        rc = dks_grow(&w->dead, w->n_lens, &w->dead_cap, sizeof *w->dead, 1024);
     if (!rc) {
-        w->lens[w->n_lens++] = tokens;  /* local doc id - pending_from */
+        w->dead[w->n_lens] = 0;
+        w->lens[w->n_lens++] = tokens;  /* by local doc: id - pending_from */
         rc = invert(w, terms, id - w->pending_from);
     }
     unsigned char key[4];
@@ -985,6 +1262,7 @@ void dks_writer_close(dks_writer *w)
     free(w->terms);
     free(w->batch_terms);
     free(w->lens);
+    free(w->dead);
     dks_doc_terms_free(&w->terms_scratch);
     dks_doc_terms_free(&w->deleted_terms);
     dks_text_encoder_free(w->enc);

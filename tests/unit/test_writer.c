@@ -111,8 +111,21 @@ static void same_scores(dks_index *a, dks_index *b, const char *q)
     dks_results_free(rb);
 }
 
-/* threads: for the updated index (the fresh one is built on one thread) */
-static void updates_keep_statistics_exact(unsigned threads)
+/* The index's posting generations. */
+static unsigned generations(dks_index *idx)
+{
+    dks_txn *t;
+    dks_meta m;
+    assert_int_equal(dks_txn_begin(dks_index_store(idx), 0, &t), DKS_OK);
+    assert_int_equal(dks_meta_read(t, &m), DKS_OK);
+    dks_txn_abort(t);
+    return m.n_gens;
+}
+
+/* threads: for the updated index (the fresh one is built on one thread);
+ * commit_every: a commit after every so many changes as well (0: none),
+ * which makes a posting generation each time and merges them. */
+static void updates_keep_statistics_exact(unsigned threads, unsigned commit_every)
 {
     fixture updated = {0}, fresh = {0};
     dks_writer *w;
@@ -123,11 +136,21 @@ static void updates_keep_statistics_exact(unsigned threads)
     open_fresh(&updated, "updated");
     assert_int_equal(dks_writer_open(updated.idx, &w, NULL), DKS_OK);
     assert_int_equal(dks_writer_set_threads(w, threads), DKS_OK);
-    for (unsigned i = 0; i < n; i++)
+    unsigned changes = 0;
+#define CHANGED() \
+    do { \
+        if (commit_every && ++changes % commit_every == 0) \
+            assert_int_equal(dks_writer_commit(w, NULL), DKS_OK); \
+    } while (0)
+    for (unsigned i = 0; i < n; i++) {
         assert_int_equal(add_doc(w, i, 0), DKS_OK);
+        CHANGED();
+    }
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
-    for (unsigned i = 0; i < n; i += 3)
+    for (unsigned i = 0; i < n; i += 3) {
         assert_int_equal(add_doc(w, i, 1), DKS_OK);
+        CHANGED();
+    }
     /* Replace a document twice within one uncommitted batch. */
     assert_int_equal(add_doc(w, 3, 2), DKS_OK);
     assert_int_equal(add_doc(w, 3, 1), DKS_OK);
@@ -137,7 +160,9 @@ static void updates_keep_statistics_exact(unsigned threads)
         snprintf(id, sizeof id, "doc-%u", i);
         assert_int_equal(dks_writer_delete(w, id, strlen(id), &found, NULL), DKS_OK);
         assert_true(found);
+        CHANGED();
     }
+#undef CHANGED
     int found = 1;
     assert_int_equal(dks_writer_delete(w, "doc-0", 5, &found, NULL), DKS_OK);
     assert_false(found);  /* already deleted */
@@ -147,6 +172,11 @@ static void updates_keep_statistics_exact(unsigned threads)
     assert_int_equal(ws.added, n);
     assert_int_equal(ws.replaced, (n + 2) / 3 + 2);
     assert_int_equal(ws.deleted, (n + 4) / 5);
+    if (commit_every) {
+        /* many generations made, few left: merges keep their sizes geometric */
+        assert_true(ws.merges > 0);
+        assert_true(generations(updated.idx) <= 8);
+    }
     dks_writer_close(w);
 
     /* A fresh index of the surviving documents, each in its last version. */
@@ -183,7 +213,7 @@ static void updates_keep_statistics_exact(unsigned threads)
 static void test_updates_keep_statistics_exact(void **state)
 {
     (void)state;
-    updates_keep_statistics_exact(1);
+    updates_keep_statistics_exact(1, 0);
 }
 
 /* With analysis on a second thread, documents, replacements and deletions
@@ -191,7 +221,17 @@ static void test_updates_keep_statistics_exact(void **state)
 static void test_two_threads_build_the_same_index(void **state)
 {
     (void)state;
-    updates_keep_statistics_exact(2);
+    updates_keep_statistics_exact(2, 0);
+}
+
+/* A commit every few changes: a posting generation each time, more than
+ * there are slots, merged as they come, with deletions reaching into every
+ * one of them; the statistics and scores still equal a fresh index's. */
+static void test_many_commits_merge_generations(void **state)
+{
+    (void)state;
+    updates_keep_statistics_exact(1, 7);
+    updates_keep_statistics_exact(2, 23);
 }
 
 static void test_long_posting_lists_across_blocks(void **state)
@@ -518,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_updates_keep_statistics_exact),
         cmocka_unit_test(test_long_posting_lists_across_blocks),
         cmocka_unit_test(test_two_threads_build_the_same_index),
+        cmocka_unit_test(test_many_commits_merge_generations),
         cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
         cmocka_unit_test(test_bad_documents_are_refused_alone),
