@@ -94,7 +94,7 @@ static int surface_of(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const c
     if (rc)
         return rc == 1 ? DKS_OK : rc;
     rc = dks_plist_open(&list, t, &meta, term, len);
-    uint32_t first = list.h.first_doc;
+    uint32_t first = rc == 0 ? list.h.first_doc : 0;
     dks_plist_close(&list);
     if (rc)
         return rc == 1 ? DKS_OK : rc;
