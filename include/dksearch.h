@@ -239,6 +239,7 @@ typedef struct dks_writer_stats {
     uint64_t bytes;          /* bytes of title and body text */
     uint64_t commits;
     uint64_t merges;         /* of posting generations (see docs/index-format.md) */
+    uint64_t compactions;    /* rewrites of the index without its free pages */
 } dks_writer_stats;
 
 void dks_writer_stats_get(const dks_writer *writer, dks_writer_stats *out);

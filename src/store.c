@@ -9,6 +9,7 @@
  * writer additionally holds an flock() on writer.lock for its whole run so
  * that a second indexer is refused at once instead of interleaving.
  */
+#define _GNU_SOURCE  /* renameat2: the compacted copy is exchanged with the index atomically */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -91,6 +92,29 @@ void dks_store_close(dks_store *s)
     free(s);
 }
 
+/* Opens (creating with `create`) every named database in a first
+ * transaction of env. */
+static int open_dbs(dks_store *s, int create)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+    for (int i = 0; !rc && i < DKS_DB_COUNT; i++) {
+        char name[32];
+        db_name(i, name, sizeof name);
+        rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &s->dbi[i]);
+        s->missing[i] = 0;
+        if (rc == MDB_NOTFOUND && !create && i >= DKS_DB_POSTINGS_MORE) {
+            s->missing[i] = 1;  /* the format check will say what this index is */
+            rc = 0;
+        }
+    }
+    if (!rc)
+        rc = mdb_txn_commit(txn);
+    else if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
 int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail *err)
 {
     *out = NULL;
@@ -127,21 +151,7 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
         return code;
     }
 
-    MDB_txn *txn = NULL;
-    rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &txn);
-    for (int i = 0; !rc && i < DKS_DB_COUNT; i++) {
-        char name[32];
-        db_name(i, name, sizeof name);
-        rc = mdb_dbi_open(txn, name, writable ? MDB_CREATE : 0, &s->dbi[i]);
-        if (rc == MDB_NOTFOUND && !writable && i >= DKS_DB_POSTINGS_MORE) {
-            s->missing[i] = 1;  /* the format check will say what this index is */
-            rc = 0;
-        }
-    }
-    if (!rc)
-        rc = mdb_txn_commit(txn);
-    else if (txn)
-        mdb_txn_abort(txn);
+    rc = open_dbs(s, writable);
     if (rc) {
         int code = rc == MDB_NOTFOUND ? DKS_ENOINDEX : map_error(rc);
         dks_fail(err, code, -1, "cannot open index %s: %s", path,
@@ -226,6 +236,139 @@ void dks_store_release_map(dks_store *s)
      * page cache, and a later read maps them again. */
     if (find_map(s, &start, &end))
         madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    MDB_stat st;
+    uint64_t pages = 0;
+    int rc = mdb_env_stat(s->env, &st);
+    if (!rc)
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return map_error(rc);
+    /* The free list is database 0: each value is a list of page numbers
+     * whose first word is its length. */
+    if (!(rc = mdb_cursor_open(txn, 0, &c))) {
+        while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+            size_t n;
+            if (v.mv_size < sizeof n) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memcpy(&n, v.mv_data, sizeof n);
+            pages += n;
+        }
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    *bytes = pages * st.ms_psize;
+    return rc == MDB_NOTFOUND ? DKS_OK : map_error(rc);
+}
+
+/* Copies every entry of every database of `from` (as of a read
+ * transaction) into the new, empty `to`, in key order with MDB_APPEND, so
+ * that every page of the copy is full; commits every 64 MiB. */
+#define COMPACT_TXN_BYTES ((size_t)64 << 20)
+
+static int copy_entries(dks_store *from, dks_store *to)
+{
+    MDB_txn *r = NULL, *w = NULL;
+    int rc = mdb_txn_begin(from->env, NULL, MDB_RDONLY, &r);
+    for (int db = 0; !rc && db < DKS_DB_COUNT; db++) {
+        MDB_cursor *c;
+        MDB_val k, v;
+        size_t bytes = 0;
+        if ((rc = mdb_cursor_open(r, from->dbi[db], &c)))
+            break;
+        int got;
+        while (!rc && (got = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+            if (!w && (rc = mdb_txn_begin(to->env, NULL, 0, &w)))
+                break;
+            rc = mdb_put(w, to->dbi[db], &k, &v, MDB_APPEND);
+            bytes += k.mv_size + v.mv_size;
+            if (!rc && bytes >= COMPACT_TXN_BYTES) {
+                rc = mdb_txn_commit(w);
+                w = NULL;
+                bytes = 0;
+            }
+        }
+        if (!rc && got != MDB_NOTFOUND)
+            rc = got;
+        mdb_cursor_close(c);
+    }
+    if (!rc && w)
+        rc = mdb_txn_commit(w);
+    else if (w)
+        mdb_txn_abort(w);
+    if (r)
+        mdb_txn_abort(r);
+    return rc;
+}
+
+static void remove_env_files(const char *dir)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    char path[4400];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[i]) < sizeof path)
+            unlink(path);
+    }
+    rmdir(dir);
+}
+
+int dks_store_compact(dks_store *s)
+{
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.compacting", s->path) >= sizeof tmp)
+        return DKS_EINVAL;
+    remove_env_files(tmp);  /* a compaction cut short */
+    if (mkdir(tmp, 0777) != 0)
+        return errno;
+    MDB_envinfo info;
+    dks_store copy = {.lock_fd = -1, .path = tmp};
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_create(&copy.env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(copy.env, DKS_DB_COUNT);
+    if (!rc)
+        rc = mdb_env_set_mapsize(copy.env, info.me_mapsize);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(copy.env, 512);
+    if (!rc)
+        rc = mdb_env_open(copy.env, tmp, MDB_NOTLS, 0666);
+    if (!rc)
+        rc = open_dbs(&copy, 1);
+    if (!rc)
+        rc = copy_entries(s, &copy);
+    if (!rc)
+        rc = mdb_env_sync(copy.env, 1);
+    int code = map_error(rc);
+    /* the copy is locked before anyone can find it at the index's path */
+    if (!code && (code = dks_store_lock_writer(&copy)) == DKS_ELOCKED)
+        code = DKS_ESTORE;
+    if (!code && renameat2(AT_FDCWD, tmp, AT_FDCWD, s->path, RENAME_EXCHANGE) != 0)
+        code = errno;
+    if (code) {
+        if (copy.env)
+            mdb_env_close(copy.env);
+        dks_store_unlock_writer(&copy);
+        remove_env_files(tmp);
+        return code;
+    }
+    /* The copy is the index now; the old environment is at tmp. */
+    mdb_env_close(s->env);
+    dks_store_unlock_writer(s);
+    remove_env_files(tmp);
+    s->env = copy.env;
+    memcpy(s->dbi, copy.dbi, sizeof s->dbi);
+    memset(s->missing, 0, sizeof s->missing);
+    s->lock_fd = copy.lock_fd;
+    return DKS_OK;
 }
 
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)

@@ -1044,6 +1044,23 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
     return DKS_OK;
 }
 
+/* A merge leaves the pages of its sources free: a writer reuses them, but
+ * the file keeps them.  When they are more than a quarter of a file of
+ * some size (after a bulk load, most of the postings once over), the
+ * index is rewritten without them. */
+#define COMPACT_MIN_BYTES ((uint64_t)16 << 20)
+
+static int maybe_compact(dks_writer *w)
+{
+    uint64_t free_bytes, size = dks_store_size(w->store);
+    int rc = dks_store_free_bytes(w->store, &free_bytes);
+    if (rc || size < COMPACT_MIN_BYTES || free_bytes * 4 < size)
+        return rc;
+    if (!(rc = dks_store_compact(w->store)))
+        w->stats.compactions++;
+    return rc;
+}
+
 int dks_writer_commit(dks_writer *w, dks_error_detail *err)
 {
     int rc = drain(w, err);
@@ -1051,7 +1068,10 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
         rc = commit_batch(w, err);
     /* The end of a unit of work: the generations it made are merged as
      * settle_generations decides (all of them after a bulk load). */
-    if (!rc && (rc = settle_generations(w, 0))) {
+    uint64_t merges = w->stats.merges;
+    if (!rc && !(rc = settle_generations(w, 0)) && w->stats.merges > merges)
+        rc = maybe_compact(w);
+    if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
     }

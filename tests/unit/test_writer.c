@@ -234,6 +234,61 @@ static void test_many_commits_merge_generations(void **state)
     updates_keep_statistics_exact(2, 23);
 }
 
+/* A compaction rewrites the index without free pages and exchanges it for
+ * the directory: the same answers, a smaller file, and the writer lock
+ * moves with it. */
+static void test_compaction_keeps_the_index(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    for (unsigned round = 0; round < 6; round++) {
+        for (unsigned i = 0; i < 400; i++)
+            assert_int_equal(add_doc(w, i, round), DKS_OK);  /* replaced every round */
+        assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    }
+    char *before = dump_terms(f.idx);
+    dks_results *r;
+    dks_search_options all = {.limit = 1000, .exact_total = 1};
+    assert_int_equal(dks_search(f.idx, "velfærd OR klima", 16, &all, &r, NULL), DKS_OK);
+    uint64_t hits_before = dks_results_total(r);
+    double top_before = dks_results_hit(r, 0)->score;
+    dks_results_free(r);
+    uint64_t free_before, free_after, size_before = dks_store_size(dks_index_store(f.idx));
+    assert_int_equal(dks_store_free_bytes(dks_index_store(f.idx), &free_before), DKS_OK);
+    assert_true(free_before > 0);
+
+    assert_int_equal(dks_store_compact(dks_index_store(f.idx)), DKS_OK);
+    assert_int_equal(dks_store_free_bytes(dks_index_store(f.idx), &free_after), DKS_OK);
+    assert_true(free_after <= 16 * 4096);  /* what the copy's own commits left */
+    assert_true(dks_store_size(dks_index_store(f.idx)) < size_before);
+    char *after = dump_terms(f.idx);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(dks_search(f.idx, "velfærd OR klima", 16, &all, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), hits_before);
+    assert_true(dks_results_hit(r, 0)->score == top_before);
+    dks_results_free(r);
+    /* still this writer's: a second one is refused, and this one goes on */
+    dks_index *other;
+    dks_writer *w2;
+    assert_int_equal(dks_index_open(f.db, DKS_OPEN_WRITE, &other, NULL), DKS_OK);
+    assert_int_equal(dks_writer_open(other, &w2, NULL), DKS_ELOCKED);
+    dks_index_close(other);
+    assert_int_equal(add_doc(w, 1000, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    dks_index_stats st;
+    assert_int_equal(dks_index_stats_get(f.idx, &st), DKS_OK);
+    assert_int_equal(st.documents, 401);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
 static void test_long_posting_lists_across_blocks(void **state)
 {
     (void)state;
@@ -559,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_long_posting_lists_across_blocks),
         cmocka_unit_test(test_two_threads_build_the_same_index),
         cmocka_unit_test(test_many_commits_merge_generations),
+        cmocka_unit_test(test_compaction_keeps_the_index),
         cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
         cmocka_unit_test(test_bad_documents_are_refused_alone),
