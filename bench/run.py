@@ -248,12 +248,15 @@ def run_all(corpus_path, queries, runs, out):
         results[e.name] = e.query_figures()
     results["dksearch exhaustive"]["same_top10"] = same_top10(ours.answers, variants[1].answers)
     plot([e for e in all_engines + variants if e.query_argv], out)
-    # the index without the stored text, which a peer without snippets lacks
+    # the index without the document store (records, ids, stored text),
+    # which a peer that returns ids only does not need
     stats = json.loads(subprocess.run([os.path.join(BINDIR, "dksearch-query"), "--db",
                                        ours.path, "--stats"], check=True,
                                       capture_output=True).stdout)
     results["dksearch"]["index_size_no_text_pct"] = (
-        100.0 * (disk_bytes(ours.path) - stats["text_bytes"]) / os.path.getsize(corpus_path))
+        100.0 * (disk_bytes(ours.path) - stats["store_bytes"]) / os.path.getsize(corpus_path))
+    results["dksearch"]["index_parts_mib"] = {
+        part: stats[part + "_bytes"] / 2**20 for part in ("postings", "terms", "store", "text")}
     results["tokenise only (limit)"] = {
         "index_mib_s": statistics.median(l["tokenise_mib_s"] for l in limits)}
     results["cached stemming (limit)"] = {
@@ -310,7 +313,7 @@ def report(mib, corpus_path, queries, results, out):
              f"{os.path.getsize(corpus_path) / 2**20:.1f} MiB; {len(queries)} queries, top 10. "
              "Medians of the runs; a ratio is how many times better dksearch is "
              "(above 1x: dksearch wins).", "",
-             "| engine | index MiB/s | peak RSS MiB | index % of input | without stored text "
+             "| engine | index MiB/s | peak RSS MiB | index % of input | without document store "
              "| queries/s |",
              "| --- | --- | --- | --- | --- | --- |"]
 

@@ -169,6 +169,9 @@ typedef struct dks_index_stats {
     uint64_t tokens;         /* sum of document lengths */
     uint64_t size_bytes;     /* size of the index files on disk */
     uint64_t text_bytes;     /* of the pages in use, those of the stored text */
+    uint64_t store_bytes;    /* ... of the document store: records, ids and text */
+    uint64_t postings_bytes; /* ... of the posting blocks (every generation) */
+    uint64_t terms_bytes;    /* ... of the term dictionary */
 } dks_index_stats;
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out);

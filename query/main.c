@@ -114,9 +114,12 @@ static int print_stats(dks_index *index)
         return 2;
     }
     printf("{\"documents\":%llu,\"terms\":%llu,\"tokens\":%llu,\"size_bytes\":%llu,"
-           "\"text_bytes\":%llu}\n", (unsigned long long)st.documents,
+           "\"text_bytes\":%llu,\"store_bytes\":%llu,\"postings_bytes\":%llu,"
+           "\"terms_bytes\":%llu}\n", (unsigned long long)st.documents,
            (unsigned long long)st.terms, (unsigned long long)st.tokens,
-           (unsigned long long)st.size_bytes, (unsigned long long)st.text_bytes);
+           (unsigned long long)st.size_bytes, (unsigned long long)st.text_bytes,
+           (unsigned long long)st.store_bytes, (unsigned long long)st.postings_bytes,
+           (unsigned long long)st.terms_bytes);
     return 0;
 }
 

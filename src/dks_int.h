@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 6u
+#define DKS_FORMAT_VERSION 7u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -405,6 +405,16 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
  * never collide with a word.  out needs DKS_MAX_KEY_TERM_BYTES + 1 bytes;
  * returns 0 for a term too long to index. */
 size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out);
+
+/* Whether the postings of a key record positions: words, expansions,
+ * title words and fields do; compound parts and heads, lemmas, spellings
+ * and forms stand where their word stands, which phrases and proximity
+ * read from the word, and so record frequencies only. */
+static inline int dks_key_has_positions(const char *key, size_t len)
+{
+    unsigned char kind = len ? (unsigned char)key[0] : 0;
+    return !(kind >= 0x01 && kind <= 0x06);
+}
 
 /* Keys of the fields: a word of the title (0x07 + term), and a field's
  * value (0x08 + name + 0x00 + value, both lower case) for filters and
@@ -777,6 +787,7 @@ typedef struct dks_doc_matches {
     uint32_t doc;                  /* set by the caller */
     dks_position_match *matches;   /* owned; free() */
     size_t n, cap;
+    int unplaced;                  /* a key without positions (see dks_key_has_positions) occurs */
 } dks_doc_matches;
 /* Appends to each of docs where each key (a term key as in
  * dks_match_result.terms) stands in it, read from the postings in one pass

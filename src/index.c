@@ -163,7 +163,21 @@ int dks_index_stats_get(dks_index *index, dks_index_stats *out)
     dks_txn *t;
     if ((rc = dks_txn_begin(index->store, 0, &t)))
         return rc;
+    uint64_t docs = 0, ids = 0;
+    out->postings_bytes = 0;
     rc = dks_store_db_bytes(t, DKS_DB_TEXT, &out->text_bytes);
+    if (!rc)
+        rc = dks_store_db_bytes(t, DKS_DB_DOCS, &docs);
+    if (!rc)
+        rc = dks_store_db_bytes(t, DKS_DB_IDS, &ids);
+    if (!rc)
+        rc = dks_store_db_bytes(t, DKS_DB_TERMS, &out->terms_bytes);
+    for (unsigned i = 0; !rc && i < m.n_gens; i++) {
+        uint64_t b;
+        if (!(rc = dks_store_db_bytes(t, dks_db_postings(m.gen_slot[i]), &b)))
+            out->postings_bytes += b;
+    }
+    out->store_bytes = out->text_bytes + docs + ids;
     dks_txn_abort(t);
     return rc;
 }

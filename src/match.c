@@ -217,12 +217,17 @@ static int term_score(iter *it, double *score)
     return DKS_OK;
 }
 
-/* The current document's positions, into a buffer that grows as needed. */
+/* The current document's positions, into a buffer that grows as needed;
+ * none (*n = 0) for a key that records none. */
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
     int rc = term_decode(t);
     if (rc)
         return rc;
+    *n = 0;
+    if (t->h.positions_len == 0)
+        return dks_key_has_positions((const char *)t->prefix, t->prefix_len - 1)
+                   ? DKS_ECORRUPT : DKS_OK;
     const unsigned char *end = t->h.positions + t->h.positions_len;
     if (t->pos_i > t->i) {
         t->pos_p = t->h.positions;
@@ -1828,6 +1833,8 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
             rc = term_positions((term_iter *)it, &buf, &cap, &n_pos);
             for (uint32_t p = 0; !rc && p < n_pos; p++)
                 rc = add_match(order[i], buf[p], (uint32_t)k);
+            if (!rc && n_pos == 0)
+                order[i]->unplaced = 1;
         }
         it->ops->free(it);
     }

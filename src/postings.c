@@ -16,7 +16,8 @@
  *   doc gaps    n-1 numbers doc[i] - doc[i-1] - 1, gap_bits each
  *   tfs         n numbers tf - 1, each in as many bits as max_tf - 1 needs
  *   positions   the rest: per document in order, tf varints: the first
- *               position, then the gaps to the next (each >= 1)
+ *               position, then the gaps to the next (each >= 1); empty
+ *               for keys that record no positions (dks_key_has_positions)
  *
  * The header lets a reader skip a block (last doc) or bound its score
  * (max_tf, min_len) without decoding it, and a ranked query that needs no

@@ -273,7 +273,7 @@ static int make_hit(dks_txn *t, dks_analyzer *an, dks_text_reader *tr,
     dks_snippet snip = {0};
     if (words == 0)
         rc = dks_buf_append(&snip.text, "", 0);  /* no snippet asked for */
-    else if (at)
+    else if (at && !at->unplaced)
         rc = dks_snippet_at_positions(text, text_len, rec.body_start, at->matches, at->n,
                                       m->n_terms, words, &snip);
     else

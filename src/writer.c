@@ -58,7 +58,8 @@ typedef struct term_state {
     uint32_t pos;        /* its last position there */
     uint32_t df, cf;     /* in the batch */
     uint32_t head, tail, end;  /* stream: first byte, next byte, end of the slice's data */
-    uint32_t level;      /* of the slice being written */
+    uint16_t level;      /* of the slice being written */
+    uint16_t no_positions;  /* its key records none: each occurrence after the first is a 0 */
 } term_state;
 
 typedef struct stream_reader {
@@ -262,19 +263,22 @@ static int invert(dks_writer *w, dks_doc_terms *dt, uint32_t local)
         term_state *st = &w->terms[id];
         if (st->last != local + 1) {
             if (st->last == 0) {
+                size_t kl;
+                const char *key = dks_termdict_key(w->dict, id, &kl);
                 if ((rc = dks_grow(&w->batch_terms, w->n_batch_terms, &w->batch_terms_cap,
                                    sizeof *w->batch_terms, 4096)) ||
                     (rc = stream_start(w, st)))
                     break;
+                st->no_positions = !dks_key_has_positions(key, kl);
                 w->batch_terms[w->n_batch_terms++] = id;
             }
             rc = stream_put(w, st, (uint64_t)(local + 1 - st->last) << 1 | 1);
             if (!rc)
-                rc = stream_put(w, st, (uint64_t)pos << 1);
+                rc = stream_put(w, st, st->no_positions ? 0 : (uint64_t)pos << 1);
             st->last = local + 1;
             st->df++;
         } else if (pos != st->pos) {  /* equal: two terms of one token, one position */
-            rc = stream_put(w, st, (uint64_t)(pos - st->pos) << 1);
+            rc = stream_put(w, st, st->no_positions ? 0 : (uint64_t)(pos - st->pos) << 1);
         } else {
             continue;
         }
@@ -378,7 +382,8 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         size_t mark = b->positions.len;
         uint32_t tf = 0;
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
-            rc = dks_buf_put_varint(&b->positions, v >> 1);
+            if (!st->no_positions)
+                rc = dks_buf_put_varint(&b->positions, v >> 1);
             tf++;
         }
         if (dead) {
@@ -582,8 +587,9 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
             b->positions.len = 0;
         }
         const unsigned char *start = p;
-        if ((rc = dks_positions_skip(&p, end, tfs[i])) ||
-            (rc = dks_buf_append(&b->positions, start, (size_t)(p - start))))
+        if (h->positions_len &&  /* else the key records no positions */
+            ((rc = dks_positions_skip(&p, end, tfs[i])) ||
+             (rc = dks_buf_append(&b->positions, start, (size_t)(p - start)))))
             return rc;
         if (b->n && docs[i] <= b->docs[b->n - 1])
             return DKS_ECORRUPT;
@@ -754,18 +760,21 @@ static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t d
     if (i == b->n || b->tfs[i] != tf)
         return DKS_ECORRUPT;
 
-    /* Cut the document's positions out of the position section. */
-    const unsigned char *s = b->positions.data, *end = s + b->positions.len;
-    for (uint32_t j = 0; j < i && !rc; j++)
-        rc = dks_positions_skip(&s, end, b->tfs[j]);
-    const unsigned char *cut = s;
-    if (!rc)
-        rc = dks_positions_skip(&s, end, tf);
-    if (rc)
-        return rc;
-    size_t cut_at = (size_t)(cut - b->positions.data), cut_len = (size_t)(s - cut);
-    memmove(b->positions.data + cut_at, s, (size_t)(end - s));
-    b->positions.len -= cut_len;
+    /* Cut the document's positions out of the position section (an
+     * empty one: the key records none). */
+    if (b->positions.len) {
+        const unsigned char *s = b->positions.data, *end = s + b->positions.len;
+        for (uint32_t j = 0; j < i && !rc; j++)
+            rc = dks_positions_skip(&s, end, b->tfs[j]);
+        const unsigned char *cut = s;
+        if (!rc)
+            rc = dks_positions_skip(&s, end, tf);
+        if (rc)
+            return rc;
+        size_t cut_at = (size_t)(cut - b->positions.data), cut_len = (size_t)(s - cut);
+        memmove(b->positions.data + cut_at, s, (size_t)(end - s));
+        b->positions.len -= cut_len;
+    }
     memmove(b->docs + i, b->docs + i + 1, (b->n - i - 1) * sizeof *b->docs);
     memmove(b->tfs + i, b->tfs + i + 1, (b->n - i - 1) * sizeof *b->tfs);
     memmove(b->lens + i, b->lens + i + 1, (b->n - i - 1) * sizeof *b->lens);
