@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 7u
+#define DKS_FORMAT_VERSION 8u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -275,7 +275,9 @@ typedef struct dks_block_header {
     const unsigned char *tfs;       /* term-frequency section */
     size_t tfs_len;
     const unsigned char *positions; /* position section */
-    size_t positions_len;
+    size_t positions_len;           /* 0: the key records no positions */
+    unsigned first_bits, pos_gap_bits;
+    const unsigned char *firsts, *pos_gaps;  /* within the position section */
 } dks_block_header;
 
 /* A block held in memory, for writing and for merging. */
@@ -284,26 +286,32 @@ typedef struct dks_block_data {
     uint32_t docs[DKS_BLOCK_DOCS];
     uint32_t tfs[DKS_BLOCK_DOCS];
     uint32_t lens[DKS_BLOCK_DOCS];  /* document lengths, or a lower bound of them */
-    dks_buf positions;              /* the encoded position section */
+    /* every document's positions in turn, ascending within each; pos_n 0
+     * for a key that records none */
+    uint32_t *pos;
+    size_t pos_n, pos_cap;
+    size_t *scratch;                /* for the encoder */
+    size_t scratch_cap;
 } dks_block_data;
 
 /* Parses a block value (key's first doc given).  Cheap: decodes only the
  * header.  DKS_ECORRUPT on any inconsistency. */
 int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
                     dks_block_header *h);
-/* Decodes doc ids and term frequencies (arrays of h->n). */
+/* Decodes doc ids and term frequencies (arrays of h->n), and checks the
+ * position section against the frequencies. */
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);
+/* The tf positions of document i of a decoded block with positions, into
+ * out; gap_at: the sum of tf - 1 over the documents before it. */
+int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
+                        uint32_t *out);
 /* Encodes a block; out is cleared first. */
-int dks_block_encode(const dks_block_data *b, dks_buf *out);
+int dks_block_encode(dks_block_data *b, dks_buf *out);
 /* Decodes the block fully into b (for merging and deleting). */
 int dks_block_load(const dks_block_header *h, dks_block_data *b);
-/* Appends one document's sorted positions to a position section. */
-int dks_positions_append(dks_buf *section, const uint32_t *positions, uint32_t n);
-/* Reads `tf` positions starting at *p; advances *p. */
-int dks_positions_read(const unsigned char **p, const unsigned char *end,
-                       uint32_t tf, uint32_t *out);
-/* Skips `tf` positions starting at *p. */
-int dks_positions_skip(const unsigned char **p, const unsigned char *end, uint32_t tf);
+/* Room for `extra` more positions in b->pos. */
+int dks_block_pos_reserve(dks_block_data *b, size_t extra);
+void dks_block_data_free(dks_block_data *b);
 
 /* ------------------------------------------------------------------ */
 /* store.c: the LMDB environment (the only file that includes lmdb.h)  */

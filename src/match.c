@@ -96,7 +96,7 @@ typedef struct term_iter {
     int decoded;
     uint32_t i;                       /* index of the current doc in the block */
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
-    const unsigned char *pos_p;       /* positions of doc pos_i start here */
+    uint64_t gap_at;                  /* of document pos_i: see dks_block_positions */
     uint32_t pos_i;
     double idf;
     double weight;                    /* of this alternative of a query word */
@@ -119,7 +119,7 @@ static int term_decode(term_iter *t)
     if (rc)
         return rc;
     t->decoded = 1;
-    t->pos_p = t->h.positions;
+    t->gap_at = 0;
     t->pos_i = 0;
     return DKS_OK;
 }
@@ -228,14 +228,12 @@ static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n
     if (t->h.positions_len == 0)
         return dks_key_has_positions((const char *)t->prefix, t->prefix_len - 1)
                    ? DKS_ECORRUPT : DKS_OK;
-    const unsigned char *end = t->h.positions + t->h.positions_len;
     if (t->pos_i > t->i) {
-        t->pos_p = t->h.positions;
+        t->gap_at = 0;
         t->pos_i = 0;
     }
     for (; t->pos_i < t->i; t->pos_i++)
-        if ((rc = dks_positions_skip(&t->pos_p, end, t->tfs[t->pos_i])))
-            return rc;
+        t->gap_at += t->tfs[t->pos_i] - 1;
     uint32_t tf = t->tfs[t->i];
     if (tf > *cap) {
         uint32_t *b = realloc(*buf, tf * sizeof *b);
@@ -244,9 +242,8 @@ static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n
         *buf = b;
         *cap = tf;
     }
-    const unsigned char *p = t->pos_p;
     *n = tf;
-    return dks_positions_read(&p, end, tf, *buf);
+    return dks_block_positions(&t->h, t->i, t->gap_at, tf, *buf);
 }
 
 static void term_set_min(iter *it, double min)

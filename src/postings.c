@@ -15,20 +15,29 @@
  *   gap_bits    bits of each doc gap, 0..32
  *   doc gaps    n-1 numbers doc[i] - doc[i-1] - 1, gap_bits each
  *   tfs         n numbers tf - 1, each in as many bits as max_tf - 1 needs
- *   positions   the rest: per document in order, tf varints: the first
- *               position, then the gaps to the next (each >= 1); empty
- *               for keys that record no positions (dks_key_has_positions)
+ *   positions   the rest; empty for keys that record no positions
+ *               (dks_key_has_positions), else:
+ *     first_bits  u8, 0..32
+ *     gap_bits    u8, 0..32
+ *     firsts      n numbers, first_bits each: each document's first position
+ *     gaps        sum(tf) - n numbers, gap_bits each: for each document in
+ *                 turn, position - previous position - 1 for its others
  *
  * The header lets a reader skip a block (last doc) or bound its score
  * (max_tf, min_len) without decoding it, and a ranked query that needs no
- * positions never touches the position section.  Gaps and frequencies
- * are bit-packed, least significant bit first, each section padded to a
- * whole byte: most frequencies are 1, and a block whose largest is 1
- * spends no bits on them at all.
+ * positions never touches the position section.  Everything after the
+ * header is bit-packed, least significant bit first, each section padded
+ * to a whole byte: most frequencies are 1, and a block whose largest is 1
+ * spends no bits on them at all.  Positions are packed too, first
+ * positions apart from the gaps (they spread over the whole document,
+ * gaps are short), and a document's positions are found without reading
+ * the others': its first is number i, its gaps start after the tf - 1 of
+ * the documents before it.
  *
  * Index bytes are untrusted: every decoder checks every length and
  * returns DKS_ECORRUPT rather than reading past the value.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dks_int.h"
@@ -126,6 +135,18 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
     h->tfs_len = tfs_len;
     h->positions = h->tfs + tfs_len;
     h->positions_len = (size_t)(end - h->positions);
+    h->first_bits = h->pos_gap_bits = 0;
+    h->firsts = h->pos_gaps = NULL;
+    if (h->positions_len) {
+        if (h->positions_len < 2 || h->positions[0] > 32 || h->positions[1] > 32)
+            return DKS_ECORRUPT;
+        h->first_bits = h->positions[0];
+        h->pos_gap_bits = h->positions[1];
+        if (packed_bytes(h->n, h->first_bits) > h->positions_len - 2)
+            return DKS_ECORRUPT;
+        h->firsts = h->positions + 2;
+        h->pos_gaps = h->firsts + packed_bytes(h->n, h->first_bits);
+    }
     return DKS_OK;
 }
 
@@ -144,18 +165,93 @@ int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
     if (doc != h->last_doc)
         return DKS_ECORRUPT;
     unpack(h->tfs, h->n, bit_width(h->max_tf - 1), tfs);
+    uint64_t gaps = 0;
     for (uint32_t i = 0; i < h->n; i++) {
         if (tfs[i] >= h->max_tf)
             return DKS_ECORRUPT;
+        gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;
+    }
+    /* the position section holds exactly the numbers the frequencies say */
+    if (h->positions_len &&
+        h->positions_len != 2 + packed_bytes(h->n, h->first_bits) +
+                                (gaps * h->pos_gap_bits + 7) / 8)
+        return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+/* Number `index` of `bits` bits of a packed section whose bytes the
+ * caller has checked. */
+static uint32_t packed_at(const unsigned char *p, uint64_t index, unsigned bits)
+{
+    if (bits == 0)
+        return 0;
+    uint64_t bit = index * bits, acc = 0;
+    size_t first = (size_t)(bit >> 3), last = (size_t)((bit + bits - 1) >> 3);
+    for (size_t b = last + 1; b-- > first;)
+        acc = acc << 8 | p[b];
+    return (uint32_t)((acc >> (bit & 7)) & (bits == 32 ? 0xffffffffu : (1u << bits) - 1));
+}
+
+int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
+                        uint32_t *out)
+{
+    if (!h->positions_len || i >= h->n)
+        return DKS_ECORRUPT;
+    uint64_t pos = packed_at(h->firsts, i, h->first_bits);
+    for (uint32_t k = 0; k < tf; k++) {
+        if (k)
+            pos += (uint64_t)packed_at(h->pos_gaps, gap_at + k - 1, h->pos_gap_bits) + 1;
+        if (pos > DKS_MAX_POSITION)
+            return DKS_ECORRUPT;
+        out[k] = (uint32_t)pos;
     }
     return DKS_OK;
 }
 
-int dks_block_encode(const dks_block_data *b, dks_buf *out)
+/* Appends n numbers of `bits` bits from get(ctx, i), padded to a byte. */
+static int pack_with(dks_buf *out, size_t n, unsigned bits,
+                     uint32_t (*get)(const dks_block_data *b, size_t i), const dks_block_data *b)
+{
+    size_t bytes = ((uint64_t)n * bits + 7) / 8;
+    int rc = dks_buf_reserve(out, bytes);
+    if (rc || bits == 0)
+        return rc;
+    unsigned char *o = out->data + out->len;
+    uint64_t acc = 0;
+    unsigned have = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)get(b, i) << have;
+        have += bits;
+        while (have >= 8) {
+            *o++ = (unsigned char)acc;
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if (have)
+        *o++ = (unsigned char)acc;
+    out->len += bytes;
+    return DKS_OK;
+}
+
+/* the first positions and the gaps of b->pos, by number (see encode) */
+static uint32_t first_of(const dks_block_data *b, size_t i)
+{
+    return b->pos[b->scratch[i]];
+}
+
+static uint32_t gap_of(const dks_block_data *b, size_t i)
+{
+    size_t at = b->scratch[DKS_BLOCK_DOCS + i];
+    return b->pos[at] - b->pos[at - 1] - 1;
+}
+
+int dks_block_encode(dks_block_data *b, dks_buf *out)
 {
     uint32_t min_len = UINT32_MAX, max_tf = 0, max_gap = 0;
     uint32_t gaps[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    uint64_t total_tf = 0;
     if (b->n == 0 || b->n > DKS_BLOCK_DOCS)
         return DKS_EINVAL;
     for (uint32_t i = 0; i < b->n; i++) {
@@ -169,11 +265,14 @@ int dks_block_encode(const dks_block_data *b, dks_buf *out)
         if (b->tfs[i] == 0)
             return DKS_EINVAL;
         tfs[i] = b->tfs[i] - 1;
+        total_tf += b->tfs[i];
         if (b->tfs[i] > max_tf)
             max_tf = b->tfs[i];
         if (b->lens[i] < min_len)
             min_len = b->lens[i];
     }
+    if (b->pos_n && b->pos_n != total_tf)
+        return DKS_EINVAL;
     unsigned gap_bits = bit_width(max_gap);
     out->len = 0;
     int rc;
@@ -183,10 +282,70 @@ int dks_block_encode(const dks_block_data *b, dks_buf *out)
         (rc = dks_buf_put_varint(out, min_len)) ||
         (rc = dks_buf_put_varint(out, gap_bits)) ||
         (rc = pack(out, gaps, b->n - 1, gap_bits)) ||
-        (rc = pack(out, tfs, b->n, bit_width(max_tf - 1))) ||
-        (rc = dks_buf_append(out, b->positions.data, b->positions.len)))
+        (rc = pack(out, tfs, b->n, bit_width(max_tf - 1))))
+        return rc;
+    if (!b->pos_n)
+        return DKS_OK;
+    /* where each document's positions start, and each gap's position;
+     * the widths from the largest of each */
+    size_t n_gaps = b->pos_n - b->n;
+    if (n_gaps + DKS_BLOCK_DOCS > b->scratch_cap) {
+        size_t cap = n_gaps + DKS_BLOCK_DOCS;
+        size_t *grown = realloc(b->scratch, cap * sizeof *grown);
+        if (!grown)
+            return DKS_ENOMEM;
+        b->scratch = grown;
+        b->scratch_cap = cap;
+    }
+    uint32_t max_first = 0, max_pos_gap = 0;
+    size_t at = 0, g = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        b->scratch[i] = at;
+        if (b->pos[at] > max_first)
+            max_first = b->pos[at];
+        for (uint32_t k = 1; k < b->tfs[i]; k++, g++) {
+            if (b->pos[at + k] <= b->pos[at + k - 1])
+                return DKS_EINVAL;
+            b->scratch[DKS_BLOCK_DOCS + g] = at + k;
+            uint32_t gap = b->pos[at + k] - b->pos[at + k - 1] - 1;
+            if (gap > max_pos_gap)
+                max_pos_gap = gap;
+        }
+        at += b->tfs[i];
+    }
+    unsigned char widths[2] = {(unsigned char)bit_width(max_first),
+                               (unsigned char)bit_width(max_pos_gap)};
+    if ((rc = dks_buf_append(out, widths, 2)) ||
+        (rc = pack_with(out, b->n, widths[0], first_of, b)) ||
+        (rc = pack_with(out, n_gaps, widths[1], gap_of, b)))
         return rc;
     return DKS_OK;
+}
+
+int dks_block_pos_reserve(dks_block_data *b, size_t extra)
+{
+    if (b->pos_n + extra <= b->pos_cap)
+        return DKS_OK;
+    if (extra > DKS_BUF_MAX / sizeof *b->pos - b->pos_n)
+        return DKS_ELIMIT;
+    size_t cap = b->pos_cap ? b->pos_cap : 1024;
+    while (cap < b->pos_n + extra)
+        cap *= 2;
+    uint32_t *grown = realloc(b->pos, cap * sizeof *grown);
+    if (!grown)
+        return DKS_ENOMEM;
+    b->pos = grown;
+    b->pos_cap = cap;
+    return DKS_OK;
+}
+
+void dks_block_data_free(dks_block_data *b)
+{
+    free(b->pos);
+    free(b->scratch);
+    b->pos = NULL;
+    b->scratch = NULL;
+    b->pos_n = b->pos_cap = b->scratch_cap = 0;
 }
 
 int dks_block_load(const dks_block_header *h, dks_block_data *b)
@@ -195,51 +354,17 @@ int dks_block_load(const dks_block_header *h, dks_block_data *b)
     if (rc)
         return rc;
     b->n = h->n;
-    for (uint32_t i = 0; i < h->n; i++)
+    b->pos_n = 0;
+    uint64_t gap_at = 0;
+    for (uint32_t i = 0; i < h->n; i++) {
         b->lens[i] = h->min_len;
-    b->positions.len = 0;
-    return dks_buf_append(&b->positions, h->positions, h->positions_len);
-}
-
-int dks_positions_append(dks_buf *section, const uint32_t *positions, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t v = i == 0 ? positions[0] : positions[i] - positions[i - 1];
-        int rc = dks_buf_put_varint(section, v);
-        if (rc)
+        if (!h->positions_len)
+            continue;
+        if ((rc = dks_block_pos_reserve(b, b->tfs[i])) ||
+            (rc = dks_block_positions(h, i, gap_at, b->tfs[i], b->pos + b->pos_n)))
             return rc;
+        b->pos_n += b->tfs[i];
+        gap_at += b->tfs[i] - 1;
     }
-    return DKS_OK;
-}
-
-int dks_positions_read(const unsigned char **p, const unsigned char *end, uint32_t tf,
-                       uint32_t *out)
-{
-    uint32_t pos = 0;
-    for (uint32_t i = 0; i < tf; i++) {
-        uint32_t v;
-        int rc = dks_varint_decode32(p, end, &v);
-        if (rc)
-            return rc;
-        if (i > 0 && (v == 0 || v > DKS_MAX_POSITION - pos))
-            return DKS_ECORRUPT;
-        pos = i == 0 ? v : pos + v;
-        if (pos > DKS_MAX_POSITION)
-            return DKS_ECORRUPT;
-        out[i] = pos;
-    }
-    return DKS_OK;
-}
-
-int dks_positions_skip(const unsigned char **p, const unsigned char *end, uint32_t tf)
-{
-    const unsigned char *s = *p;
-    for (uint32_t i = 0; i < tf; i++) {
-        do {
-            if (s >= end)
-                return DKS_ECORRUPT;
-        } while (*s++ & 0x80);
-    }
-    *p = s;
     return DKS_OK;
 }

@@ -330,7 +330,7 @@ static int find_block(dks_writer *w, dks_db db, const char *term, size_t len, ui
 
 /* append: the block goes after every key of db (see dks_kv_append) */
 static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
-                     const dks_block_data *b, int append)
+                     dks_block_data *b, int append)
 {
     unsigned char key[DKS_MAX_TERM_BYTES + 5];
     size_t kl = dks_postings_key(key, term, len, b->docs[0]);
@@ -364,7 +364,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
 {
     dks_block_data *b = &w->block;
     b->n = 0;
-    b->positions.len = 0;
+    b->pos_n = 0;
     *df = *cf = 0;
     stream_reader r = stream_open(st);
     uint64_t v;
@@ -375,19 +375,21 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
             if ((rc = put_block(w, db, key, len, b, 1)))
                 return rc;
             b->n = 0;
-            b->positions.len = 0;
+            b->pos_n = 0;
         }
         local += (uint32_t)(v >> 1);
         int dead = w->dead[local - 1];
-        size_t mark = b->positions.len;
-        uint32_t tf = 0;
+        size_t mark = b->pos_n;
+        uint32_t tf = 0, pos = 0;
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
-            if (!st->no_positions)
-                rc = dks_buf_put_varint(&b->positions, v >> 1);
+            /* the first position as it is, the others as gaps */
+            pos = tf ? pos + (uint32_t)(v >> 1) : (uint32_t)(v >> 1);
+            if (!st->no_positions && !(rc = dks_block_pos_reserve(b, 1)))
+                b->pos[b->pos_n++] = pos;
             tf++;
         }
         if (dead) {
-            b->positions.len = mark;
+            b->pos_n = mark;
             continue;
         }
         b->docs[b->n] = w->pending_from + local - 1;
@@ -577,20 +579,22 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     if ((rc = dks_block_decode(h, docs, tfs)))
         return rc;
-    const unsigned char *p = h->positions, *end = h->positions + h->positions_len;
+    uint64_t gap_at = 0;
     for (uint32_t i = 0; i < h->n; i++) {
         if (b->n == DKS_BLOCK_DOCS) {
             if ((rc = put_block(w, db, term, len, b, 1)))
                 return rc;
             *written += w->scratch.len;
             b->n = 0;
-            b->positions.len = 0;
+            b->pos_n = 0;
         }
-        const unsigned char *start = p;
-        if (h->positions_len &&  /* else the key records no positions */
-            ((rc = dks_positions_skip(&p, end, tfs[i])) ||
-             (rc = dks_buf_append(&b->positions, start, (size_t)(p - start)))))
-            return rc;
+        if (h->positions_len) {  /* else the key records no positions */
+            if ((rc = dks_block_pos_reserve(b, tfs[i])) ||
+                (rc = dks_block_positions(h, i, gap_at, tfs[i], b->pos + b->pos_n)))
+                return rc;
+            b->pos_n += tfs[i];
+            gap_at += tfs[i] - 1;
+        }
         if (b->n && docs[i] <= b->docs[b->n - 1])
             return DKS_ECORRUPT;
         b->docs[b->n] = docs[i];
@@ -642,7 +646,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
             memcpy(term, t, tl);  /* the entry goes away with the cursor's next step */
             term_len = tl;
             b->n = 0;
-            b->positions.len = 0;
+            b->pos_n = 0;
             for (unsigned i = 0; i < n && !rc; i++) {
                 while (!rc && source_term(&src[i], &st, &sl) == 1 && sl == term_len &&
                        memcmp(st, term, sl) == 0) {
@@ -760,20 +764,13 @@ static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t d
     if (i == b->n || b->tfs[i] != tf)
         return DKS_ECORRUPT;
 
-    /* Cut the document's positions out of the position section (an
-     * empty one: the key records none). */
-    if (b->positions.len) {
-        const unsigned char *s = b->positions.data, *end = s + b->positions.len;
-        for (uint32_t j = 0; j < i && !rc; j++)
-            rc = dks_positions_skip(&s, end, b->tfs[j]);
-        const unsigned char *cut = s;
-        if (!rc)
-            rc = dks_positions_skip(&s, end, tf);
-        if (rc)
-            return rc;
-        size_t cut_at = (size_t)(cut - b->positions.data), cut_len = (size_t)(s - cut);
-        memmove(b->positions.data + cut_at, s, (size_t)(end - s));
-        b->positions.len -= cut_len;
+    /* Cut the document's positions out (none if the key records none). */
+    if (b->pos_n) {
+        size_t at = 0;
+        for (uint32_t j = 0; j < i; j++)
+            at += b->tfs[j];
+        memmove(b->pos + at, b->pos + at + tf, (b->pos_n - at - tf) * sizeof *b->pos);
+        b->pos_n -= tf;
     }
     memmove(b->docs + i, b->docs + i + 1, (b->n - i - 1) * sizeof *b->docs);
     memmove(b->tfs + i, b->tfs + i + 1, (b->n - i - 1) * sizeof *b->tfs);
@@ -1300,7 +1297,7 @@ void dks_writer_close(dks_writer *w)
     dks_buf_free(&w->scratch);
     dks_buf_free(&w->text);
     dks_buf_free(&w->fields);
-    dks_buf_free(&w->block.positions);
+    dks_block_data_free(&w->block);
     dks_analyzer_free(w->an);
     dks_analyzer_free(w->del_an);
     dks_termdict_free(w->del_dict);

@@ -62,7 +62,7 @@ static void random_block(dks_block_data *b, uint32_t n, uint32_t first, uint32_t
                          uint32_t max_tf, uint32_t positions[][16])
 {
     b->n = n;
-    b->positions.len = 0;
+    b->pos_n = 0;
     uint32_t doc = first;
     for (uint32_t i = 0; i < n; i++) {
         if (i)
@@ -75,7 +75,9 @@ static void random_block(dks_block_data *b, uint32_t n, uint32_t first, uint32_t
             positions[i][j] = pos;
             pos += 1 + rnd() % 300;
         }
-        assert_int_equal(dks_positions_append(&b->positions, positions[i], b->tfs[i]), DKS_OK);
+        assert_int_equal(dks_block_pos_reserve(b, b->tfs[i]), DKS_OK);
+        memcpy(b->pos + b->pos_n, positions[i], b->tfs[i] * sizeof *b->pos);
+        b->pos_n += b->tfs[i];
     }
 }
 
@@ -111,20 +113,25 @@ static void test_block_round_trip(void **state)
         assert_memory_equal(docs, b.docs, n * sizeof *docs);
         assert_memory_equal(tfs, b.tfs, n * sizeof *tfs);
 
-        const unsigned char *p = h.positions, *end = h.positions + h.positions_len;
-        for (uint32_t i = 0; i < n; i++) {
+        /* any document's positions, read without the others' (backwards) */
+        uint64_t gap_at = 0;
+        for (uint32_t i = 0; i < n; i++)
+            gap_at += tfs[i] - 1;
+        for (uint32_t i = n; i-- > 0;) {
             uint32_t got[16];
-            if (i % 2) {
-                assert_int_equal(dks_positions_skip(&p, end, tfs[i]), DKS_OK);
-                continue;
-            }
-            assert_int_equal(dks_positions_read(&p, end, tfs[i], got), DKS_OK);
+            gap_at -= tfs[i] - 1;
+            assert_int_equal(dks_block_positions(&h, i, gap_at, tfs[i], got), DKS_OK);
             assert_memory_equal(got, positions[i], tfs[i] * sizeof *got);
         }
-        assert_ptr_equal(p, end);
+        /* a block of a key without positions */
+        b.pos_n = 0;
+        assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
+        assert_int_equal(dks_block_parse(enc.data, enc.len, first, &h), DKS_OK);
+        assert_int_equal(h.positions_len, 0);
+        assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
     }
     dks_buf_free(&enc);
-    dks_buf_free(&b.positions);
+    dks_block_data_free(&b);
 }
 
 static void test_encode_rejects_unsorted_docs(void **state)
@@ -147,11 +154,12 @@ static int decode_all(const unsigned char *val, size_t len, uint32_t first)
     int rc = dks_block_parse(val, len, first, &h);
     if (!rc)
         rc = dks_block_decode(&h, docs, tfs);
-    const unsigned char *p = rc ? NULL : h.positions, *end = p + h.positions_len;
+    uint64_t gap_at = 0;
     for (uint32_t i = 0; !rc && i < h.n; i++) {
         if (tfs[i] > 4096)
             return DKS_ECORRUPT;
-        rc = dks_positions_read(&p, end, tfs[i], pos);
+        rc = dks_block_positions(&h, i, gap_at, tfs[i], pos);
+        gap_at += tfs[i] - 1;
     }
     return rc;
 }
@@ -166,8 +174,8 @@ static void test_damaged_blocks_are_detected(void **state)
     assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
     assert_int_equal(decode_all(enc.data, enc.len, 1000), DKS_OK);
 
-    /* Every truncation of the header and doc/tf sections is an error.
-     * (Cutting inside the position section is found when positions are read.) */
+    /* Every truncation is an error: the frequencies say how long the
+     * position section is. */
     for (size_t cut = 0; cut < enc.len; cut++) {
         unsigned char *copy = malloc(cut ? cut : 1);
         memcpy(copy, enc.data, cut);
@@ -188,7 +196,7 @@ static void test_damaged_blocks_are_detected(void **state)
     /* A first document near the top of the id space cannot overflow. */
     assert_int_equal(decode_all(enc.data, enc.len, UINT32_MAX - 10), DKS_ECORRUPT);
     dks_buf_free(&enc);
-    dks_buf_free(&b.positions);
+    dks_block_data_free(&b);
 }
 
 static void test_posting_keys(void **state)
