@@ -53,18 +53,20 @@ static size_t packed_bytes(uint32_t n, unsigned bits)
     return ((size_t)n * bits + 7) / 8;
 }
 
-/* Appends n numbers of `bits` bits each (every one fits), padded to a byte. */
-static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
+/* Appends n numbers of `bits` bits each (every one fits), padded to a
+ * byte: number i is get(ctx, i). */
+static int pack_with(dks_buf *out, size_t n, unsigned bits,
+                     uint32_t (*get)(const void *ctx, size_t i), const void *ctx)
 {
-    size_t bytes = packed_bytes(n, bits);
+    size_t bytes = ((uint64_t)n * bits + 7) / 8;
     int rc = dks_buf_reserve(out, bytes);
     if (rc || bits == 0)
         return rc;
     unsigned char *o = out->data + out->len;
     uint64_t acc = 0;
     unsigned have = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        acc |= (uint64_t)v[i] << have;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)get(ctx, i) << have;
         have += bits;
         while (have >= 8) {
             *o++ = (unsigned char)acc;
@@ -76,6 +78,16 @@ static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
         *o++ = (unsigned char)acc;
     out->len += bytes;
     return DKS_OK;
+}
+
+static uint32_t array_at(const void *ctx, size_t i)
+{
+    return ((const uint32_t *)ctx)[i];
+}
+
+static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
+{
+    return pack_with(out, n, bits, array_at, v);
 }
 
 /* Reads n numbers of `bits` bits each from p (packed_bytes(n, bits) bytes,
@@ -209,40 +221,16 @@ int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, 
     return DKS_OK;
 }
 
-/* Appends n numbers of `bits` bits from get(ctx, i), padded to a byte. */
-static int pack_with(dks_buf *out, size_t n, unsigned bits,
-                     uint32_t (*get)(const dks_block_data *b, size_t i), const dks_block_data *b)
-{
-    size_t bytes = ((uint64_t)n * bits + 7) / 8;
-    int rc = dks_buf_reserve(out, bytes);
-    if (rc || bits == 0)
-        return rc;
-    unsigned char *o = out->data + out->len;
-    uint64_t acc = 0;
-    unsigned have = 0;
-    for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)get(b, i) << have;
-        have += bits;
-        while (have >= 8) {
-            *o++ = (unsigned char)acc;
-            acc >>= 8;
-            have -= 8;
-        }
-    }
-    if (have)
-        *o++ = (unsigned char)acc;
-    out->len += bytes;
-    return DKS_OK;
-}
-
 /* the first positions and the gaps of b->pos, by number (see encode) */
-static uint32_t first_of(const dks_block_data *b, size_t i)
+static uint32_t first_of(const void *ctx, size_t i)
 {
+    const dks_block_data *b = ctx;
     return b->pos[b->scratch[i]];
 }
 
-static uint32_t gap_of(const dks_block_data *b, size_t i)
+static uint32_t gap_of(const void *ctx, size_t i)
 {
+    const dks_block_data *b = ctx;
     size_t at = b->scratch[DKS_BLOCK_DOCS + i];
     return b->pos[at] - b->pos[at - 1] - 1;
 }
