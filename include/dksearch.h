@@ -300,9 +300,11 @@ typedef struct dks_search_options {
                                 ("date"): by that, ascending; "-date": descending;
                                 ties by score.  Documents without the field go last. */
     int exact_total;         /* count every hit: no pruning, however many there are
-                                (by default, past 1000 hits a ranked search passes
-                                over documents that cannot reach the page, and the
-                                total is a lower bound) */
+                                (by default, past count_limit hits a ranked search
+                                passes over documents that cannot reach the page,
+                                and the total is a lower bound) */
+    size_t count_limit;      /* hits counted exactly before that (0 means 1000) */
+    int no_suggestion;       /* no "Mente du" suggestion for a query without hits */
 } dks_search_options;
 
 /* One term's share of a hit's BM25 score (with dks_search_options.explain):

@@ -38,6 +38,10 @@ static void usage(FILE *out)
             "  --no-snippets       ids, titles and scores only\n"
             "  --exact-total       count every hit (past 1000 hits the count is\n"
             "                      otherwise a lower bound, and the search faster)\n"
+            "  --count N           count hits exactly up to N (default 1000): the\n"
+            "                      smaller, the sooner a search passes over hits\n"
+            "                      that cannot reach the page\n"
+            "  --no-suggestion     no \"Mente du\" suggestion when nothing is found\n"
             "  --json              one JSON object instead of text\n"
             "  --batch FILE|-      run one query a line of FILE (- for standard input)\n"
             "                      and print one JSON object a line\n"
@@ -327,6 +331,8 @@ int main(int argc, char **argv)
             opt.no_snippets = 1;
         } else if (strcmp(a, "--exact-total") == 0) {
             opt.exact_total = 1;
+        } else if (strcmp(a, "--no-suggestion") == 0) {
+            opt.no_suggestion = 1;
         } else if (strcmp(a, "--analyze") == 0) {
             analyze_mode = 1;
         } else if (strcmp(a, "--stats") == 0) {
@@ -335,7 +341,7 @@ int main(int argc, char **argv)
                    strcmp(a, "--offset") == 0 || strcmp(a, "--snippet-words") == 0 ||
                    strcmp(a, "--sort") == 0 || strcmp(a, "--filter") == 0 ||
                    strcmp(a, "--facet") == 0 || strcmp(a, "--weight") == 0 ||
-                   strcmp(a, "--batch") == 0) {
+                   strcmp(a, "--batch") == 0 || strcmp(a, "--count") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, PROG ": %s needs a value\n", a);
                 free(words);
@@ -369,6 +375,7 @@ int main(int argc, char **argv)
                 }
             } else if (strcmp(a, "--offset") == 0 ? parse_count(a, v, 0, &opt.offset)
                        : strcmp(a, "--limit") == 0 ? parse_count(a, v, 1, &opt.limit)
+                       : strcmp(a, "--count") == 0 ? parse_count(a, v, 1, &opt.count_limit)
                                                    : parse_count(a, v, 1, &opt.snippet_words)) {
                 free(words);
                 return 2;

@@ -17,10 +17,13 @@ double dks_bm25_idf(const dks_bm25 *m, uint64_t df)
     return log(1.0 + (n - d + 0.5) / (d + 0.5));
 }
 
-double dks_bm25_term(const dks_bm25 *m, double idf, double tf, double doc_len)
+void dks_bm25_init(dks_bm25 *m, uint64_t doc_count, uint64_t total_len)
 {
-    double norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? doc_len / m->avg_len : 1.0);
-    return idf * tf * (DKS_BM25_K1 + 1.0) / (tf + DKS_BM25_K1 * norm);
+    m->doc_count = doc_count;
+    m->avg_len = doc_count ? (double)total_len / (double)doc_count : 0;
+    /* norm = 1 - b + b * length / avg_len, or 1 without documents */
+    m->len_fixed = DKS_BM25_K1 * (m->avg_len > 0 ? 1.0 - DKS_BM25_B : 1.0);
+    m->len_scale = m->avg_len > 0 ? DKS_BM25_K1 * DKS_BM25_B / m->avg_len : 0;
 }
 
 double dks_bm25_bound(const dks_bm25 *m, double idf, double max_tf, double min_len)

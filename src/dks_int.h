@@ -649,10 +649,17 @@ int dks_index_writable(const dks_index *index);
 typedef struct dks_bm25 {
     double avg_len;
     uint64_t doc_count;
+    /* k1 * norm = len_fixed + len_scale * length: one multiplication and
+     * one division per score, which the matcher takes millions of */
+    double len_fixed, len_scale;
 } dks_bm25;
 
+void dks_bm25_init(dks_bm25 *m, uint64_t doc_count, uint64_t total_len);
 double dks_bm25_idf(const dks_bm25 *m, uint64_t df);
-double dks_bm25_term(const dks_bm25 *m, double idf, double tf, double doc_len);
+static inline double dks_bm25_term(const dks_bm25 *m, double idf, double tf, double doc_len)
+{
+    return idf * tf * (DKS_BM25_K1 + 1.0) / (tf + m->len_fixed + m->len_scale * doc_len);
+}
 /* The highest score a term can reach in a block with these bounds. */
 double dks_bm25_bound(const dks_bm25 *m, double idf, double max_tf, double min_len);
 

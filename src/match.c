@@ -82,6 +82,8 @@ typedef struct match_ctx {
     dks_match_result *result;   /* for notes about the search */
     double title_extra;         /* what a title word adds: title weight - 1 */
     size_t expansions_left;     /* prefix terms the rest of the query may still search */
+    uint32_t len_doc;           /* the document whose length is in len (DKS_DOC_END: none) */
+    double len;
 } match_ctx;
 
 /* ---- term --------------------------------------------------------------- */
@@ -196,12 +198,21 @@ static int term_skip_to(iter *it, uint32_t target)
     return DKS_OK;
 }
 
+/* A document's length; the operands of a query score the same document
+ * one after another, so the last one is kept. */
 static int doc_length(match_ctx *ctx, uint32_t doc, double *len)
 {
+    if (doc == ctx->len_doc) {
+        *len = ctx->len;
+        return DKS_OK;
+    }
     uint32_t l;
     int rc = dks_length_get(&ctx->lengths, doc, &l);
-    *len = l;
-    return rc;
+    if (rc)
+        return rc;
+    ctx->len_doc = doc;
+    *len = ctx->len = l;
+    return DKS_OK;
 }
 
 static int term_score(iter *it, double *score)
@@ -1665,13 +1676,13 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_wei
     *ctx = (match_ctx){
         .txn = t,
         .meta = meta,
-        .bm25 = {.doc_count = meta.doc_count,
-                 .avg_len = meta.doc_count ? (double)meta.total_len / meta.doc_count : 0},
         .lengths = {.txn = t},
         .result = result,
         .title_extra = title_weight - 1.0,
         .expansions_left = DKS_MAX_QUERY_EXPANSIONS,
+        .len_doc = DKS_DOC_END,
     };
+    dks_bm25_init(&ctx->bm25, meta.doc_count, meta.total_len);
     return DKS_OK;
 }
 

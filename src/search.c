@@ -354,9 +354,10 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     int by_score = !opt.sort || strcmp(opt.sort, "score") == 0;
     /* sorting by a field and counting facets need every hit */
     int all_hits = !by_score || opt.n_facets > 0;
+    uint64_t count_to = opt.exact_total ? UINT64_MAX
+                        : opt.count_limit ? opt.count_limit : DKS_EXACT_TOTAL;
     if ((rc = dks_match_run(t, root, all_hits ? SIZE_MAX : opt.offset + opt.limit,
-                            opt.title_weight, opt.exact_total ? UINT64_MAX : DKS_EXACT_TOTAL,
-                            &m)))
+                            opt.title_weight, count_to, &m)))
         goto fail;
     if (opt.n_facets && !(r->facets = calloc(opt.n_facets, sizeof *r->facets))) {
         rc = DKS_ENOMEM;
@@ -370,7 +371,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     if (!by_score && (rc = sort_hits(t, &m, opt.sort, err)))
         goto fail;
 
-    if (m.total == 0 && (rc = dks_suggest(t, an, tr, root, query, query_len, &r->suggestion)))
+    if (m.total == 0 && !opt.no_suggestion &&
+        (rc = dks_suggest(t, an, tr, root, query, query_len, &r->suggestion)))
         goto fail;
     dks_analyzer_restrict_compounds(an, m.terms, m.term_lens, m.n_terms);
     /* the notes pass to the results as they are */

@@ -57,7 +57,8 @@ static void expect(const char *q, size_t n, const char *const ids[], const doubl
 static void test_idf_and_term_score(void **state)
 {
     (void)state;
-    dks_bm25 m = {.doc_count = 3, .avg_len = 3};
+    dks_bm25 m;
+    dks_bm25_init(&m, 3, 9);
     assert_true(fabs(dks_bm25_idf(&m, 1) - 0.980829253) < 1e-9);
     assert_true(fabs(dks_bm25_idf(&m, 2) - 0.470003629) < 1e-9);
     /* A term in every document still scores above zero. */
