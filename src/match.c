@@ -1721,6 +1721,93 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
     return DKS_OK;
 }
 
+/* ---- a first threshold --------------------------------------------------- */
+
+/* A term's list is read for a first threshold only up to this many
+ * documents: more would cost what the threshold saves. */
+#define PRIME_MAX_DF 512
+
+/* The keep-th best score the term t alone gives a document (0 if fewer
+ * documents have it), read from a list of its own. */
+static int kth_score(match_ctx *ctx, const term_iter *t, size_t keep, double *kth)
+{
+    *kth = 0;
+    if (t->base.cost < keep || t->base.cost > PRIME_MAX_DF)
+        return DKS_OK;
+    iter *it;
+    double idf;
+    int rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &it, &idf);
+    if (rc)
+        return rc;
+    ((term_iter *)it)->weight = t->weight;  /* a title key's weight was set already */
+    double *best = malloc(keep * sizeof *best);  /* a min-heap of the best scores */
+    size_t n = 0;
+    if (!best)
+        rc = DKS_ENOMEM;
+    while (!rc && it->doc != DKS_DOC_END) {
+        double s;
+        if ((rc = it->ops->score(it, &s)))
+            break;
+        if (n < keep || s > best[0]) {
+            size_t i = n < keep ? n++ : 0;
+            if (i == 0 && n == keep && keep > 1) {
+                /* replace the smallest: sift down */
+                for (;;) {
+                    size_t l = 2 * i + 1, r = l + 1, m = i;
+                    double v = m == i ? s : best[m];
+                    if (l < n && best[l] < v)
+                        m = l, v = best[l];
+                    if (r < n && best[r] < v)
+                        m = r;
+                    if (m == i)
+                        break;
+                    best[i] = best[m];
+                    i = m;
+                }
+                best[i] = s;
+            } else {
+                /* a new one: sift up */
+                while (i > 0 && best[(i - 1) / 2] > s) {
+                    best[i] = best[(i - 1) / 2];
+                    i = (i - 1) / 2;
+                }
+                best[i] = s;
+            }
+        }
+        rc = it->ops->next(it);
+    }
+    if (!rc && n == keep)
+        *kth = best[0];
+    free(best);
+    it->ops->free(it);
+    return rc;
+}
+
+/* A lower bound of the keep-th best score, for an OR (or a single term)
+ * at the root: every document of one of its terms is a hit, scored at
+ * least what that term gives it, so the keep-th best that one term gives
+ * bounds the keep-th best hit.  Pruning can start from there instead of
+ * from the first keep documents in id order, which for a word whose rare
+ * alternatives (a title word, a compound's head) decide the ranking are
+ * far from the best. */
+static int first_threshold(match_ctx *ctx, iter *root, size_t keep, double *theta)
+{
+    *theta = 0;
+    iter **subs = &root;
+    size_t n = 1;
+    if (root->ops == &or_ops) {
+        subs = ((or_iter *)root)->subs;
+        n = ((or_iter *)root)->n;
+    }
+    /* the term with the most to give, of those short enough to read */
+    const term_iter *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (subs[i]->ops == &term_ops && subs[i]->cost >= keep && subs[i]->cost <= PRIME_MAX_DF &&
+            (!best || subs[i]->max_score > best->base.max_score))
+            best = (const term_iter *)subs[i];
+    return best ? kth_score(ctx, best, keep, theta) : DKS_OK;
+}
+
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
                   uint64_t exact_total, dks_match_result *out)
 {
@@ -1743,6 +1830,22 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
     size_t n = 0, cap = 0;
     double min = 0;  /* what a document's BM25 must beat to enter the full heap */
     out->total_exact = 1;
+    /* Pruning from the first document on, when the count need not be
+     * exact beyond a page: ties with the bound are still looked at (the
+     * earlier document wins them), and a document's proximity bonus may
+     * lift it over the bound. */
+    double theta = 0;
+    if (keep && exact_total <= keep && it->doc != DKS_DOC_END &&
+        (rc = first_threshold(&ctx, it, keep, &theta)))
+        goto fail;
+    if (theta * (1.0 - DKS_PRUNE_SLACK) - bonus_max > 0) {
+        min = theta * (1.0 - DKS_PRUNE_SLACK) - bonus_max;
+        it->ops->set_min(it, min);
+        /* the document it stands on is looked at again with the bound */
+        if (it->ops == &or_ops && (rc = or_find((or_iter *)it)))
+            goto fail;
+        out->total_exact = 0;
+    }
     while (it->doc != DKS_DOC_END) {
         dks_hit_ref h = {.doc = it->doc};
         if ((rc = it->ops->score(it, &h.score)))
@@ -1769,7 +1872,7 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
                 sift_down(out->hits, n, 0);
             }
         }
-        if (n == keep && keep && out->total >= exact_total &&
+        if (n == keep && keep && (!out->total_exact || out->total >= exact_total) &&
             out->hits[0].score - bonus_max > min) {
             min = out->hits[0].score - bonus_max;
             it->ops->set_min(it, min);
@@ -1785,6 +1888,8 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
     out->n_hits = n;
+    if (out->total < n)
+        out->total = n;  /* pruning from the start counted none */
     return DKS_OK;
 fail:
     if (it)
