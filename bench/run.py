@@ -237,8 +237,9 @@ def run_all(corpus_path, queries, runs, out):
                           q, "--limit", "10"], ours.path),
         # without dynamic pruning: every hit scored and counted
         Engine("dksearch exhaustive", None,
-               lambda q: [a for a in ours.query_argv(q) if a not in ("--count", "10")] +
-               ["--exact-total"], ours.path),
+               lambda q: [os.path.join(BINDIR, "dksearch-query"), "--db", ours.path, "--batch",
+                          q, "--limit", "10", "--no-snippets", "--no-suggestion",
+                          "--exact-total"], ours.path),
     ]
     limits = []
     for run in range(runs):

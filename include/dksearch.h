@@ -221,6 +221,13 @@ int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
  * Deleting and committing first add every document given before. */
 int dks_writer_set_threads(dks_writer *writer, unsigned threads);
 
+/* The memory the writer may use, in bytes (default 512 MiB, at least
+ * 64 MiB): batches are committed before their text and postings outgrow
+ * their shares of it, and merges and compactions commit in steps of an
+ * eighth of it.  Word caches and the run's term dictionary come on top
+ * and grow with the vocabulary, not with the number of documents. */
+int dks_writer_set_memory(dks_writer *writer, size_t bytes);
+
 /* Deletes the document with this id; `*found` tells whether it existed. */
 int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
                       int *found, dks_error_detail *err);

@@ -58,8 +58,8 @@ static double now(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--db PATH] [--analysis LIST] [--threads N] [--quiet] "
-            "FILE|DIR|- ...\n"
+            "usage: " PROG " [--db PATH] [--analysis LIST] [--threads N] [--memory MIB] "
+            "[--quiet] FILE|DIR|- ...\n"
             "\n"
             "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
             "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
@@ -72,6 +72,8 @@ static void usage(FILE *out)
             "                     compounds, ellipsis, lemmas\n"
             "  --threads N        1: all work on one thread; 2 (the default on two\n"
             "                     or more cores): analysis on a second thread\n"
+            "  --memory MIB       what indexing may use (default 512, at least 64):\n"
+            "                     batches are committed before they outgrow it\n"
             "  --quiet            print no progress and no summary\n");
 }
 
@@ -400,6 +402,7 @@ int main(int argc, char **argv)
     const char *db = getenv("DKSEARCH_DB");
     const char *analysis = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+    long memory_mib = 512;
     run r = {.progress = isatty(STDERR_FILENO)};
     int first_input = argc;
     for (int i = 1; i < argc; i++) {
@@ -412,6 +415,13 @@ int main(int argc, char **argv)
             threads = strtol(argv[++i], &end, 10);
             if (*end || threads < 1 || threads > 2) {
                 fprintf(stderr, PROG ": --threads takes 1 or 2\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
+            char *end;
+            memory_mib = strtol(argv[++i], &end, 10);
+            if (*end || memory_mib < 64 || memory_mib > 1 << 20) {
+                fprintf(stderr, PROG ": --memory takes a number of MiB, at least 64\n");
                 return 2;
             }
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
@@ -463,6 +473,9 @@ int main(int argc, char **argv)
         }
     }
     rc = dks_writer_open(index, &r.writer, &err);
+    if (!rc && (rc = dks_writer_set_memory(r.writer, (size_t)memory_mib << 20)))
+        snprintf(err.message, sizeof err.message, "--memory %ld: %s", memory_mib,
+                 dks_strerror(rc));
     if (!rc && (rc = dks_writer_set_threads(r.writer, (unsigned)threads)))
         snprintf(err.message, sizeof err.message, "cannot start a thread: %s",
                  dks_strerror(rc));

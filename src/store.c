@@ -271,10 +271,8 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
 
 /* Copies every entry of every database of `from` (as of a read
  * transaction) into the new, empty `to`, in key order with MDB_APPEND, so
- * that every page of the copy is full; commits every 64 MiB. */
-#define COMPACT_TXN_BYTES ((size_t)64 << 20)
-
-static int copy_entries(dks_store *from, dks_store *to)
+ * that every page of the copy is full; commits every txn_bytes. */
+static int copy_entries(dks_store *from, dks_store *to, size_t txn_bytes)
 {
     MDB_txn *r = NULL, *w = NULL;
     int rc = mdb_txn_begin(from->env, NULL, MDB_RDONLY, &r);
@@ -290,7 +288,7 @@ static int copy_entries(dks_store *from, dks_store *to)
                 break;
             rc = mdb_put(w, to->dbi[db], &k, &v, MDB_APPEND);
             bytes += k.mv_size + v.mv_size;
-            if (!rc && bytes >= COMPACT_TXN_BYTES) {
+            if (!rc && bytes >= txn_bytes) {
                 rc = mdb_txn_commit(w);
                 w = NULL;
                 bytes = 0;
@@ -320,7 +318,7 @@ static void remove_env_files(const char *dir)
     rmdir(dir);
 }
 
-int dks_store_compact(dks_store *s)
+int dks_store_compact(dks_store *s, size_t txn_bytes)
 {
     char tmp[4200];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.compacting", s->path) >= sizeof tmp)
@@ -344,7 +342,7 @@ int dks_store_compact(dks_store *s)
     if (!rc)
         rc = open_dbs(&copy, 1);
     if (!rc)
-        rc = copy_entries(s, &copy);
+        rc = copy_entries(s, &copy, txn_bytes);
     if (!rc)
         rc = mdb_env_sync(copy.env, 1);
     int code = map_error(rc);

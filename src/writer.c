@@ -26,13 +26,19 @@
 
 #include "dks_int.h"
 
-/* A batch is committed when its text or its documents reach these bounds,
- * which keep a write transaction well inside LMDB's dirty-page limit. */
-#define DKS_BATCH_BYTES ((size_t)32 << 20)
+/* A batch is committed when its documents reach this number, or its text
+ * or the postings it holds in memory their shares of the writer's memory
+ * budget (dks_writer_set_memory): the text is stored in the batch's write
+ * transaction, whose pages LMDB keeps in memory until the commit.  The
+ * rest of the budget goes to the term dictionary, the word caches, and
+ * the transactions of merges and compactions. */
 #define DKS_BATCH_DOCS 20000
 #define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
-/* ...or when the postings it holds in memory reach this. */
-#define DKS_BATCH_MEMORY ((size_t)256 << 20)
+#define DKS_DEFAULT_MEMORY ((size_t)512 << 20)
+#define DKS_MIN_MEMORY ((size_t)64 << 20)
+#define TEXT_SHARE 16       /* of the budget: 32 MiB of text for 512 MiB */
+#define POSTINGS_SHARE 4    /* 128 MiB of postings */
+#define MERGE_SHARE 8       /* 64 MiB written per merge transaction */
 /* The dictionary that deleted documents are analysed with starts afresh
  * past this, so that deleting many documents does not hold all their
  * words. */
@@ -90,6 +96,7 @@ struct dks_writer {
     size_t n_lens, lens_cap;
     unsigned char *dead;   /* by local doc: deleted again before the flush */
     size_t dead_cap;
+    size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
@@ -515,12 +522,11 @@ static int flush_postings(dks_writer *w)
 
 /* ---- merging generations ------------------------------------------------ */
 
-/* A merge commits every this many bytes of blocks written, so that its
- * transaction's dirty pages stay a bounded amount of memory.  What it
- * wrote is not listed in the meta record until the last commit, so a
- * merge cut short leaves the index as it was (and a slot that
+/* A merge commits every memory / MERGE_SHARE bytes of blocks written, so
+ * that its transaction's dirty pages stay a bounded amount of memory.
+ * What it wrote is not listed in the meta record until the last commit,
+ * so a merge cut short leaves the index as it was (and a slot that
  * take_free_slot empties). */
-#define MERGE_TXN_BYTES ((size_t)64 << 20)
 
 typedef struct merge_source {
     dks_cursor *cur;
@@ -613,7 +619,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
     unsigned n = to - from + 1, slot = 0;
     dks_block_data *b = &w->block;
     char term[DKS_MAX_KEY_TERM_BYTES + 2];
-    size_t term_len = 0, written = 0;
+    size_t term_len = 0, written = 0, txn_bytes = w->memory / MERGE_SHARE;
     int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
     if (!rc)
         rc = dks_txn_begin(w->store, 1, &w->txn);
@@ -631,7 +637,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
                 rc = resume ? source_seek_past(&src[i], term, term_len) : source_step(&src[i], 1);
         }
         /* term by term, in key order; each source in document order */
-        while (!rc && written < MERGE_TXN_BYTES) {
+        while (!rc && written < txn_bytes) {
             const unsigned char *t = NULL, *st;
             size_t tl = 0, sl;
             for (unsigned i = 0; i < n && !rc; i++) {
@@ -666,7 +672,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
             if (!rc && b->n && !(rc = put_block(w, out, term, term_len, b, 1)))
                 written += w->scratch.len;
         }
-        int done = !rc && written < MERGE_TXN_BYTES;
+        int done = !rc && written < txn_bytes;
         for (unsigned i = 0; i < n; i++) {
             dks_cursor_close(src[i].cur);
             src[i].cur = NULL;
@@ -997,6 +1003,7 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
         return DKS_ENOMEM;
     w->index = index;
     w->store = dks_index_store(index);
+    w->memory = DKS_DEFAULT_MEMORY;
     unsigned features;
     int rc = dks_index_analysis(index, &features);
     if (!rc)
@@ -1062,7 +1069,7 @@ static int maybe_compact(dks_writer *w)
     int rc = dks_store_free_bytes(w->store, &free_bytes);
     if (rc || size < COMPACT_MIN_BYTES || free_bytes * 4 < size)
         return rc;
-    if (!(rc = dks_store_compact(w->store)))
+    if (!(rc = dks_store_compact(w->store, w->memory / MERGE_SHARE)))
         w->stats.compactions++;
     return rc;
 }
@@ -1173,8 +1180,8 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
     w->stats.bytes += doc->title_len + doc->body_len;
     w->batch_bytes += doc->title_len + doc->body_len;
     w->batch_docs++;
-    if (w->batch_bytes >= DKS_BATCH_BYTES || w->batch_docs >= DKS_BATCH_DOCS ||
-        batch_memory(w) >= DKS_BATCH_MEMORY)
+    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->batch_docs >= DKS_BATCH_DOCS ||
+        batch_memory(w) >= w->memory / POSTINGS_SHARE)
         return commit_batch(w, err);
     return DKS_OK;
 }
@@ -1197,6 +1204,14 @@ static int drain(dks_writer *w, dks_error_detail *err)
     while (!rc && w->pipeline && (j = dks_pipeline_take(w->pipeline, 1)))
         rc = add_from_pipeline(w, j, err);
     return rc;
+}
+
+int dks_writer_set_memory(dks_writer *w, size_t bytes)
+{
+    if (bytes < DKS_MIN_MEMORY)
+        return DKS_EINVAL;
+    w->memory = bytes;
+    return DKS_OK;
 }
 
 int dks_writer_set_threads(dks_writer *w, unsigned threads)
