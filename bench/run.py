@@ -220,14 +220,16 @@ def engines(out):
     ]
 
 
-def run_all(corpus_path, queries, runs, out):
+def run_all(corpus_path, queries, runs, out, peers=True):
     """Every run indexes with each engine in turn, then queries with each:
-    engines alternate, so a noisy minute does not land on one of them."""
+    engines alternate, so a noisy minute does not land on one of them.
+    peers=False: dksearch alone (for the scaling runs at sizes where a
+    peer would index for an hour)."""
     batch = os.path.join(out, "queries.txt")
     with open(batch, "w", encoding="utf-8") as f:
         for _ in range(PASSES):
             f.writelines(q + "\n" for _, q in queries)
-    all_engines = engines(out)
+    all_engines = [e for e in engines(out) if peers or e.name.startswith("dksearch")]
     ours = all_engines[0]
     variants = [
         # the same index, queried as a search page does: snippets, suggestions,
@@ -390,6 +392,8 @@ def main():
     ap.add_argument("--mib", type=float, default=200, help="corpus size (default 200)")
     ap.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
+    ap.add_argument("--no-peers", action="store_true",
+                    help="dksearch alone: for scaling runs on large corpora")
     args = ap.parse_args()
     if args.quick:
         args.mib, args.runs = 5, 2
@@ -401,7 +405,7 @@ def main():
     else:
         corpus_path = corpus(args.mib)
     queries = query_set(corpus_path)
-    results = run_all(corpus_path, queries, args.runs, args.out)
+    results = run_all(corpus_path, queries, args.runs, args.out, not args.no_peers)
     report(args.mib, corpus_path, queries, results, args.out)
 
 
