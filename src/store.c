@@ -272,6 +272,8 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
 /* Copies every entry of every database of `from` (as of a read
  * transaction) into the new, empty `to`, in key order with MDB_APPEND, so
  * that every page of the copy is full; commits every txn_bytes. */
+#define RELEASE_BYTES ((size_t)4 << 20)
+
 static int copy_entries(dks_store *from, dks_store *to, size_t txn_bytes)
 {
     MDB_txn *r = NULL, *w = NULL;
@@ -283,15 +285,26 @@ static int copy_entries(dks_store *from, dks_store *to, size_t txn_bytes)
         if ((rc = mdb_cursor_open(r, from->dbi[db], &c)))
             break;
         int got;
+        size_t since_release = 0;
         while (!rc && (got = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
             if (!w && (rc = mdb_txn_begin(to->env, NULL, 0, &w)))
                 break;
             rc = mdb_put(w, to->dbi[db], &k, &v, MDB_APPEND);
             bytes += k.mv_size + v.mv_size;
+            since_release += k.mv_size + v.mv_size;
+            /* The pages read need not stay resident; and a database whose
+             * pages lie among others' (the records between the texts) maps
+             * many more than it reads, as the kernel maps the pages around
+             * each one it faults in. */
+            if (since_release >= RELEASE_BYTES) {
+                dks_store_release_map(from);
+                since_release = 0;
+            }
             if (!rc && bytes >= txn_bytes) {
                 rc = mdb_txn_commit(w);
                 w = NULL;
                 bytes = 0;
+                dks_store_release_map(to);
             }
         }
         if (!rc && got != MDB_NOTFOUND)

@@ -97,6 +97,7 @@ struct dks_writer {
     unsigned char *dead;   /* by local doc: deleted again before the flush */
     size_t dead_cap;
     size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
+    uint64_t merged_bytes; /* of the generations merged so far */
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
@@ -528,6 +529,9 @@ static int flush_postings(dks_writer *w)
  * so a merge cut short leaves the index as it was (and a slot that
  * take_free_slot empties). */
 
+/* A merge lets go of the pages it has read every this many bytes. */
+#define MERGE_RELEASE_BYTES ((size_t)8 << 20)
+
 typedef struct merge_source {
     dks_cursor *cur;
     const unsigned char *k, *v;  /* the current entry; k NULL at the end */
@@ -619,7 +623,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
     unsigned n = to - from + 1, slot = 0;
     dks_block_data *b = &w->block;
     char term[DKS_MAX_KEY_TERM_BYTES + 2];
-    size_t term_len = 0, written = 0, txn_bytes = w->memory / MERGE_SHARE;
+    size_t term_len = 0, written = 0, read = 0, txn_bytes = w->memory / MERGE_SHARE;
     int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
     if (!rc)
         rc = dks_txn_begin(w->store, 1, &w->txn);
@@ -665,6 +669,11 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
                     if (!rc)
                         rc = merge_block(w, out, term, term_len, &h, src[i].v, src[i].vl, b,
                                          &written);
+                    read += src[i].vl;
+                    if (read >= MERGE_RELEASE_BYTES) {
+                        dks_store_release_map(w->store);  /* see flush_postings */
+                        read = 0;
+                    }
                     if (!rc)
                         rc = source_step(&src[i], 0);
                 }
@@ -742,7 +751,12 @@ static int settle_generations(dks_writer *w, int force)
         total += size[--from];
     if (from == m.n_gens - 1 && force)
         from = m.n_gens / 2;
-    return from < m.n_gens - 1 ? merge_generations(w, from, m.n_gens - 1) : DKS_OK;
+    if (from == m.n_gens - 1)
+        return DKS_OK;
+    rc = merge_generations(w, from, m.n_gens - 1);
+    for (unsigned i = from; !rc && i < m.n_gens; i++)
+        w->merged_bytes += size[i];
+    return rc;
 }
 
 /* ---- deleting ---------------------------------------------------------- */
@@ -1058,16 +1072,19 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
 }
 
 /* A merge leaves the pages of its sources free: a writer reuses them, but
- * the file keeps them.  When they are more than a quarter of a file of
- * some size (after a bulk load, most of the postings once over), the
- * index is rewritten without them. */
+ * the file keeps them.  After a commit whose merge rewrote more than a
+ * quarter of a file of some size (after a bulk load: all the postings),
+ * and left more than a tenth of it free, the index is rewritten without
+ * them.  Small merges of later updates leave pages the next ones reuse. */
 #define COMPACT_MIN_BYTES ((uint64_t)16 << 20)
 
-static int maybe_compact(dks_writer *w)
+static int maybe_compact(dks_writer *w, uint64_t merged)
 {
     uint64_t free_bytes, size = dks_store_size(w->store);
+    if (size < COMPACT_MIN_BYTES || merged * 4 < size)
+        return DKS_OK;
     int rc = dks_store_free_bytes(w->store, &free_bytes);
-    if (rc || size < COMPACT_MIN_BYTES || free_bytes * 4 < size)
+    if (rc || free_bytes * 10 < size)
         return rc;
     if (!(rc = dks_store_compact(w->store, w->memory / MERGE_SHARE)))
         w->stats.compactions++;
@@ -1081,9 +1098,9 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
         rc = commit_batch(w, err);
     /* The end of a unit of work: the generations it made are merged as
      * settle_generations decides (all of them after a bulk load). */
-    uint64_t merges = w->stats.merges;
-    if (!rc && !(rc = settle_generations(w, 0)) && w->stats.merges > merges)
-        rc = maybe_compact(w);
+    uint64_t merged = w->merged_bytes;
+    if (!rc && !(rc = settle_generations(w, 0)) && w->merged_bytes > merged)
+        rc = maybe_compact(w, w->merged_bytes - merged);
     if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
