@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 8u
+#define DKS_FORMAT_VERSION 9u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -446,10 +446,17 @@ size_t dks_postings_key(unsigned char *out, const char *term, size_t term_len,
 int dks_postings_key_parse(const unsigned char *key, size_t klen,
                            size_t *term_len, uint32_t *first_doc);
 
-/* Term statistics (value of the terms database). */
+/* Term statistics (value of the terms database).  A term whose postings
+ * fit one block of at most DKS_INLINE_BLOCK_BYTES keeps it here, and no
+ * generation holds any of its blocks: most terms are that rare, and this
+ * saves them a key of their own and a second B-tree lookup. */
+#define DKS_INLINE_BLOCK_BYTES 192
 typedef struct dks_term_stats {
     uint64_t df;
     uint64_t cf;
+    const unsigned char *inline_block;  /* NULL, or the block (into the map, as dks_kv_get) */
+    size_t inline_len;
+    uint32_t inline_first;              /* its first document */
 } dks_term_stats;
 int dks_term_stats_get(dks_txn *t, const char *term, size_t len,
                        dks_term_stats *out); /* 1 if absent */
@@ -544,6 +551,7 @@ int dks_meta_generation_of(const dks_meta *m, uint32_t doc);
 
 typedef struct dks_plist {
     dks_txn *txn;
+    int is_inline;                  /* the term's one block is in its statistics */
     const dks_meta *meta;           /* its generations; must outlive the list */
     unsigned char key[DKS_MAX_KEY_TERM_BYTES + 8];  /* the term, 0x00 */
     size_t prefix_len;
@@ -553,9 +561,10 @@ typedef struct dks_plist {
 } dks_plist;
 
 /* Opens the term's list on its first block: 0, or 1 if it has no
- * postings (close it either way). */
+ * postings (close it either way).  st: the term's statistics if the
+ * caller has read them (NULL: read here). */
 int dks_plist_open(dks_plist *p, dks_txn *t, const dks_meta *meta, const char *term,
-                   size_t len);
+                   size_t len, const dks_term_stats *st);
 /* Moves to the next block; 1 after the last. */
 int dks_plist_next(dks_plist *p);
 /* Moves forward to the first block whose last document is >= target (the

@@ -4,7 +4,9 @@
  * and document lengths.  docs/index-format.md describes the same bytes.
  *
  *   terms     term key (dks_term_key, dks_title_key, dks_field_key)
- *                                       -> varint df, varint cf
+ *                                       -> varint df, varint cf, and for a
+ *                                          term whose postings are one short
+ *                                          block: varint first doc, the block
  *   postings, postings.1 .. postings.15 (a generation each, see plist.c)
  *             term, 0x00, be32 first doc -> block (postings.c)
  *   docs      be32 doc                  -> varint id_len, id, varint title_len,
@@ -153,15 +155,34 @@ int dks_term_stats_get(dks_txn *t, const char *term, size_t len, dks_term_stats 
         return rc;
     if (out->df == 0 || out->cf < out->df)
         return DKS_ECORRUPT;
+    out->inline_block = NULL;
+    out->inline_len = 0;
+    out->inline_first = 0;
+    if (p == end)
+        return DKS_OK;
+    /* the term's only block, here instead of in a generation */
+    if ((rc = dks_varint_decode32(&p, end, &out->inline_first)))
+        return rc;
+    if (p == end || out->df > DKS_BLOCK_DOCS)
+        return DKS_ECORRUPT;
+    out->inline_block = p;
+    out->inline_len = (size_t)(end - p);
     return DKS_OK;
 }
 
 int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st,
                        int append)
 {
-    unsigned char v[20];
+    unsigned char v[DKS_INLINE_BLOCK_BYTES + 32];
     size_t n = dks_varint_encode(v, st->df);
     n += dks_varint_encode(v + n, st->cf);
+    if (st->inline_block) {
+        if (st->inline_len > DKS_INLINE_BLOCK_BYTES)
+            return DKS_EINVAL;
+        n += dks_varint_encode(v + n, st->inline_first);
+        memcpy(v + n, st->inline_block, st->inline_len);
+        n += st->inline_len;
+    }
     return append ? dks_kv_append(t, DKS_DB_TERMS, term, len, v, n)
                   : dks_kv_put(t, DKS_DB_TERMS, term, len, v, n);
 }

@@ -358,7 +358,7 @@ static int term_new(match_ctx *ctx, const char *term, size_t len, double weight,
     t->weight = weight;
     t->base.max_score = weight * t->idf * (DKS_BM25_K1 + 1.0);
 
-    rc = dks_plist_open(&t->list, ctx->txn, &ctx->meta, term, len);
+    rc = dks_plist_open(&t->list, ctx->txn, &ctx->meta, term, len, &st);
     if (!rc)
         term_take_block(t);
     if (rc) {

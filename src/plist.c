@@ -11,11 +11,17 @@
  * generations now and then (writer.c), so there are few of them, and one
  * after a bulk load.
  *
+ * A term whose postings are one short block keeps it in the terms
+ * database instead (keys.c); when more postings come, the writer moves it
+ * into the generation of the flush, which then holds documents from
+ * before its first for that term.  So a generation bounds its blocks'
+ * documents from above only.
+ *
  * Readers walk blocks through this file: within a generation a cursor
  * steps from block to block, a skip far ahead seeks the B-tree instead,
  * and a skip past the generation goes straight to the one that holds the
- * target.  Blocks out of order, or outside their generation's documents,
- * are DKS_ECORRUPT.
+ * target.  Blocks out of order, or past their generation's documents, are
+ * DKS_ECORRUPT.
  */
 #include <string.h>
 
@@ -45,8 +51,7 @@ static int load_block(dks_plist *p, const void *k, size_t kl, const void *v, siz
         rc = DKS_ECORRUPT;
     if (!rc)
         rc = dks_block_parse(v, vl, first, &p->h);
-    if (!rc && (p->h.first_doc < p->meta->gen_first[p->gen] ||
-                p->h.last_doc >= generation_end(p, p->gen)))
+    if (!rc && p->h.last_doc >= generation_end(p, p->gen))
         rc = DKS_ECORRUPT;  /* a block in the wrong generation */
     return rc;
 }
@@ -66,7 +71,9 @@ static int cursor_of(dks_plist *p, unsigned gen, dks_cursor **out)
  * document; 1 if no generation from gen on has one. */
 static int seek_from(dks_plist *p, unsigned gen, uint32_t target)
 {
-    for (; gen < p->meta->n_gens; gen++, target = 0) {
+    /* (a later generation may hold blocks of documents before its first:
+     * the target holds there too) */
+    for (; gen < p->meta->n_gens; gen++) {
         dks_cursor *c;
         const void *k, *v;
         size_t kl, vl;
@@ -102,21 +109,39 @@ static int seek_from(dks_plist *p, unsigned gen, uint32_t target)
     return 1;
 }
 
-int dks_plist_open(dks_plist *p, dks_txn *t, const dks_meta *meta, const char *term, size_t len)
+int dks_plist_open(dks_plist *p, dks_txn *t, const dks_meta *meta, const char *term, size_t len,
+                   const dks_term_stats *st)
 {
     memset(p->cur, 0, sizeof p->cur);
     p->txn = t;
     p->meta = meta;
+    p->is_inline = 0;
     if (len == 0 || len > DKS_MAX_KEY_TERM_BYTES + 1)
         return DKS_EINVAL;
     memcpy(p->key, term, len);
     p->key[len] = 0;
     p->prefix_len = len + 1;
+    dks_term_stats own;
+    if (!st) {
+        int rc = dks_term_stats_get(t, term, len, &own);
+        if (rc)
+            return rc;
+        st = &own;
+    }
+    if (st->inline_block) {
+        p->is_inline = 1;
+        int rc = dks_block_parse(st->inline_block, st->inline_len, st->inline_first, &p->h);
+        if (!rc && (p->h.n != st->df || p->h.last_doc >= meta->next_doc))
+            rc = DKS_ECORRUPT;
+        return rc;
+    }
     return seek_from(p, 0, 0);
 }
 
 int dks_plist_next(dks_plist *p)
 {
+    if (p->is_inline)
+        return 1;
     uint32_t prev_last = p->h.last_doc;
     dks_cursor *c = p->cur[p->gen];
     const void *k, *v;
@@ -135,6 +160,8 @@ int dks_plist_next(dks_plist *p)
 int dks_plist_seek(dks_plist *p, uint32_t target)
 {
     int rc = DKS_OK;
+    if (p->is_inline)
+        return p->h.last_doc >= target ? DKS_OK : 1;
     for (int step = 0; p->h.last_doc < target; step++) {
         if (step == STEPS_BEFORE_SEEK || target >= generation_end(p, p->gen)) {
             int gen = dks_meta_generation_of(p->meta, target);

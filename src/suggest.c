@@ -93,7 +93,7 @@ static int surface_of(dks_txn *t, dks_analyzer *an, dks_text_reader *tr, const c
     int rc = dks_meta_read(t, &meta);
     if (rc)
         return rc == 1 ? DKS_OK : rc;
-    rc = dks_plist_open(&list, t, &meta, term, len);
+    rc = dks_plist_open(&list, t, &meta, term, len, NULL);
     uint32_t first = rc == 0 ? list.h.first_doc : 0;
     dks_plist_close(&list);
     if (rc)

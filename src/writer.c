@@ -97,7 +97,8 @@ struct dks_writer {
     unsigned char *dead;   /* by local doc: deleted again before the flush */
     size_t dead_cap;
     size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
-    uint64_t merged_bytes; /* of the generations merged so far */
+    uint64_t merged_bytes; /* of the generations merged since the last compaction */
+    uint64_t compacted_at; /* stats.bytes then */
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
@@ -349,30 +350,14 @@ static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
                   : dks_kv_put(w->txn, db, key, kl, w->scratch.data, w->scratch.len);
 }
 
-/* Adds st->df and st->cf to a term's statistics; append: the term sorts
- * above every term of the index. */
-static int add_term_stats(dks_writer *w, const char *key, size_t len, uint64_t df, uint64_t cf,
-                          int append)
-{
-    dks_term_stats stats = {0, 0};
-    int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, &stats);
-    if (rc == 1)
-        w->meta.term_count++;
-    else if (rc)
-        return rc;
-    stats.df += df;
-    stats.cf += cf;
-    return dks_term_stats_put(w->txn, key, len, &stats, append);
-}
-
-/* Writes a term's stream as blocks at the end of db, leaving out the
- * documents deleted since they were added, and counts what it wrote. */
+/* Appends a term's stream to the block b (which may hold the term's
+ * documents before), writing every block that fills at the end of db and
+ * leaving the last in b; documents deleted since they were added are left
+ * out.  Counts what it added. */
 static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
-                        const term_state *st, uint64_t *df, uint64_t *cf)
+                        const term_state *st, uint64_t *df, uint64_t *cf, int *wrote)
 {
     dks_block_data *b = &w->block;
-    b->n = 0;
-    b->pos_n = 0;
     *df = *cf = 0;
     stream_reader r = stream_open(st);
     uint64_t v;
@@ -382,6 +367,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         if (b->n == DKS_BLOCK_DOCS) {
             if ((rc = put_block(w, db, key, len, b, 1)))
                 return rc;
+            *wrote = 1;
             b->n = 0;
             b->pos_n = 0;
         }
@@ -407,9 +393,59 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         (*df)++;
         *cf += tf;
     }
-    if (rc)
+    return rc;
+}
+
+/* Writes a term's postings of the batch into generation db and its
+ * statistics.  A term whose postings, with those it had, fit one short
+ * block keeps them in its statistics (see DKS_INLINE_BLOCK_BYTES); a term
+ * that outgrows that moves them into this generation.  append: the term
+ * sorts above every term of the index.  *wrote: a block went into db. */
+static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
+                      const term_state *st, int append, int *wrote)
+{
+    dks_term_stats stats = {0};
+    dks_block_data *b = &w->block;
+    b->n = 0;
+    b->pos_n = 0;
+    int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, &stats);
+    int is_new = rc == 1;
+    if (rc && !is_new)
         return rc;
-    return b->n ? put_block(w, db, key, len, b, 1) : DKS_OK;
+    if (!is_new && stats.inline_block) {
+        dks_block_header h;
+        if ((rc = dks_block_parse(stats.inline_block, stats.inline_len, stats.inline_first,
+                                  &h)) ||
+            (rc = dks_block_load(&h, b)))
+            return rc;
+    }
+    uint64_t df, cf;
+    int spilled = 0;
+    if ((rc = write_stream(w, db, key, len, st, &df, &cf, &spilled)))
+        return rc;
+    if (df == 0)
+        return DKS_OK;  /* every document of the batch with it was deleted again */
+    if (is_new)
+        w->meta.term_count++;
+    stats.df += df;
+    stats.cf += cf;
+    stats.inline_block = NULL;
+    stats.inline_len = 0;
+    *wrote |= spilled;
+    if (b->n && (rc = dks_block_encode(b, &w->scratch)))
+        return rc;
+    if (b->n && !spilled && (stats.df == b->n) && w->scratch.len <= DKS_INLINE_BLOCK_BYTES) {
+        stats.inline_block = w->scratch.data;
+        stats.inline_len = w->scratch.len;
+        stats.inline_first = b->docs[0];
+    } else if (b->n) {
+        unsigned char pkey[DKS_MAX_TERM_BYTES + 5];
+        size_t kl = dks_postings_key(pkey, key, len, b->docs[0]);
+        if ((rc = dks_kv_append(w->txn, db, pkey, kl, w->scratch.data, w->scratch.len)))
+            return rc;
+        *wrote = 1;
+    }
+    return dks_term_stats_put(w->txn, key, len, &stats, append);
 }
 
 /* A batch term in the order of keys: the first bytes in one number, so
@@ -499,13 +535,9 @@ static int flush_postings(dks_writer *w)
     int wrote = 0;
     for (size_t i = 0; i < w->n_batch_terms && !rc; i++) {
         const key_order *o = &order[i];
-        uint64_t df, cf;
         if (!append && cmp_keys(o->key, o->len, last_copy, last_len) > 0)
             append = 1;
-        rc = write_stream(w, db, o->key, o->len, &w->terms[o->id], &df, &cf);
-        if (!rc && df)
-            rc = add_term_stats(w, o->key, o->len, df, cf, append);
-        wrote |= df > 0;
+        rc = flush_term(w, db, o->key, o->len, &w->terms[o->id], append, &wrote);
         if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
             dks_store_release_map(w->store);
     }
@@ -766,13 +798,27 @@ static int settle_generations(dks_writer *w, int force)
 static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t doc, uint32_t tf)
 {
     dks_block_header h;
-    int gen = dks_meta_generation_of(&w->meta, doc);
-    if (gen < 0)
-        return DKS_ECORRUPT;  /* a stored document with no generation */
-    dks_db db = dks_db_postings(w->meta.gen_slot[gen]);
-    int rc = find_block(w, db, key, len, doc, &h);
-    if (rc == 1)
-        return DKS_ECORRUPT;  /* the document's term has no postings */
+    dks_term_stats st;
+    int rc = dks_term_stats_get(w->txn, key, len, &st);
+    if (rc)
+        return rc == 1 ? DKS_ECORRUPT : rc;  /* the document's term is not there */
+    dks_db db = DKS_DB_POSTINGS;
+    if (st.inline_block) {
+        rc = dks_block_parse(st.inline_block, st.inline_len, st.inline_first, &h);
+    } else {
+        /* in the document's generation, or (moved from the statistics) a
+         * later one */
+        int gen = dks_meta_generation_of(&w->meta, doc);
+        rc = gen < 0 ? DKS_ECORRUPT : 1;
+        for (unsigned g = gen < 0 ? 0 : (unsigned)gen; rc == 1 && g < w->meta.n_gens; g++) {
+            db = dks_db_postings(w->meta.gen_slot[g]);
+            rc = find_block(w, db, key, len, doc, &h);
+            if (rc == 0 && h.last_doc < doc)
+                rc = 1;
+        }
+        if (rc == 1)
+            return DKS_ECORRUPT;  /* the document's term has no postings for it */
+    }
     if (rc)
         return rc;
     dks_block_data *b = &w->block;
@@ -797,19 +843,24 @@ static int remove_posting(dks_writer *w, const char *key, size_t len, uint32_t d
     memmove(b->lens + i, b->lens + i + 1, (b->n - i - 1) * sizeof *b->lens);
     b->n--;
 
-    if (i == 0 || b->n == 0) {
+    int was_inline = st.inline_block != NULL;
+    if (was_inline && (st.df == 1) != (b->n == 0))
+        return DKS_ECORRUPT;  /* statistics and postings disagree */
+    if (was_inline && b->n) {
+        if ((rc = dks_block_encode(b, &w->scratch)))
+            return rc;
+        st.inline_block = w->scratch.data;  /* fewer documents: still short */
+        st.inline_len = w->scratch.len;
+        st.inline_first = b->docs[0];
+    }
+    if (!was_inline && (i == 0 || b->n == 0)) {
         unsigned char pkey[DKS_MAX_TERM_BYTES + 5];
         size_t kl = dks_postings_key(pkey, key, len, doc);
         if ((rc = dks_kv_del(w->txn, db, pkey, kl)))
             return rc == 1 ? DKS_ECORRUPT : rc;
     }
-    if (b->n && (rc = put_block(w, db, key, len, b, 0)))
+    if (!was_inline && b->n && (rc = put_block(w, db, key, len, b, 0)))
         return rc;
-
-    dks_term_stats st;
-    rc = dks_term_stats_get(w->txn, key, len, &st);
-    if (rc)
-        return rc == 1 ? DKS_ECORRUPT : rc;
     if (st.df == 1) {
         w->meta.term_count--;
         rc = dks_kv_del(w->txn, DKS_DB_TERMS, key, len);
@@ -1071,23 +1122,29 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
     return DKS_OK;
 }
 
-/* A merge leaves the pages of its sources free: a writer reuses them, but
- * the file keeps them.  After a commit whose merge rewrote more than a
- * quarter of a file of some size (after a bulk load: all the postings),
- * and left more than a tenth of it free, the index is rewritten without
- * them.  Small merges of later updates leave pages the next ones reuse. */
+/* Merges leave the pages of their sources free, and batches that insert
+ * terms into the dictionary leave its pages half full: a writer reuses
+ * free pages, but the file keeps them.  After a commit that follows
+ * writing more than a quarter of the file since the last rewrite (a bulk
+ * load) and finds more than a tenth of it free, the index is rewritten
+ * compact.  The small commits of later updates leave pages the next ones
+ * reuse. */
 #define COMPACT_MIN_BYTES ((uint64_t)16 << 20)
 
-static int maybe_compact(dks_writer *w, uint64_t merged)
+static int maybe_compact(dks_writer *w)
 {
     uint64_t free_bytes, size = dks_store_size(w->store);
-    if (size < COMPACT_MIN_BYTES || merged * 4 < size)
+    uint64_t written = w->stats.bytes - w->compacted_at + w->merged_bytes;
+    if (size < COMPACT_MIN_BYTES || written * 4 < size)
         return DKS_OK;
     int rc = dks_store_free_bytes(w->store, &free_bytes);
     if (rc || free_bytes * 10 < size)
         return rc;
-    if (!(rc = dks_store_compact(w->store, w->memory / MERGE_SHARE)))
+    if (!(rc = dks_store_compact(w->store, w->memory / MERGE_SHARE))) {
         w->stats.compactions++;
+        w->compacted_at = w->stats.bytes;
+        w->merged_bytes = 0;
+    }
     return rc;
 }
 
@@ -1098,9 +1155,8 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
         rc = commit_batch(w, err);
     /* The end of a unit of work: the generations it made are merged as
      * settle_generations decides (all of them after a bulk load). */
-    uint64_t merged = w->merged_bytes;
-    if (!rc && !(rc = settle_generations(w, 0)) && w->merged_bytes > merged)
-        rc = maybe_compact(w, w->merged_bytes - merged);
+    if (!rc && !(rc = settle_generations(w, 0)))
+        rc = maybe_compact(w);
     if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
