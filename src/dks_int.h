@@ -62,7 +62,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 9u
+#define DKS_FORMAT_VERSION 10u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -415,14 +415,16 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
  * returns 0 for a term too long to index. */
 size_t dks_term_key(dks_term_kind kind, const char *term, size_t len, char *out);
 
-/* Whether the postings of a key record positions: words, expansions,
- * title words and fields do; compound parts and heads, lemmas, spellings
- * and forms stand where their word stands, which phrases and proximity
- * read from the word, and so record frequencies only. */
+/* Whether the postings of a key record positions: words and expansions
+ * do.  Compound parts and heads, lemmas, spellings and forms stand where
+ * their word stands, which phrases and proximity read from the word; title
+ * words stand in the title, which snippets do not show and phrases read
+ * from the words too; a field's value stands at 0.  They record
+ * frequencies only. */
 static inline int dks_key_has_positions(const char *key, size_t len)
 {
     unsigned char kind = len ? (unsigned char)key[0] : 0;
-    return !(kind >= 0x01 && kind <= 0x06);
+    return !(kind >= 0x01 && kind <= 0x08);
 }
 
 /* Keys of the fields: a word of the title (0x07 + term), and a field's

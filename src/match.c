@@ -1935,8 +1935,10 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
     for (size_t k = 0; !rc && k < n_keys; k++) {
         iter *it;
         double idf;
-        if ((unsigned char)keys[k][0] == DKS_KEY_PREFIX || lens[k] == 0)
-            continue;  /* a prefix's words are not listed: see dks_snippet_make */
+        if (lens[k] == 0 || (unsigned char)keys[k][0] == DKS_KEY_PREFIX ||
+            (unsigned char)keys[k][0] == DKS_KEY_TITLE || (unsigned char)keys[k][0] == DKS_KEY_FIELD)
+            continue;  /* a prefix's words are not listed (see dks_snippet_make); titles
+                          and fields are not in the text */
         if ((rc = term_new(&ctx, keys[k], lens[k], 1.0, &it, &idf)))
             break;
         for (size_t i = 0; !rc && it->ops != &empty_ops && i < n_docs; i++) {
