@@ -3,14 +3,17 @@
  *
  * The analyzer turns each document into (key id, position) pairs, ids of
  * the run's term dictionary (termdict.c).  The writer inverts them into a
- * stream per term in memory and, when the batch is flushed, merges each
- * stream into the term's posting blocks, in key order.  Because document
- * ids only grow, a flush appends to the last block of each term.
- * Document records, ids, stored text and lengths go straight into the open
- * write transaction.
+ * stream per term in memory and, when the batch is flushed, writes the
+ * streams in key order as blocks of a new posting generation (plist.c),
+ * or, for a term whose postings stay one short block, into its
+ * statistics.  Document records, ids, stored text and lengths go straight
+ * into the open write transaction.  dks_writer_commit then merges
+ * generations (settle_generations), and after a bulk load rewrites the
+ * index without the pages the merges freed (maybe_compact).
  *
- * Each batch is one LMDB write transaction of bounded size (DKS_BATCH_*);
- * a crash loses at most the batch in progress, never the index.
+ * Each batch is one LMDB write transaction of bounded size (see the
+ * memory budget below); a crash loses at most the batch in progress, never
+ * the index.
  *
  * Deleting a document (also when a new one replaces it) re-analyses its
  * stored title and text to find its terms, removes it from each term's

@@ -904,6 +904,12 @@ static void test_prefix_and_typing(void **state)
     assert_int_equal(r.status, 1);
     assert_contains(r.out, "Mente du: telemedicin?");
     test_run_free(&r);
+    /* ... unless asked for none (the benchmark compares without) */
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "--no-suggestion", "telemedecin",
+                  NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strstr(r.out, "\"suggestion\""));
+    test_run_free(&r);
     /* Each unknown word of a plain query is replaced, in its written form. */
     r = test_tool("dksearch-query", "--db", g_db, "--json", "kommunen borgmestr", NULL);
     assert_contains(r.out, "\"suggestion\":\"kommunen borgmesteren\"");
@@ -1319,6 +1325,36 @@ static void test_no_snippets(void **state)
     hits_free(&bare);
 }
 
+/* --count N: pruning starts once N hits are counted; the first page is the
+ * same as with every hit counted, and the total says it is a lower bound. */
+static void test_count_limit(void **state)
+{
+    (void)state;
+    const char *q = "kommune OR klima OR borger";
+    test_run r = test_tool("dksearch-query", "--db", g_db, "--json", "--exact-total",
+                           "--limit", "3", q, NULL);
+    hits all = {0}, counted = {0};
+    check_json(r.out, q, &all);
+    test_run_free(&r);
+    assert_true(all.total > 3);
+    r = test_tool("dksearch-query", "--db", g_db, "--json", "--count", "3", "--limit", "3", q,
+                  NULL);
+    check_json(r.out, q, &counted);
+    assert_contains(r.out, "\"total_exact\":false");
+    test_run_free(&r);
+    assert_true(counted.total >= 3 && counted.total <= all.total);
+    assert_int_equal(counted.n, all.n);
+    for (size_t i = 0; i < all.n; i++) {
+        assert_string_equal(counted.id[i], all.id[i]);
+        assert_true(counted.score[i] == all.score[i]);
+    }
+    hits_free(&all);
+    hits_free(&counted);
+    r = test_tool("dksearch-query", "--db", g_db, "--count", "0", q, NULL);
+    assert_int_equal(r.status, 2);
+    test_run_free(&r);
+}
+
 static void test_paging(void **state)
 {
     (void)state;
@@ -1395,6 +1431,7 @@ int main(void)
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_no_snippets),
+        cmocka_unit_test(test_count_limit),
         cmocka_unit_test(test_paging),
         cmocka_unit_test(test_prefix_and_typing),
         cmocka_unit_test(test_prefix_caps),
