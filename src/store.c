@@ -163,6 +163,8 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     return DKS_OK;
 }
 
+static void remove_env_files(const char *dir);
+
 int dks_store_lock_writer(dks_store *s)
 {
     char lock_path[4096];
@@ -177,6 +179,11 @@ int dks_store_lock_writer(dks_store *s)
         return e == EWOULDBLOCK ? DKS_ELOCKED : e;
     }
     s->lock_fd = fd;
+    /* The writer owns what a compaction cut short left beside the index
+     * (the copy, or the old files after the exchange). */
+    char leftover[4200];
+    if ((size_t)snprintf(leftover, sizeof leftover, "%s.compacting", s->path) < sizeof leftover)
+        remove_env_files(leftover);
     return DKS_OK;
 }
 
