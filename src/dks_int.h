@@ -222,6 +222,10 @@ void dks_termdict_free(dks_termdict *d);
 int dks_termdict_intern(dks_termdict *d, const char *key, size_t len, uint32_t *id);
 /* The key of an id; valid until the dictionary is freed. */
 const char *dks_termdict_key(const dks_termdict *d, uint32_t id, size_t *len);
+/* The id of the title key (dks_title_key) of the word key id, interned the
+ * first time it is asked for and kept with the word (DKS_NO_TERM if it is
+ * too long): a title's words then cost no interning. */
+int dks_termdict_title(dks_termdict *d, uint32_t id, uint32_t *title_id);
 uint32_t dks_termdict_count(const dks_termdict *d);
 size_t dks_termdict_bytes(const dks_termdict *d);
 

@@ -51,10 +51,10 @@ static int collect(const dks_term *t, uint32_t id, void *ctx)
         return DKS_OK;  /* too long to be a key: not indexed */
     int rc = add_pair(s, id, t->position);
     if (!rc && s->in_title && t->kind == DKS_TERM_WORD) {
-        char key[DKS_MAX_KEY_TERM_BYTES + 1];
-        size_t len = dks_title_key(t->term, t->term_len, key);
-        if (len)
-            rc = add_key(s, key, len, t->position);
+        uint32_t title;
+        rc = dks_termdict_title(s->dict, id, &title);
+        if (!rc && title != DKS_NO_TERM)
+            rc = add_pair(s, title, t->position);
     }
     return rc;
 }

@@ -29,6 +29,8 @@ typedef struct entry {
     const char *key;
     uint32_t len;
     uint32_t hash;
+    uint32_t title;     /* id + 2 of the key's title key; 1: none; 0: not looked up */
+    uint32_t unused;
 } entry;
 
 struct dks_termdict {
@@ -138,7 +140,7 @@ int dks_termdict_intern(dks_termdict *d, const char *key, size_t len, uint32_t *
     const char *stored = store_key(d, key, len);
     if (!stored)
         return DKS_ENOMEM;
-    *entry_of(d, next) = (entry){stored, (uint32_t)len, hash};
+    *entry_of(d, next) = (entry){stored, (uint32_t)len, hash, 0, 0};
     d->slots[at] = (uint64_t)hash << 32 | (next + 1);
     d->count++;
     *id = next;
@@ -150,6 +152,23 @@ const char *dks_termdict_key(const dks_termdict *d, uint32_t id, size_t *len)
     const entry *e = entry_of(d, id);
     *len = e->len;
     return e->key;
+}
+
+int dks_termdict_title(dks_termdict *d, uint32_t id, uint32_t *title_id)
+{
+    entry *e = entry_of(d, id);
+    if (e->title == 0) {
+        char key[DKS_MAX_KEY_TERM_BYTES + 2];
+        size_t kl = dks_title_key(e->key, e->len, key);
+        uint32_t t = DKS_NO_TERM;
+        int rc = kl ? dks_termdict_intern(d, key, kl, &t) : DKS_OK;
+        if (rc)
+            return rc;
+        e = entry_of(d, id);  /* (entries never move, but say so) */
+        e->title = t == DKS_NO_TERM ? 1 : t + 2;
+    }
+    *title_id = e->title == 1 ? DKS_NO_TERM : e->title - 2;
+    return DKS_OK;
 }
 
 uint32_t dks_termdict_count(const dks_termdict *d)
