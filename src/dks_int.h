@@ -589,6 +589,7 @@ typedef struct dks_term_pair {
 typedef struct dks_doc_terms {
     dks_term_pair *pairs;   /* in the order the analyzer emits them */
     size_t n, cap;
+    uint32_t max_id;        /* the largest id among them */
     uint32_t tokens;        /* words of title and body: the document's length */
     uint32_t body_start;    /* the body's first position */
 } dks_doc_terms;

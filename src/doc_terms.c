@@ -30,6 +30,8 @@ static int add_pair(sink *s, uint32_t id, uint32_t position)
             return rc;
     }
     dt->pairs[dt->n++] = (dks_term_pair){id, position};
+    if (id > dt->max_id)
+        dt->max_id = id;
     if (position >= s->end)
         s->end = position + 1;
     return DKS_OK;
@@ -65,6 +67,7 @@ int dks_doc_terms_analyze(dks_analyzer *an, dks_termdict *dict, const char *titl
                           uint32_t body_start_hint, dks_doc_terms *out)
 {
     out->n = 0;
+    out->max_id = 0;
     out->tokens = 0;
     sink s = {out, dict, 1, 0};
     int rc = dks_analyze_ids(an, title, title_len, 0, collect, &s);

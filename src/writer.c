@@ -65,11 +65,16 @@
 typedef struct term_state {
     uint32_t last;       /* local doc + 1 of the term's last document; 0: not in the batch */
     uint32_t pos;        /* its last position there */
-    uint32_t df, cf;     /* in the batch */
     uint32_t head, tail, end;  /* stream: first byte, next byte, end of the slice's data */
     uint16_t level;      /* of the slice being written */
     uint16_t no_positions;  /* its key records none: each occurrence after the first is a 0 */
 } term_state;
+
+/* A document of the batch. */
+typedef struct batch_doc {
+    uint32_t len;        /* its length in tokens */
+    uint32_t dead;       /* deleted again before the flush: its postings are left out */
+} batch_doc;
 
 typedef struct stream_reader {
     uint32_t at, end, stop, level;
@@ -95,15 +100,12 @@ struct dks_writer {
     unsigned char **pages; /* the stream pool */
     size_t n_pages, pages_cap, live_pages;
     uint32_t page_used;    /* in the last live page */
-    uint32_t *lens;        /* length of each document of the batch, by local doc */
-    size_t n_lens, lens_cap;
-    unsigned char *dead;   /* by local doc: deleted again before the flush */
-    size_t dead_cap;
+    batch_doc *docs;       /* the batch's documents, by local doc (id - pending_from) */
+    size_t n_docs, docs_cap;
     size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
     uint64_t merged_bytes; /* of the generations merged since the last compaction */
     uint64_t compacted_at; /* stats.bytes then */
     size_t batch_bytes;    /* text added since the last commit */
-    uint32_t batch_docs;
     uint32_t pending_from; /* documents from this id on have postings in memory */
 
     dks_pipeline *pipeline;       /* with dks_writer_set_threads(w, 2) */
@@ -211,7 +213,7 @@ static void reset_batch(dks_writer *w)
     w->n_batch_terms = 0;
     w->live_pages = 0;
     w->page_used = 0;
-    w->n_lens = 0;
+    w->n_docs = 0;
 }
 
 /* Room for the state of key id `id`. */
@@ -258,11 +260,7 @@ static void sort_by_position(dks_term_pair *p, size_t n)
 static int invert(dks_writer *w, dks_doc_terms *dt, uint32_t local)
 {
     sort_by_position(dt->pairs, dt->n);
-    uint32_t max_id = 0;
-    for (size_t i = 0; i < dt->n; i++)
-        if (dt->pairs[i].id > max_id)
-            max_id = dt->pairs[i].id;
-    int rc = dt->n ? terms_reserve(w, max_id) : DKS_OK;
+    int rc = dt->n ? terms_reserve(w, dt->max_id) : DKS_OK;
     for (size_t i = 0; i < dt->n && !rc; i++) {
         if (i + PREFETCH_STATES < dt->n)
             __builtin_prefetch(&w->terms[dt->pairs[i + PREFETCH_STATES].id]);
@@ -288,14 +286,11 @@ static int invert(dks_writer *w, dks_doc_terms *dt, uint32_t local)
             if (!rc)
                 rc = stream_put(w, st, st->no_positions ? 0 : (uint64_t)pos << 1);
             st->last = local + 1;
-            st->df++;
+            st->pos = pos;
         } else if (pos != st->pos) {  /* equal: two terms of one token, one position */
             rc = stream_put(w, st, st->no_positions ? 0 : (uint64_t)(pos - st->pos) << 1);
-        } else {
-            continue;
+            st->pos = pos;
         }
-        st->pos = pos;
-        st->cf++;
     }
     return rc;
 }
@@ -375,7 +370,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
             b->pos_n = 0;
         }
         local += (uint32_t)(v >> 1);
-        int dead = w->dead[local - 1];
+        int dead = w->docs[local - 1].dead;
         size_t mark = b->pos_n;
         uint32_t tf = 0, pos = 0;
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
@@ -391,7 +386,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         }
         b->docs[b->n] = w->pending_from + local - 1;
         b->tfs[b->n] = tf;
-        b->lens[b->n] = w->lens[local - 1];
+        b->lens[b->n] = w->docs[local - 1].len;
         b->n++;
         (*df)++;
         *cf += tf;
@@ -984,7 +979,7 @@ static int delete_doc(dks_writer *w, uint32_t doc)
         return DKS_ECORRUPT;
     memcpy(id, rec.id, id_len);
     if (doc >= w->pending_from)
-        w->dead[doc - w->pending_from] = 1;  /* its postings are still in memory: never written */
+        w->docs[doc - w->pending_from].dead = 1;  /* its postings are in memory: never written */
     else if ((rc = remove_from_postings(w, doc, &rec)))
         return rc;
     if ((rc = dks_kv_del(w->txn, DKS_DB_DOCS, key, sizeof key)) ||
@@ -1035,7 +1030,6 @@ static int fail_store(dks_writer *w, int rc, dks_error_detail *err, const char *
     w->txn = NULL;
     reset_batch(w);
     w->batch_bytes = 0;
-    w->batch_docs = 0;
     w->failed = rc;
     return dks_fail(err, rc, -1, "%s: %s", what, dks_strerror(rc));
 }
@@ -1115,7 +1109,6 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
     rc = dks_txn_commit(w->txn);
     w->txn = NULL;
     w->batch_bytes = 0;
-    w->batch_docs = 0;
     if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot commit batch: %s", dks_strerror(rc));
@@ -1222,12 +1215,9 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
         return fail_store(w, DKS_ELIMIT, err, "index holds the maximum number of documents");
 
     uint32_t id = w->meta.next_doc, tokens = terms->tokens;
-    rc = dks_grow(&w->lens, w->n_lens, &w->lens_cap, sizeof *w->lens, 1024);
-    if (!rc)
-        rc = dks_grow(&w->dead, w->n_lens, &w->dead_cap, sizeof *w->dead, 1024);
+    rc = dks_grow(&w->docs, w->n_docs, &w->docs_cap, sizeof *w->docs, 1024);
     if (!rc) {
-        w->dead[w->n_lens] = 0;
-        w->lens[w->n_lens++] = tokens;  /* by local doc: id - pending_from */
+        w->docs[w->n_docs++] = (batch_doc){tokens, 0};
         rc = invert(w, terms, id - w->pending_from);
     }
     unsigned char key[4];
@@ -1258,8 +1248,7 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
     w->stats.tokens += tokens;
     w->stats.bytes += doc->title_len + doc->body_len;
     w->batch_bytes += doc->title_len + doc->body_len;
-    w->batch_docs++;
-    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->batch_docs >= DKS_BATCH_DOCS ||
+    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->n_docs >= DKS_BATCH_DOCS ||
         batch_memory(w) >= w->memory / POSTINGS_SHARE)
         return commit_batch(w, err);
     return DKS_OK;
@@ -1381,8 +1370,7 @@ void dks_writer_close(dks_writer *w)
     free(w->pages);
     free(w->terms);
     free(w->batch_terms);
-    free(w->lens);
-    free(w->dead);
+    free(w->docs);
     dks_doc_terms_free(&w->terms_scratch);
     dks_doc_terms_free(&w->deleted_terms);
     dks_text_encoder_free(w->enc);
