@@ -294,8 +294,8 @@ typedef struct dks_block_data {
      * for a key that records none */
     uint32_t *pos;
     size_t pos_n, pos_cap;
-    size_t *scratch;                /* for the encoder */
-    size_t scratch_cap;
+    uint32_t *gaps;                 /* the encoder's position gaps */
+    size_t gaps_cap;
 } dks_block_data;
 
 /* Parses a block value (key's first doc given).  Cheap: decodes only the

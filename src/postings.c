@@ -53,10 +53,8 @@ static size_t packed_bytes(uint32_t n, unsigned bits)
     return ((size_t)n * bits + 7) / 8;
 }
 
-/* Appends n numbers of `bits` bits each (every one fits), padded to a
- * byte: number i is get(ctx, i). */
-static int pack_with(dks_buf *out, size_t n, unsigned bits,
-                     uint32_t (*get)(const void *ctx, size_t i), const void *ctx)
+/* Appends n numbers of `bits` bits each (every one fits), padded to a byte. */
+static int pack(dks_buf *out, const uint32_t *v, size_t n, unsigned bits)
 {
     size_t bytes = ((uint64_t)n * bits + 7) / 8;
     int rc = dks_buf_reserve(out, bytes);
@@ -66,7 +64,7 @@ static int pack_with(dks_buf *out, size_t n, unsigned bits,
     uint64_t acc = 0;
     unsigned have = 0;
     for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)get(ctx, i) << have;
+        acc |= (uint64_t)v[i] << have;
         have += bits;
         while (have >= 8) {
             *o++ = (unsigned char)acc;
@@ -78,16 +76,6 @@ static int pack_with(dks_buf *out, size_t n, unsigned bits,
         *o++ = (unsigned char)acc;
     out->len += bytes;
     return DKS_OK;
-}
-
-static uint32_t array_at(const void *ctx, size_t i)
-{
-    return ((const uint32_t *)ctx)[i];
-}
-
-static int pack(dks_buf *out, const uint32_t *v, uint32_t n, unsigned bits)
-{
-    return pack_with(out, n, bits, array_at, v);
 }
 
 /* Reads n numbers of `bits` bits each from p (packed_bytes(n, bits) bytes,
@@ -221,20 +209,6 @@ int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, 
     return DKS_OK;
 }
 
-/* the first positions and the gaps of b->pos, by number (see encode) */
-static uint32_t first_of(const void *ctx, size_t i)
-{
-    const dks_block_data *b = ctx;
-    return b->pos[b->scratch[i]];
-}
-
-static uint32_t gap_of(const void *ctx, size_t i)
-{
-    const dks_block_data *b = ctx;
-    size_t at = b->scratch[DKS_BLOCK_DOCS + i];
-    return b->pos[at] - b->pos[at - 1] - 1;
-}
-
 int dks_block_encode(dks_block_data *b, dks_buf *out)
 {
     uint32_t min_len = UINT32_MAX, max_tf = 0, max_gap = 0;
@@ -274,66 +248,49 @@ int dks_block_encode(dks_block_data *b, dks_buf *out)
         return rc;
     if (!b->pos_n)
         return DKS_OK;
-    /* where each document's positions start, and each gap's position;
-     * the widths from the largest of each */
+    /* the first positions and the gaps, each packed at the width of its
+     * largest */
     size_t n_gaps = b->pos_n - b->n;
-    if (n_gaps + DKS_BLOCK_DOCS > b->scratch_cap) {
-        size_t cap = n_gaps + DKS_BLOCK_DOCS;
-        size_t *grown = realloc(b->scratch, cap * sizeof *grown);
-        if (!grown)
-            return DKS_ENOMEM;
-        b->scratch = grown;
-        b->scratch_cap = cap;
-    }
-    uint32_t max_first = 0, max_pos_gap = 0;
+    while (b->gaps_cap < n_gaps)
+        if ((rc = dks_grow(&b->gaps, b->gaps_cap, &b->gaps_cap, sizeof *b->gaps, 1024)))
+            return rc;
+    uint32_t firsts[DKS_BLOCK_DOCS], max_first = 0, max_pos_gap = 0;
     size_t at = 0, g = 0;
     for (uint32_t i = 0; i < b->n; i++) {
-        b->scratch[i] = at;
-        if (b->pos[at] > max_first)
-            max_first = b->pos[at];
+        firsts[i] = b->pos[at];
+        if (firsts[i] > max_first)
+            max_first = firsts[i];
         for (uint32_t k = 1; k < b->tfs[i]; k++, g++) {
             if (b->pos[at + k] <= b->pos[at + k - 1])
                 return DKS_EINVAL;
-            b->scratch[DKS_BLOCK_DOCS + g] = at + k;
-            uint32_t gap = b->pos[at + k] - b->pos[at + k - 1] - 1;
-            if (gap > max_pos_gap)
-                max_pos_gap = gap;
+            b->gaps[g] = b->pos[at + k] - b->pos[at + k - 1] - 1;
+            if (b->gaps[g] > max_pos_gap)
+                max_pos_gap = b->gaps[g];
         }
         at += b->tfs[i];
     }
     unsigned char widths[2] = {(unsigned char)bit_width(max_first),
                                (unsigned char)bit_width(max_pos_gap)};
-    if ((rc = dks_buf_append(out, widths, 2)) ||
-        (rc = pack_with(out, b->n, widths[0], first_of, b)) ||
-        (rc = pack_with(out, n_gaps, widths[1], gap_of, b)))
+    if ((rc = dks_buf_append(out, widths, 2)) || (rc = pack(out, firsts, b->n, widths[0])) ||
+        (rc = pack(out, b->gaps, n_gaps, widths[1])))
         return rc;
     return DKS_OK;
 }
 
 int dks_block_pos_reserve(dks_block_data *b, size_t extra)
 {
-    if (b->pos_n + extra <= b->pos_cap)
-        return DKS_OK;
-    if (extra > DKS_BUF_MAX / sizeof *b->pos - b->pos_n)
-        return DKS_ELIMIT;
-    size_t cap = b->pos_cap ? b->pos_cap : 1024;
-    while (cap < b->pos_n + extra)
-        cap *= 2;
-    uint32_t *grown = realloc(b->pos, cap * sizeof *grown);
-    if (!grown)
-        return DKS_ENOMEM;
-    b->pos = grown;
-    b->pos_cap = cap;
-    return DKS_OK;
+    int rc = DKS_OK;
+    while (!rc && b->pos_cap - b->pos_n < extra)
+        rc = dks_grow(&b->pos, b->pos_cap, &b->pos_cap, sizeof *b->pos, 1024);
+    return rc;
 }
 
 void dks_block_data_free(dks_block_data *b)
 {
     free(b->pos);
-    free(b->scratch);
-    b->pos = NULL;
-    b->scratch = NULL;
-    b->pos_n = b->pos_cap = b->scratch_cap = 0;
+    free(b->gaps);
+    b->pos = b->gaps = NULL;
+    b->pos_n = b->pos_cap = b->gaps_cap = 0;
 }
 
 int dks_block_load(const dks_block_header *h, dks_block_data *b)
