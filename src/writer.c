@@ -119,6 +119,7 @@ struct dks_writer {
     dks_buf scratch;
     dks_buf fields;        /* the added document's fields, encoded */
     dks_block_data block;
+    dks_block_data merge_in;      /* a source block of a merge, decoded */
     dks_writer_stats stats;
 };
 
@@ -335,17 +336,23 @@ static int find_block(dks_writer *w, dks_db db, const char *term, size_t len, ui
     return rc;
 }
 
-/* append: the block goes after every key of db (see dks_kv_append) */
+/* Stores an encoded block of `term` whose first document is first;
+ * append: it goes after every key of db (see dks_kv_append). */
+static int put_encoded(dks_writer *w, dks_db db, const char *term, size_t len, uint32_t first,
+                       const void *value, size_t value_len, int append)
+{
+    unsigned char key[DKS_MAX_TERM_BYTES + 5];
+    size_t kl = dks_postings_key(key, term, len, first);
+    return append ? dks_kv_append(w->txn, db, key, kl, value, value_len)
+                  : dks_kv_put(w->txn, db, key, kl, value, value_len);
+}
+
 static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
                      dks_block_data *b, int append)
 {
-    unsigned char key[DKS_MAX_TERM_BYTES + 5];
-    size_t kl = dks_postings_key(key, term, len, b->docs[0]);
     int rc = dks_block_encode(b, &w->scratch);
-    if (rc)
-        return rc;
-    return append ? dks_kv_append(w->txn, db, key, kl, w->scratch.data, w->scratch.len)
-                  : dks_kv_put(w->txn, db, key, kl, w->scratch.data, w->scratch.len);
+    return rc ? rc : put_encoded(w, db, term, len, b->docs[0], w->scratch.data,
+                                 w->scratch.len, append);
 }
 
 /* Appends a term's stream to the block b (which may hold the term's
@@ -410,6 +417,8 @@ static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
     int is_new = rc == 1;
     if (rc && !is_new)
         return rc;
+    /* its blocks are in generations already: the new ones follow them */
+    int in_generations = !is_new && !stats.inline_block;
     if (!is_new && stats.inline_block) {
         dks_block_header h;
         if ((rc = dks_block_parse(stats.inline_block, stats.inline_len, stats.inline_first,
@@ -432,14 +441,12 @@ static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
     *wrote |= spilled;
     if (b->n && (rc = dks_block_encode(b, &w->scratch)))
         return rc;
-    if (b->n && !spilled && (stats.df == b->n) && w->scratch.len <= DKS_INLINE_BLOCK_BYTES) {
+    if (b->n && !spilled && !in_generations && w->scratch.len <= DKS_INLINE_BLOCK_BYTES) {
         stats.inline_block = w->scratch.data;
         stats.inline_len = w->scratch.len;
         stats.inline_first = b->docs[0];
     } else if (b->n) {
-        unsigned char pkey[DKS_MAX_TERM_BYTES + 5];
-        size_t kl = dks_postings_key(pkey, key, len, b->docs[0]);
-        if ((rc = dks_kv_append(w->txn, db, pkey, kl, w->scratch.data, w->scratch.len)))
+        if ((rc = put_encoded(w, db, key, len, b->docs[0], w->scratch.data, w->scratch.len, 1)))
             return rc;
         *wrote = 1;
     }
@@ -454,20 +461,18 @@ typedef struct key_order {
     uint32_t len, id;
 } key_order;
 
+static int cmp_keys(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
 static int cmp_key_order(const void *a, const void *b)
 {
     const key_order *x = a, *y = b;
     if (x->prefix != y->prefix)
         return x->prefix < y->prefix ? -1 : 1;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->key, y->key, n);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int cmp_keys(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
+    return cmp_keys(x->key, x->len, y->key, y->len);
 }
 
 /* A slot no generation lists, emptied: a merge that was cut short may
@@ -609,18 +614,18 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
                        const dks_block_header *h, const unsigned char *v, size_t vl,
                        dks_block_data *b, size_t *written)
 {
-    int rc;
     if (b->n == 0 && h->n == DKS_BLOCK_DOCS) {
-        unsigned char key[DKS_MAX_TERM_BYTES + 5];
-        size_t kl = dks_postings_key(key, term, len, h->first_doc);
         *written += vl;
-        return dks_kv_append(w->txn, db, key, kl, v, vl);
+        return put_encoded(w, db, term, len, h->first_doc, v, vl, 1);
     }
-    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
-    if ((rc = dks_block_decode(h, docs, tfs)))
+    dks_block_data *in = &w->merge_in;
+    int rc = dks_block_load(h, in);
+    if (rc)
         return rc;
-    uint64_t gap_at = 0;
-    for (uint32_t i = 0; i < h->n; i++) {
+    if (b->n && in->docs[0] <= b->docs[b->n - 1])
+        return DKS_ECORRUPT;  /* sources out of document order */
+    const uint32_t *pos = in->pos;
+    for (uint32_t i = 0; i < in->n; i++) {
         if (b->n == DKS_BLOCK_DOCS) {
             if ((rc = put_block(w, db, term, len, b, 1)))
                 return rc;
@@ -628,18 +633,16 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
             b->n = 0;
             b->pos_n = 0;
         }
-        if (h->positions_len) {  /* else the key records no positions */
-            if ((rc = dks_block_pos_reserve(b, tfs[i])) ||
-                (rc = dks_block_positions(h, i, gap_at, tfs[i], b->pos + b->pos_n)))
+        if (in->pos_n) {  /* else the key records no positions */
+            if ((rc = dks_block_pos_reserve(b, in->tfs[i])))
                 return rc;
-            b->pos_n += tfs[i];
-            gap_at += tfs[i] - 1;
+            memcpy(b->pos + b->pos_n, pos, in->tfs[i] * sizeof *pos);
+            b->pos_n += in->tfs[i];
+            pos += in->tfs[i];
         }
-        if (b->n && docs[i] <= b->docs[b->n - 1])
-            return DKS_ECORRUPT;
-        b->docs[b->n] = docs[i];
-        b->tfs[b->n] = tfs[i];
-        b->lens[b->n] = h->min_len;  /* a bound is all a block needs */
+        b->docs[b->n] = in->docs[i];
+        b->tfs[b->n] = in->tfs[i];
+        b->lens[b->n] = in->lens[i];  /* the block's shortest: a bound is all it needs */
         b->n++;
     }
     return DKS_OK;
@@ -764,7 +767,7 @@ static int settle_generations(dks_writer *w, int force)
     dks_txn *t;
     dks_meta m;
     uint64_t size[DKS_GENERATIONS], total = 0;
-    int rc = dks_txn_begin(w->store, 1, &t);
+    int rc = dks_txn_begin(w->store, 0, &t);
     if (rc)
         return rc;
     rc = dks_meta_read(t, &m);
@@ -1380,6 +1383,7 @@ void dks_writer_close(dks_writer *w)
     dks_buf_free(&w->text);
     dks_buf_free(&w->fields);
     dks_block_data_free(&w->block);
+    dks_block_data_free(&w->merge_in);
     dks_analyzer_free(w->an);
     dks_analyzer_free(w->del_an);
     dks_termdict_free(w->del_dict);
