@@ -1728,56 +1728,36 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
 #define PRIME_MAX_DF 512
 
 /* The keep-th best score the term t alone gives a document (0 if fewer
- * documents have it), read from a list of its own. */
+ * documents have it), read from a list of its own into a heap like the
+ * hits'. */
 static int kth_score(match_ctx *ctx, const term_iter *t, size_t keep, double *kth)
 {
     *kth = 0;
-    if (t->base.cost < keep || t->base.cost > PRIME_MAX_DF)
-        return DKS_OK;
     iter *it;
     double idf;
     int rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &it, &idf);
     if (rc)
         return rc;
     ((term_iter *)it)->weight = t->weight;  /* a title key's weight was set already */
-    double *best = malloc(keep * sizeof *best);  /* a min-heap of the best scores */
+    dks_hit_ref *best = malloc(keep * sizeof *best);
     size_t n = 0;
     if (!best)
         rc = DKS_ENOMEM;
     while (!rc && it->doc != DKS_DOC_END) {
-        double s;
-        if ((rc = it->ops->score(it, &s)))
+        dks_hit_ref h = {.doc = it->doc};
+        if ((rc = it->ops->score(it, &h.score)))
             break;
-        if (n < keep || s > best[0]) {
-            size_t i = n < keep ? n++ : 0;
-            if (i == 0 && n == keep && keep > 1) {
-                /* replace the smallest: sift down */
-                for (;;) {
-                    size_t l = 2 * i + 1, r = l + 1, m = i;
-                    double v = m == i ? s : best[m];
-                    if (l < n && best[l] < v)
-                        m = l, v = best[l];
-                    if (r < n && best[r] < v)
-                        m = r;
-                    if (m == i)
-                        break;
-                    best[i] = best[m];
-                    i = m;
-                }
-                best[i] = s;
-            } else {
-                /* a new one: sift up */
-                while (i > 0 && best[(i - 1) / 2] > s) {
-                    best[i] = best[(i - 1) / 2];
-                    i = (i - 1) / 2;
-                }
-                best[i] = s;
-            }
+        if (n < keep) {
+            best[n] = h;
+            sift_up(best, n++);
+        } else if (worse(&best[0], &h)) {
+            best[0] = h;
+            sift_down(best, n, 0);
         }
         rc = it->ops->next(it);
     }
     if (!rc && n == keep)
-        *kth = best[0];
+        *kth = best[0].score;
     free(best);
     it->ops->free(it);
     return rc;
@@ -1915,6 +1895,16 @@ static int add_match(dks_doc_matches *d, uint32_t position, uint32_t term)
     return rc;
 }
 
+/* Whether a matched key stands somewhere in a document's text: a
+ * prefix's words are not listed (see dks_snippet_make), title words and
+ * fields stand outside it.  The others are placed from their positions,
+ * or, for the kinds that record none, by analysing the text (unplaced). */
+static int key_in_text(const char *key, size_t len)
+{
+    unsigned char kind = len ? (unsigned char)key[0] : 0;
+    return len && kind != DKS_KEY_PREFIX && kind != DKS_KEY_TITLE && kind != DKS_KEY_FIELD;
+}
+
 int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_t n_keys,
                         dks_doc_matches *docs, size_t n_docs)
 {
@@ -1935,10 +1925,8 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
     for (size_t k = 0; !rc && k < n_keys; k++) {
         iter *it;
         double idf;
-        if (lens[k] == 0 || (unsigned char)keys[k][0] == DKS_KEY_PREFIX ||
-            (unsigned char)keys[k][0] == DKS_KEY_TITLE || (unsigned char)keys[k][0] == DKS_KEY_FIELD)
-            continue;  /* a prefix's words are not listed (see dks_snippet_make); titles
-                          and fields are not in the text */
+        if (!key_in_text(keys[k], lens[k]))
+            continue;
         if ((rc = term_new(&ctx, keys[k], lens[k], 1.0, &it, &idf)))
             break;
         for (size_t i = 0; !rc && it->ops != &empty_ops && i < n_docs; i++) {
