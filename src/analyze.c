@@ -1331,7 +1331,9 @@ static void reset_context(dks_analyzer *an)
     an->prev_single_letter = 0;
 }
 
-static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t first_position)
+/* Analyses text, giving each term to cb or, with a dictionary, to id_cb. */
+static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
+                     dks_term_callback cb, dks_term_id_callback id_cb, void *ctx)
 {
     dks_tokenizer tz;
     dks_token toks[LOOKAHEAD];
@@ -1339,13 +1341,18 @@ static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t fi
     uint32_t position = first_position;
     an->text = text;
     an->len = len;
+    an->cb = cb;
+    an->id_cb = id_cb;
+    an->ctx = ctx;
     reset_context(an);
     an->prev_end = 0;
     dks_tokenizer_init(&tz, text, len);
     int rc = DKS_OK;
     for (size_t n = LOOKAHEAD; !rc && n == LOOKAHEAD;) {
+        /* (over-long tokens are not looked up: they take a position only) */
         for (n = 0; n < LOOKAHEAD && dks_tokenizer_next(&tz, &toks[n]); n++) {
-            hashes[n] = dks_hash_bytes(text + toks[n].offset, toks[n].len);
+            hashes[n] = toks[n].len > DKS_MAX_TOKEN_BYTES
+                            ? 0 : dks_hash_bytes(text + toks[n].offset, toks[n].len);
             if (an->cache_n_slots)
                 __builtin_prefetch(&an->cache_slots[hashes[n] & (an->cache_n_slots - 1)]);
         }
@@ -1381,19 +1388,13 @@ static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t fi
 int dks_analyze(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
                 dks_term_callback cb, void *ctx)
 {
-    an->cb = cb;
-    an->id_cb = NULL;
-    an->ctx = ctx;
-    return run_chain(an, text, len, first_position);
+    return run_chain(an, text, len, first_position, cb, NULL, ctx);
 }
 
 int dks_analyze_ids(dks_analyzer *an, const char *text, size_t len, uint32_t first_position,
                     dks_term_id_callback cb, void *ctx)
 {
-    an->cb = NULL;
-    an->id_cb = cb;
-    an->ctx = ctx;
-    return run_chain(an, text, len, first_position);
+    return run_chain(an, text, len, first_position, NULL, cb, ctx);
 }
 
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d)

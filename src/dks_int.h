@@ -226,7 +226,6 @@ const char *dks_termdict_key(const dks_termdict *d, uint32_t id, size_t *len);
  * first time it is asked for and kept with the word (DKS_NO_TERM if it is
  * too long): a title's words then cost no interning. */
 int dks_termdict_title(dks_termdict *d, uint32_t id, uint32_t *title_id);
-uint32_t dks_termdict_count(const dks_termdict *d);
 size_t dks_termdict_bytes(const dks_termdict *d);
 
 /* ------------------------------------------------------------------ */

@@ -30,7 +30,6 @@ typedef struct entry {
     uint32_t len;
     uint32_t hash;
     uint32_t title;     /* id + 2 of the key's title key; 1: none; 0: not looked up */
-    uint32_t unused;
 } entry;
 
 struct dks_termdict {
@@ -140,7 +139,7 @@ int dks_termdict_intern(dks_termdict *d, const char *key, size_t len, uint32_t *
     const char *stored = store_key(d, key, len);
     if (!stored)
         return DKS_ENOMEM;
-    *entry_of(d, next) = (entry){stored, (uint32_t)len, hash, 0, 0};
+    *entry_of(d, next) = (entry){stored, (uint32_t)len, hash, 0};
     d->slots[at] = (uint64_t)hash << 32 | (next + 1);
     d->count++;
     *id = next;
@@ -164,16 +163,10 @@ int dks_termdict_title(dks_termdict *d, uint32_t id, uint32_t *title_id)
         int rc = kl ? dks_termdict_intern(d, key, kl, &t) : DKS_OK;
         if (rc)
             return rc;
-        e = entry_of(d, id);  /* (entries never move, but say so) */
-        e->title = t == DKS_NO_TERM ? 1 : t + 2;
+        e->title = t == DKS_NO_TERM ? 1 : t + 2;  /* (entries never move) */
     }
     *title_id = e->title == 1 ? DKS_NO_TERM : e->title - 2;
     return DKS_OK;
-}
-
-uint32_t dks_termdict_count(const dks_termdict *d)
-{
-    return d->count;
 }
 
 size_t dks_termdict_bytes(const dks_termdict *d)
