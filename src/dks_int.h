@@ -504,9 +504,9 @@ int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
                     const void **text, size_t *text_len);
 
 /* Encodes texts for storage, training the index's dictionary once it has
- * seen enough text.  It needs no transaction, so the analysis thread can
- * compress while the writer inverts.  dict: the index's dictionary (see
- * dks_text_dict_get), NULL if it has none. */
+ * seen enough text; apart from storing, so that it needs no transaction.
+ * dict: the index's dictionary (see dks_text_dict_get), NULL if it has
+ * none. */
 typedef struct dks_text_encoder dks_text_encoder;
 int dks_text_encoder_new(const void *dict, size_t dict_len, dks_text_encoder **out);
 void dks_text_encoder_free(dks_text_encoder *e);
@@ -881,7 +881,6 @@ typedef struct dks_json_object {
     size_t n, cap;
     int is_object;              /* 0: the line held an array */
     char error[80];             /* after DKS_EINPUT: what and where */
-    size_t text_len;
     dks_buf scratch;
     uint32_t *slots;            /* member lookup by key, for objects with many */
     size_t n_slots;

@@ -30,7 +30,7 @@
 #define SCAN_MEMBERS 16
 
 typedef struct parser {
-    const unsigned char *p, *end;
+    const unsigned char *start, *p, *end;
     dks_json_object *o;
     unsigned depth;
 } parser;
@@ -38,7 +38,7 @@ typedef struct parser {
 static int fail(parser *ps, const char *what)
 {
     snprintf(ps->o->error, sizeof ps->o->error, "%s at byte %zu", what,
-             (size_t)(ps->p - (ps->end - ps->o->text_len)));
+             (size_t)(ps->p - ps->start));
     return DKS_EINPUT;
 }
 
@@ -488,7 +488,6 @@ int dks_json_object_parse(dks_json_object *o, const char *text, size_t len)
     o->n = 0;
     o->is_object = 0;
     o->error[0] = '\0';
-    o->text_len = len;
     if (o->slots)
         memset(o->slots, 0, o->n_slots * sizeof *o->slots);
     /* Decoded strings are never longer than their JSON, and a number's
@@ -498,7 +497,8 @@ int dks_json_object_parse(dks_json_object *o, const char *text, size_t len)
     int rc = dks_buf_reserve(&o->scratch, len + 1);
     if (rc)
         return rc;
-    parser ps = {(const unsigned char *)text, (const unsigned char *)text + len, o, 0};
+    parser ps = {(const unsigned char *)text, (const unsigned char *)text,
+                 (const unsigned char *)text + len, o, 0};
     skip_space(&ps);
     if (ps.p == ps.end || (*ps.p != '{' && *ps.p != '['))
         return fail(&ps, "'{' or '[' expected");

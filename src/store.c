@@ -92,6 +92,22 @@ void dks_store_close(dks_store *s)
     free(s);
 }
 
+/* Creates s->env and opens it at path; mapsize 0: the size the file
+ * records. */
+static int open_env(dks_store *s, const char *path, int writable, size_t mapsize)
+{
+    int rc = mdb_env_create(&s->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(s->env, DKS_DB_COUNT);
+    if (!rc && mapsize)
+        rc = mdb_env_set_mapsize(s->env, mapsize);
+    if (!rc)
+        rc = mdb_env_set_maxreaders(s->env, 512);
+    if (!rc)
+        rc = mdb_env_open(s->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
+    return rc;
+}
+
 /* Opens (creating with `create`) every named database in a first
  * transaction of env. */
 static int open_dbs(dks_store *s, int create)
@@ -135,15 +151,7 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
         return DKS_ENOMEM;
     s->lock_fd = -1;
     s->path = strdup(path);
-    int rc = s->path ? mdb_env_create(&s->env) : ENOMEM;
-    if (!rc)
-        rc = mdb_env_set_maxdbs(s->env, DKS_DB_COUNT);
-    if (!rc && writable)
-        rc = mdb_env_set_mapsize(s->env, DKS_MAP_MIN);
-    if (!rc)
-        rc = mdb_env_set_maxreaders(s->env, 512);
-    if (!rc)
-        rc = mdb_env_open(s->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
+    int rc = s->path ? open_env(s, path, writable, writable ? DKS_MAP_MIN : 0) : ENOMEM;
     if (rc) {
         int code = map_error(rc);
         dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
@@ -350,15 +358,7 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     dks_store copy = {.lock_fd = -1, .path = tmp};
     int rc = mdb_env_info(s->env, &info);
     if (!rc)
-        rc = mdb_env_create(&copy.env);
-    if (!rc)
-        rc = mdb_env_set_maxdbs(copy.env, DKS_DB_COUNT);
-    if (!rc)
-        rc = mdb_env_set_mapsize(copy.env, info.me_mapsize);
-    if (!rc)
-        rc = mdb_env_set_maxreaders(copy.env, 512);
-    if (!rc)
-        rc = mdb_env_open(copy.env, tmp, MDB_NOTLS, 0666);
+        rc = open_env(&copy, tmp, 1, info.me_mapsize);
     if (!rc)
         rc = open_dbs(&copy, 1);
     if (!rc)
