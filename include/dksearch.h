@@ -176,6 +176,21 @@ typedef struct dks_index_stats {
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out);
 
+/* What an integrity check walked. */
+typedef struct dks_index_check_report {
+    uint64_t documents;
+    uint64_t terms;
+    uint64_t postings;       /* (term, document) pairs */
+    uint64_t blocks;         /* posting blocks outside the term dictionary */
+    uint64_t sources;        /* files recorded */
+} dks_index_check_report;
+
+/* Walks every term, posting block, document record, id, length and text
+ * of the index as of the last commit and cross-checks them: DKS_OK, or
+ * DKS_ECORRUPT with `err` saying what disagrees.  Reads the whole index:
+ * seconds a gigabyte.  Runs beside a writer and other readers. */
+int dks_index_check(dks_index *index, dks_index_check_report *out, dks_error_detail *err);
+
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
@@ -232,8 +247,62 @@ int dks_writer_set_memory(dks_writer *writer, size_t bytes);
 int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
                       int *found, dks_error_detail *err);
 
+/* Sources: the files documents come from, so that indexing the same files
+ * again reads only those that changed and deletes what they no longer
+ * hold.  What a file is, and how its path is spelled, is the caller's
+ * choice (dksearch-index uses the absolute path, at most 500 bytes). */
+typedef struct dks_source_info {
+    uint64_t size;           /* bytes */
+    int64_t mtime_ns;        /* modification time */
+    uint64_t hash;           /* dks_source_hash() of the content */
+} dks_source_info;
+
+/* A 64-bit hash of a file's content, for dks_source_info: seed 0 for the
+ * first part, the hash so far for the next; parts that are multiples of 8
+ * bytes (but the last) give the hash of the whole. */
+uint64_t dks_source_hash(uint64_t seed, const void *data, size_t len);
+
+/* What the index recorded of a source when it was last indexed: 0, or 1
+ * if it has no record of it. */
+int dks_index_source_get(dks_index *index, const char *path, size_t len, dks_source_info *out);
+
+/* Calls fn for each source whose path begins with prefix, in byte order,
+ * as of the last commit; path is valid during the call only.  A non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*dks_source_fn)(void *ctx, const char *path, size_t len,
+                             const dks_source_info *info);
+int dks_index_sources(dks_index *index, const char *prefix, size_t prefix_len,
+                      dks_source_fn fn, void *ctx);
+
+/* The documents added between dks_writer_source_begin() and
+ * dks_writer_source_end() are the source's whole content: at the end,
+ * the documents it gave before and did not give again are deleted (unless
+ * another source gave them since), and the source's record (its info and
+ * ids) is written with the batch of its last document.  Sources do not
+ * nest. */
+int dks_writer_source_begin(dks_writer *writer, const char *path, size_t len,
+                            dks_error_detail *err);
+int dks_writer_source_end(dks_writer *writer, const dks_source_info *info,
+                          dks_error_detail *err);
+/* The source's content is what was indexed (its time changed, its hash did
+ * not): records the new info and keeps its documents. */
+int dks_writer_source_touch(dks_writer *writer, const char *path, size_t len,
+                            const dks_source_info *info, dks_error_detail *err);
+/* The source is gone: deletes the documents that are still its own and
+ * its record.  `*deleted` (if not NULL): how many documents went. */
+int dks_writer_source_delete(dks_writer *writer, const char *path, size_t len,
+                             uint64_t *deleted, dks_error_detail *err);
+
 /* Makes everything added so far durable and visible to readers. */
 int dks_writer_commit(dks_writer *writer, dks_error_detail *err);
+
+/* Commits, then rewrites the index at its smallest: every posting
+ * generation merged into one and every database copied without free
+ * pages, and the copy put in place of the index atomically (readers that
+ * have it open go on reading the old copy until they open it again).
+ * Needs free disk space for a copy; if the rewrite fails (a full disk),
+ * the index stays as committed. */
+int dks_writer_compact(dks_writer *writer, dks_error_detail *err);
 
 /* 0 while the writer can go on; otherwise the error that stopped it (a
  * storage error: what was not committed is lost).  Errors about one bad

@@ -1,7 +1,9 @@
 /*
  * dksearch-index - adds documents to a dksearch index.
  *
- *   dksearch-index [--db PATH] [--quiet] FILE|DIR|- ...
+ *   dksearch-index [--db PATH] [OPTIONS] FILE|DIR|- ...
+ *   dksearch-index [--db PATH] --delete ID...
+ *   dksearch-index [--db PATH] --check | --compact
  *
  * Files are read by extension (.txt, .jsonl, .tsv; a file named on the
  * command line with another extension is read as text); directories are
@@ -10,10 +12,18 @@
  * to the directory argument it was found under.  Re-indexing an id
  * replaces the document.
  *
- * Exit status: 0 when every input was read, 2 when any could not be (what
- * could be read is still committed), or on an index error.
+ * Every file is recorded in the index as a source (its absolute path,
+ * size, modification time and content hash, and the ids it gave), so that
+ * indexing it again reads it only when it changed, and deletes the
+ * documents it no longer holds; --delete-missing also forgets the files
+ * under a directory that are gone.
+ *
+ * Exit status: 0 when every input was read, 1 when --delete named ids the
+ * index does not hold, 2 when any input could not be read (what could be
+ * read is still committed), or on an index error or a failed check.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,13 +44,25 @@ typedef struct visited_dir {
     ino_t ino;
 } visited_dir;
 
+/* Source paths seen in this run under the directories given, for
+ * --delete-missing. */
+typedef struct path_list {
+    char **paths;
+    size_t n, cap;
+} path_list;
+
 typedef struct run {
+    dks_index *index;
     dks_writer *writer;
     visited_dir *visited;
     size_t n_visited, visited_cap;
     int quiet;
     int progress;          /* standard error is a terminal */
+    int reindex;           /* read every file, changed or not */
+    int delete_missing;
+    path_list seen;        /* with delete_missing */
     unsigned long skipped;
+    unsigned long unchanged;  /* files not read again */
     unsigned long input_errors;
     const char *current;   /* the file being read, for messages */
     long line_base;        /* lines of it before the chunk being parsed */
@@ -58,13 +80,16 @@ static double now(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " [--db PATH] [--analysis LIST] [--threads N] [--memory MIB] "
-            "[--quiet] FILE|DIR|- ...\n"
+            "usage: " PROG " [--db PATH] [OPTIONS] FILE|DIR|- ...\n"
+            "       " PROG " [--db PATH] --delete ID...\n"
+            "       " PROG " [--db PATH] --check | --compact\n"
             "\n"
             "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
             "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
             "line).  Directories are walked recursively; - reads JSON Lines from\n"
             "standard input.  A document whose id is already indexed is replaced.\n"
+            "Files indexed before are read again only if their size, time or\n"
+            "content changed; documents a changed file no longer holds are deleted.\n"
             "\n"
             "  --db PATH          index directory (default: $DKSEARCH_DB or ./dksearch.db)\n"
             "  --analysis LIST    for a new index: the Danish stages to use, \"all\"\n"
@@ -74,7 +99,17 @@ static void usage(FILE *out)
             "                     or more cores): analysis on a second thread\n"
             "  --memory MIB       what indexing may use (default 512, at least 64):\n"
             "                     batches are committed before they outgrow it\n"
-            "  --quiet            print no progress and no summary\n");
+            "  --delete-missing   also delete the documents of files that are gone\n"
+            "                     from the directories given\n"
+            "  --reindex          read every file again, changed or not\n"
+            "  --delete ID...     delete the documents with these ids\n"
+            "  --compact          rewrite the index at its smallest (after the rest)\n"
+            "  --check            check the index's integrity: every term, posting,\n"
+            "                     document and count\n"
+            "  --quiet            print no progress and no summary\n"
+            "\n"
+            "Exit status: 0 done, 1 --delete found ids not in the index, 2 an input\n"
+            "could not be read, or an index error, or the check failed.\n");
 }
 
 static void show_progress(run *r, int final)
@@ -193,6 +228,53 @@ static void input_error(run *r, const char *path, const char *what)
     r->input_errors++;
 }
 
+/* The content hash of a mapped file, read a chunk at a time and let go
+ * of like the parsing does, so that hashing a large file does not hold it
+ * all in the resident set. */
+static uint64_t hash_mapped(const char *data, size_t len)
+{
+    uint64_t h = 0;
+    for (size_t at = 0; at < len;) {
+        size_t n = len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES;
+        h = dks_source_hash(h, data + at, n);
+        at += n;
+        release_mapped(data, at);
+    }
+    return h;
+}
+
+/* Notes a source as seen under a directory given (for --delete-missing). */
+static int note_seen(run *r, const char *key)
+{
+    if (!r->delete_missing)
+        return 0;
+    path_list *l = &r->seen;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        char **p = realloc(l->paths, cap * sizeof *p);
+        if (!p)
+            return DKS_ENOMEM;
+        l->paths = p;
+        l->cap = cap;
+    }
+    if (!(l->paths[l->n] = strdup(key)))
+        return DKS_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* Reports a writer error about a source; returns the code. */
+static int source_error(const char *path, int rc, const dks_error_detail *err)
+{
+    fprintf(stderr, PROG ": %s: %s\n", path, err->message[0] ? err->message : dks_strerror(rc));
+    return rc;
+}
+
 static int index_file(run *r, const char *path, const char *id, dks_format format)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -207,6 +289,19 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         close(fd);
         return 0;
     }
+    /* The file as a source: by its absolute path, so that any spelling
+     * of it on the command line finds the same record. */
+    char key[PATH_MAX];
+    int tracked = realpath(path, key) && strlen(key) <= 500;
+    int rc = tracked ? note_seen(r, key) : 0;
+    dks_source_info known, info = {.size = (uint64_t)st.st_size, .mtime_ns = mtime_ns(&st)};
+    int is_known = tracked && !r->reindex &&
+                   dks_index_source_get(r->index, key, strlen(key), &known) == 0;
+    if (rc || (is_known && known.size == info.size && known.mtime_ns == info.mtime_ns)) {
+        r->unchanged += !rc;
+        close(fd);
+        return rc;
+    }
     size_t len = (size_t)st.st_size;
     void *data = NULL;
     if (len > 0) {
@@ -218,11 +313,25 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         }
     }
     close(fd);
-    r->current = path;
-    r->line_base = 0;
-    int rc = format == DKS_FORMAT_TEXT || len == 0
-                 ? index_buffer(r, format, id, data ? data : "", len)
-                 : index_lines(r, format, id, data, len, release_mapped);
+    dks_error_detail err = {0};
+    info.hash = hash_mapped(data, len);
+    if (is_known && known.size == info.size && known.hash == info.hash) {
+        /* touched, not changed */
+        r->unchanged++;
+        if ((rc = dks_writer_source_touch(r->writer, key, strlen(key), &info, &err)))
+            source_error(path, rc, &err);
+    } else {
+        if (tracked && (rc = dks_writer_source_begin(r->writer, key, strlen(key), &err)))
+            source_error(path, rc, &err);
+        r->current = path;
+        r->line_base = 0;
+        if (!rc)
+            rc = format == DKS_FORMAT_TEXT || len == 0
+                     ? index_buffer(r, format, id, data ? data : "", len)
+                     : index_lines(r, format, id, data, len, release_mapped);
+        if (!rc && tracked && (rc = dks_writer_source_end(r->writer, &info, &err)))
+            source_error(path, rc, &err);
+    }
     if (data)
         munmap(data, len);
     return rc;
@@ -397,12 +506,131 @@ static int index_arg(run *r, const char *arg)
     return index_file(r, arg, arg, format);
 }
 
+static int cmp_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct missing_walk {
+    run *r;
+    path_list gone;
+} missing_walk;
+
+static int collect_gone(void *ctx, const char *path, size_t len, const dks_source_info *info)
+{
+    (void)info;
+    missing_walk *m = ctx;
+    char *p = strndup(path, len);
+    if (!p)
+        return DKS_ENOMEM;
+    if (bsearch(&p, m->r->seen.paths, m->r->seen.n, sizeof *m->r->seen.paths, cmp_strings)) {
+        free(p);
+        return 0;
+    }
+    path_list *l = &m->gone;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **np = realloc(l->paths, cap * sizeof *np);
+        if (!np) {
+            free(p);
+            return DKS_ENOMEM;
+        }
+        l->paths = np;
+        l->cap = cap;
+    }
+    l->paths[l->n++] = p;
+    return 0;
+}
+
+static void path_list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->paths[i]);
+    free(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+/* --delete-missing: the sources recorded under each directory given that
+ * this run did not find there (deleted, renamed, no longer indexable) go,
+ * with their documents. */
+static int delete_missing(run *r, char **args, int n_args, unsigned long *files)
+{
+    qsort(r->seen.paths, r->seen.n, sizeof *r->seen.paths, cmp_strings);
+    int rc = 0;
+    for (int i = 0; i < n_args && !rc; i++) {
+        char dir[PATH_MAX + 1];
+        struct stat st;
+        if (stat(args[i], &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(args[i], dir))
+            continue;
+        size_t len = strlen(dir);
+        if (len == 0 || dir[len - 1] != '/')
+            strcat(dir, "/");  /* room: PATH_MAX + 1 */
+        missing_walk m = {.r = r};
+        dks_error_detail err = {0};
+        rc = dks_index_sources(r->index, dir, strlen(dir), collect_gone, &m);
+        for (size_t j = 0; j < m.gone.n && !rc; j++) {
+            uint64_t n;
+            rc = dks_writer_source_delete(r->writer, m.gone.paths[j], strlen(m.gone.paths[j]),
+                                          &n, &err);
+            if (rc)
+                source_error(m.gone.paths[j], rc, &err);
+            else if (!r->quiet)
+                fprintf(stderr, PROG ": %s is gone: %llu documents deleted\n", m.gone.paths[j],
+                        (unsigned long long)n);
+            *files += !rc;
+        }
+        if (rc && !err.message[0])
+            fprintf(stderr, PROG ": cannot list the files indexed under %s: %s\n", dir,
+                    dks_strerror(rc));
+        path_list_free(&m.gone);
+    }
+    return rc;
+}
+
+/* --delete ID...: returns 0, 1 if some ids were not in the index. */
+static int delete_ids(run *r, char **ids, int n, int *rc)
+{
+    int not_found = 0;
+    for (int i = 0; i < n && !*rc; i++) {
+        dks_error_detail err = {0};
+        int found;
+        *rc = dks_writer_delete(r->writer, ids[i], strlen(ids[i]), &found, &err);
+        if (*rc)
+            fprintf(stderr, PROG ": cannot delete %s: %s\n", ids[i],
+                    err.message[0] ? err.message : dks_strerror(*rc));
+        else if (!found) {
+            fprintf(stderr, PROG ": no document with id %s\n", ids[i]);
+            not_found = 1;
+        }
+    }
+    return not_found;
+}
+
+static int check_index(dks_index *index, const char *db, int quiet)
+{
+    dks_error_detail err = {0};
+    dks_index_check_report rep;
+    int rc = dks_index_check(index, &rep, &err);
+    if (rc) {
+        fprintf(stderr, PROG ": %s: check failed: %s\n", db,
+                err.message[0] ? err.message : dks_strerror(rc));
+        return 2;
+    }
+    if (!quiet)
+        printf("%s is consistent: %llu documents, %llu terms, %llu postings (%llu blocks "
+               "outside the dictionary), %llu files\n", db, (unsigned long long)rep.documents,
+               (unsigned long long)rep.terms, (unsigned long long)rep.postings,
+               (unsigned long long)rep.blocks, (unsigned long long)rep.sources);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB");
     const char *analysis = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
     long memory_mib = 512;
+    int deleting = 0, checking = 0, compacting = 0;
     run r = {.progress = isatty(STDERR_FILENO)};
     int first_input = argc;
     for (int i = 1; i < argc; i++) {
@@ -424,6 +652,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, PROG ": --memory takes a number of MiB, at least 64\n");
                 return 2;
             }
+        } else if (strcmp(argv[i], "--delete") == 0) {
+            deleting = 1;
+        } else if (strcmp(argv[i], "--delete-missing") == 0) {
+            r.delete_missing = 1;
+        } else if (strcmp(argv[i], "--reindex") == 0) {
+            r.reindex = 1;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            checking = 1;
+        } else if (strcmp(argv[i], "--compact") == 0) {
+            compacting = 1;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             r.quiet = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -443,7 +681,16 @@ int main(int argc, char **argv)
     }
     if (!db || !*db)
         db = "dksearch.db";
-    if (first_input >= argc) {
+    int n_args = argc - first_input;
+    if (checking && (n_args || deleting || compacting || r.delete_missing)) {
+        fprintf(stderr, PROG ": --check takes no input and no other action\n");
+        return 2;
+    }
+    if (deleting && (n_args == 0 || r.delete_missing)) {
+        fprintf(stderr, PROG ": --delete takes the ids to delete, and nothing else\n");
+        return 2;
+    }
+    if (!checking && !compacting && n_args == 0) {
         fprintf(stderr, PROG ": no input given\n");
         usage(stderr);
         return 2;
@@ -451,11 +698,20 @@ int main(int argc, char **argv)
 
     dks_error_detail err = {0};
     dks_index *index;
-    int rc = dks_index_open(db, DKS_OPEN_CREATE, &index, &err);
+    int mode = checking ? DKS_OPEN_READ
+                        : deleting || (compacting && n_args == 0) ? DKS_OPEN_WRITE
+                                                                  : DKS_OPEN_CREATE;
+    int rc = dks_index_open(db, mode, &index, &err);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));
         return 2;
     }
+    if (checking) {
+        int status = check_index(index, db, r.quiet);
+        dks_index_close(index);
+        return status;
+    }
+    r.index = index;
     if (analysis) {
         unsigned features;
         if (dks_analysis_parse(analysis, &features) != 0) {
@@ -486,9 +742,19 @@ int main(int argc, char **argv)
         return 2;
     }
     r.started = now();
-    for (int i = first_input; i < argc && !rc; i++)
-        rc = index_arg(&r, argv[i]);
+    int not_found = 0;
+    unsigned long gone = 0;
+    if (deleting) {
+        not_found = delete_ids(&r, argv + first_input, n_args, &rc);
+    } else {
+        for (int i = first_input; i < argc && !rc; i++)
+            rc = index_arg(&r, argv[i]);
+        if (!rc && r.delete_missing)
+            rc = delete_missing(&r, argv + first_input, n_args, &gone);
+    }
     if (!rc && (rc = dks_writer_commit(r.writer, &err)))
+        fprintf(stderr, PROG ": %s\n", err.message);
+    if (!rc && compacting && (rc = dks_writer_compact(r.writer, &err)))
         fprintf(stderr, PROG ": %s\n", err.message);
     show_progress(&r, 1);
 
@@ -496,6 +762,7 @@ int main(int argc, char **argv)
     dks_writer_stats_get(r.writer, &ws);
     dks_writer_close(r.writer);
     free(r.visited);
+    path_list_free(&r.seen);
     dks_index_stats is = {0};
     if (!rc)
         rc = dks_index_stats_get(index, &is);
@@ -506,12 +773,15 @@ int main(int argc, char **argv)
     }
     if (!r.quiet) {
         double secs = now() - r.started, mib = ws.bytes / 1048576.0;
-        printf("indexed %llu documents (%llu new, %llu replaced, %lu skipped), %.2f MiB in "
-               "%.3f s (%.1f MiB/s); %s holds %llu documents, %llu terms, %.2f MiB\n",
+        printf("indexed %llu documents (%llu new, %llu replaced, %lu skipped), %llu deleted, "
+               "%lu files unchanged, %.2f MiB in %.3f s (%.1f MiB/s); %s holds %llu documents, "
+               "%llu terms, %.2f MiB\n",
                (unsigned long long)(ws.added + ws.replaced), (unsigned long long)ws.added,
-               (unsigned long long)ws.replaced, r.skipped, mib, secs,
-               secs > 0 ? mib / secs : 0.0, db, (unsigned long long)is.documents,
-               (unsigned long long)is.terms, is.size_bytes / 1048576.0);
+               (unsigned long long)ws.replaced, r.skipped, (unsigned long long)ws.deleted,
+               r.unchanged, mib, secs, secs > 0 ? mib / secs : 0.0, db,
+               (unsigned long long)is.documents, (unsigned long long)is.terms,
+               is.size_bytes / 1048576.0);
     }
-    return r.input_errors ? 2 : 0;
+    (void)gone;
+    return r.input_errors ? 2 : not_found ? 1 : 0;
 }

@@ -28,6 +28,8 @@
  * are keys with a kind byte before and five bytes after (postings). */
 #define DKS_MAX_ID_BYTES 500
 #define DKS_MAX_KEY_TERM_BYTES 480
+/* A source's path is a key of its own, and a document record holds it. */
+#define DKS_MAX_SOURCE_BYTES 500
 /* Postings are stored in blocks of at most this many documents. */
 #define DKS_BLOCK_DOCS 128
 /* Positions beyond this are not recorded (a document's tokens still count
@@ -62,7 +64,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 10u
+#define DKS_FORMAT_VERSION 11u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -331,6 +333,7 @@ typedef enum dks_db {
     DKS_DB_IDS,
     DKS_DB_TEXT,
     DKS_DB_LENGTHS,
+    DKS_DB_SOURCES,
     DKS_DB_POSTINGS_MORE,   /* slots 1 .. DKS_GENERATIONS - 1 */
     DKS_DB_COUNT = DKS_DB_POSTINGS_MORE + DKS_GENERATIONS - 1
 } dks_db;
@@ -465,6 +468,8 @@ typedef struct dks_term_stats {
 } dks_term_stats;
 int dks_term_stats_get(dks_txn *t, const char *term, size_t len,
                        dks_term_stats *out); /* 1 if absent */
+/* Decodes a value of the terms database (pointers into val). */
+int dks_term_stats_decode(const void *val, size_t len, dks_term_stats *out);
 /* append: the term is above every term of the index (dks_kv_append) */
 int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_stats *st,
                        int append);
@@ -477,11 +482,13 @@ typedef struct dks_doc_record {
     size_t title_len;
     uint32_t length;        /* tokens in title and body */
     uint32_t body_start;    /* position of the first body token */
+    const char *source;     /* the file it came from (sources.c); source_len 0: none */
+    size_t source_len;
     const unsigned char *fields;  /* encoded: count, then name/value pairs */
     size_t fields_len;
 } dks_doc_record;
-int dks_doc_record_encode(const dks_document *doc, uint32_t length,
-                          uint32_t body_start, dks_buf *out);
+int dks_doc_record_encode(const dks_document *doc, const char *source, size_t source_len,
+                          uint32_t length, uint32_t body_start, dks_buf *out);
 int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out);
 /* Reads a stored document's record (pointing into the map, as
  * dks_kv_get).  A document that postings or results name must exist: a
@@ -552,6 +559,25 @@ int dks_meta_write(dks_txn *t, const dks_meta *m);
 int dks_meta_generation_of(const dks_meta *m, uint32_t doc);
 
 /* ------------------------------------------------------------------ */
+/* sources.c: the records of the files documents came from             */
+
+typedef struct dks_source_record {
+    dks_source_info info;
+    uint64_t n_ids;
+    const unsigned char *ids;  /* n_ids x (varint len, id), into the map */
+    size_t ids_len;
+} dks_source_record;
+int dks_source_record_decode(const void *val, size_t len, dks_source_record *out);
+/* 1 if the source has no record. */
+int dks_source_record_get(dks_txn *t, const char *path, size_t len, dks_source_record *out);
+/* ids: n_ids x (varint len, id), as in the record. */
+int dks_source_record_put(dks_txn *t, const char *path, size_t len, const dks_source_info *info,
+                          const dks_buf *ids, uint64_t n_ids, dks_buf *scratch);
+/* The next id of a record's list at *p; 1 at its end. */
+int dks_source_ids_next(const unsigned char **p, const unsigned char *end, const char **id,
+                        size_t *len);
+
+/* ------------------------------------------------------------------ */
 /* plist.c: a term's posting blocks across the generations             */
 
 typedef struct dks_plist {
@@ -614,6 +640,7 @@ typedef struct dks_job {
     dks_buf fields_encoded;
     dks_doc_terms terms;
     int rc;                 /* of the analysis */
+    void *tag;              /* the submitter's (dks_pipeline_submit) */
 } dks_job;
 int dks_job_set(dks_job *j, const dks_document *doc);
 void dks_job_analyze(dks_job *j, dks_analyzer *an, dks_termdict *dict);
@@ -630,8 +657,9 @@ int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out);
 void dks_pipeline_free(dks_pipeline *p);
 int dks_pipeline_full(dks_pipeline *p);
 int dks_pipeline_empty(dks_pipeline *p);
-/* Copies doc into the next slot; the pipeline must not be full. */
-int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc);
+/* Copies doc into the next slot; the pipeline must not be full.  The
+ * job comes back with tag, the caller's. */
+int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag);
 /* The oldest job given, once analysed (waiting for it if wait), or NULL;
  * hand it back with dks_pipeline_release() before the next take. */
 dks_job *dks_pipeline_take(dks_pipeline *p, int wait);

@@ -11,6 +11,7 @@
  *             term, 0x00, be32 first doc -> block (postings.c)
  *   docs      be32 doc                  -> varint id_len, id, varint title_len,
  *                                          title, varint length, varint body_start,
+ *                                          varint source_len, source (sources.c),
  *                                          varint n_fields, n x (varint name_len,
  *                                          name, varint value_len, value)
  *   ids       external id               -> be32 doc
@@ -148,9 +149,13 @@ int dks_term_stats_get(dks_txn *t, const char *term, size_t len, dks_term_stats 
     const void *v;
     size_t vl;
     int rc = dks_kv_get(t, DKS_DB_TERMS, term, len, &v, &vl);
-    if (rc)
-        return rc;
-    const unsigned char *p = v, *end = p + vl;
+    return rc ? rc : dks_term_stats_decode(v, vl, out);
+}
+
+int dks_term_stats_decode(const void *val, size_t len, dks_term_stats *out)
+{
+    const unsigned char *p = val, *end = p + len;
+    int rc;
     if ((rc = dks_varint_decode(&p, end, &out->df)) || (rc = dks_varint_decode(&p, end, &out->cf)))
         return rc;
     if (out->df == 0 || out->cf < out->df)
@@ -188,8 +193,8 @@ int dks_term_stats_put(dks_txn *t, const char *term, size_t len, const dks_term_
 }
 
 
-int dks_doc_record_encode(const dks_document *doc, uint32_t length, uint32_t body_start,
-                          dks_buf *out)
+int dks_doc_record_encode(const dks_document *doc, const char *source, size_t source_len,
+                          uint32_t length, uint32_t body_start, dks_buf *out)
 {
     int rc;
     out->len = 0;
@@ -197,6 +202,7 @@ int dks_doc_record_encode(const dks_document *doc, uint32_t length, uint32_t bod
         (rc = put_string(out, doc->title ? doc->title : "", doc->title_len)) ||
         (rc = dks_buf_put_varint(out, length)) ||
         (rc = dks_buf_put_varint(out, body_start)) ||
+        (rc = put_string(out, source ? source : "", source_len)) ||
         (rc = dks_buf_put_varint(out, doc->n_fields)))
         return rc;
     for (size_t i = 0; i < doc->n_fields; i++) {
@@ -216,7 +222,8 @@ int dks_doc_record_decode(const void *val, size_t len, dks_doc_record *out)
     if ((rc = get_string(&p, end, &out->id, &out->id_len)) ||
         (rc = get_string(&p, end, &out->title, &out->title_len)) ||
         (rc = dks_varint_decode32(&p, end, &out->length)) ||
-        (rc = dks_varint_decode32(&p, end, &out->body_start)))
+        (rc = dks_varint_decode32(&p, end, &out->body_start)) ||
+        (rc = get_string(&p, end, &out->source, &out->source_len)))
         return rc;
     out->fields = p;
     out->fields_len = (size_t)(end - p);

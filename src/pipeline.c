@@ -118,14 +118,16 @@ int dks_pipeline_empty(dks_pipeline *p)
     return p->submitted == p->taken;
 }
 
-int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc)
+int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag)
 {
     if (dks_pipeline_full(p))
         return DKS_EINVAL;
     /* the slot is neither analysed nor read by anyone now */
-    int rc = dks_job_set(&p->jobs[p->submitted % PIPELINE_JOBS], doc);
+    dks_job *j = &p->jobs[p->submitted % PIPELINE_JOBS];
+    int rc = dks_job_set(j, doc);
     if (rc)
         return rc;
+    j->tag = tag;
     pthread_mutex_lock(&p->lock);
     p->submitted++;
     pthread_cond_signal(&p->submitted_cond);

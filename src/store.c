@@ -37,7 +37,7 @@ static const char *const db_names[DKS_DB_POSTINGS_MORE] = {
     [DKS_DB_META] = "meta",         [DKS_DB_TERMS] = "terms",
     [DKS_DB_POSTINGS] = "postings", [DKS_DB_DOCS] = "docs",
     [DKS_DB_IDS] = "ids",           [DKS_DB_TEXT] = "text",
-    [DKS_DB_LENGTHS] = "lengths",
+    [DKS_DB_LENGTHS] = "lengths",   [DKS_DB_SOURCES] = "sources",
 };
 
 /* "postings.1" and on, for the generation slots after the first. */
@@ -119,7 +119,7 @@ static int open_dbs(dks_store *s, int create)
         db_name(i, name, sizeof name);
         rc = mdb_dbi_open(txn, name, create ? MDB_CREATE : 0, &s->dbi[i]);
         s->missing[i] = 0;
-        if (rc == MDB_NOTFOUND && !create && i >= DKS_DB_POSTINGS_MORE) {
+        if (rc == MDB_NOTFOUND && !create && (i >= DKS_DB_POSTINGS_MORE || i == DKS_DB_SOURCES)) {
             s->missing[i] = 1;  /* the format check will say what this index is */
             rc = 0;
         }

@@ -76,6 +76,19 @@ typedef struct batch_doc {
     uint32_t dead;       /* deleted again before the flush: its postings are left out */
 } batch_doc;
 
+/* A source from dks_writer_source_begin until its record is written:
+ * once it has ended and the pipeline has added all its documents. */
+typedef struct pending_source {
+    struct pending_source *next;
+    char path[DKS_MAX_SOURCE_BYTES];
+    size_t path_len;
+    dks_source_info info;
+    dks_buf ids;           /* of its documents added, as the record lists them */
+    uint64_t n_ids;
+    uint64_t in_flight;    /* its documents in the pipeline */
+    int ended;
+} pending_source;
+
 typedef struct stream_reader {
     uint32_t at, end, stop, level;
 } stream_reader;
@@ -120,6 +133,9 @@ struct dks_writer {
     dks_buf fields;        /* the added document's fields, encoded */
     dks_block_data block;
     dks_block_data merge_in;      /* a source block of a merge, decoded */
+    pending_source *sources, *sources_tail;  /* in the order they began */
+    pending_source *open_source;  /* the one documents are added to now */
+    dks_buf record;               /* a source record being written */
     dks_writer_stats stats;
 };
 
@@ -951,6 +967,9 @@ static int remove_from_postings(dks_writer *w, uint32_t doc, const dks_doc_recor
         rc = DKS_ENOMEM;
     if (!rc) {
         memcpy(body, v, vl);
+        /* its blocks are rewritten in the batch's transaction: as much as
+         * adding it wrote, roughly */
+        w->batch_bytes += title_len + vl;
         rc = analyze_deleted(w, title, title_len, body, vl, fields, fields_len, body_start);
     }
     if (!rc && w->deleted_terms.tokens != length)
@@ -1096,6 +1115,7 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
 }
 
 static int drain(dks_writer *w, dks_error_detail *err);
+static int finish_sources(dks_writer *w, dks_error_detail *err);
 
 /* Commits the batch as it stands (without waiting for the pipeline). */
 static int commit_batch(dks_writer *w, dks_error_detail *err)
@@ -1118,6 +1138,14 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
     }
     w->stats.commits++;
     dks_store_release_map(w->store);
+    return DKS_OK;
+}
+
+static int commit_if_full(dks_writer *w, dks_error_detail *err)
+{
+    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->n_docs >= DKS_BATCH_DOCS ||
+        batch_memory(w) >= w->memory / POSTINGS_SHARE)
+        return commit_batch(w, err);
     return DKS_OK;
 }
 
@@ -1198,8 +1226,8 @@ static int store_text(dks_writer *w, uint32_t id, const dks_document *doc)
 /* Adds an analysed document to the batch: replaces the document with its
  * id, inverts its terms, stores its record and text, and commits when the
  * batch is full. */
-static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *terms,
-                        int *replaced, dks_error_detail *err)
+static int add_analysed(dks_writer *w, const dks_document *doc, pending_source *src,
+                        dks_doc_terms *terms, int *replaced, dks_error_detail *err)
 {
     int rc = begin_batch(w);
     if (rc)
@@ -1226,7 +1254,8 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
     unsigned char key[4];
     dks_put_be32(key, id);
     if (!rc)
-        rc = dks_doc_record_encode(doc, tokens, terms->body_start, &w->scratch);
+        rc = dks_doc_record_encode(doc, src ? src->path : NULL, src ? src->path_len : 0, tokens,
+                                   terms->body_start, &w->scratch);
     if (!rc)
         rc = dks_kv_append(w->txn, DKS_DB_DOCS, key, sizeof key, w->scratch.data,
                            w->scratch.len);  /* ids only grow */
@@ -1238,6 +1267,11 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
         rc = dks_length_set(w->txn, id, tokens);
     if (rc)
         return fail_store(w, rc, err, "cannot add document");
+    if (src && ((rc = dks_buf_put_varint(&src->ids, doc->id_len)) ||
+                (rc = dks_buf_append(&src->ids, doc->id, doc->id_len))))
+        return fail_store(w, rc, err, "cannot note the document of its source");
+    if (src)
+        src->n_ids++;
 
     if (replaced)
         *replaced = was_replaced;
@@ -1251,20 +1285,22 @@ static int add_analysed(dks_writer *w, const dks_document *doc, dks_doc_terms *t
     w->stats.tokens += tokens;
     w->stats.bytes += doc->title_len + doc->body_len;
     w->batch_bytes += doc->title_len + doc->body_len;
-    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->n_docs >= DKS_BATCH_DOCS ||
-        batch_memory(w) >= w->memory / POSTINGS_SHARE)
-        return commit_batch(w, err);
-    return DKS_OK;
+    return commit_if_full(w, err);
 }
 
 /* Adds the oldest document the pipeline has analysed. */
 static int add_from_pipeline(dks_writer *w, dks_job *j, dks_error_detail *err)
 {
+    pending_source *src = j->tag;
     int rc = j->rc ? dks_fail(err, j->rc, -1, "document %.*s: %s", (int)j->doc.id_len,
                               j->doc.id, dks_strerror(j->rc))
-                   : add_analysed(w, &j->doc, &j->terms, NULL, err);
+                   : add_analysed(w, &j->doc, src, &j->terms, NULL, err);
     dks_pipeline_release(w->pipeline);
-    return rc;
+    if (src)
+        src->in_flight--;
+    /* a bad document is the caller's to report; its source still ends */
+    int src_rc = w->failed ? DKS_OK : finish_sources(w, err);
+    return rc ? rc : src_rc;
 }
 
 /* Adds every document still in the pipeline, in order. */
@@ -1314,15 +1350,17 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
         int rc = dks_doc_prepare(w->an, w->dict, doc, &w->fields, &w->terms_scratch);
         if (rc)
             return fail_store(w, rc, err, "cannot analyse document");
-        return add_analysed(w, doc, &w->terms_scratch, replaced, err);
+        return add_analysed(w, doc, w->open_source, &w->terms_scratch, replaced, err);
     }
     /* Make room, hand the document over, and add what is analysed. */
     dks_job *j;
     int rc = DKS_OK;
     while (!rc && dks_pipeline_full(w->pipeline))
         rc = add_from_pipeline(w, dks_pipeline_take(w->pipeline, 1), err);
-    if (!rc && (rc = dks_pipeline_submit(w->pipeline, doc)))
+    if (!rc && (rc = dks_pipeline_submit(w->pipeline, doc, w->open_source)))
         return fail_store(w, rc, err, "cannot queue document");
+    if (!rc && w->open_source)
+        w->open_source->in_flight++;
     while (!rc && (j = dks_pipeline_take(w->pipeline, 0)))
         rc = add_from_pipeline(w, j, err);
     return rc;
@@ -1349,6 +1387,253 @@ int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
         return fail_store(w, rc, err, "cannot delete document");
     *found = 1;
     w->stats.deleted++;
+    return commit_if_full(w, err);
+}
+
+/* ---- sources (sources.c) ----------------------------------------------- */
+
+typedef struct id_ref {
+    const char *id;
+    size_t len;
+} id_ref;
+
+static int cmp_id_refs(const void *a, const void *b)
+{
+    const id_ref *x = a, *y = b;
+    int c = memcmp(x->id, y->id, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* A source's record, its id list copied (map pointers do not survive the
+ * deletes that follow); 1 if it has none. */
+static int read_source(dks_writer *w, const char *path, size_t len, dks_buf *ids,
+                       uint64_t *n_ids)
+{
+    dks_source_record rec;
+    int rc = dks_source_record_get(w->txn, path, len, &rec);
+    if (rc)
+        return rc;
+    *n_ids = rec.n_ids;
+    ids->len = 0;
+    return dks_buf_append(ids, rec.ids, rec.ids_len);
+}
+
+/* Deletes the documents of a record's id list that still name the source
+ * as theirs, but for those in keep (sorted): an id another source gave
+ * since is that source's document now. */
+static int delete_own(dks_writer *w, const char *path, size_t len, const dks_buf *ids,
+                      const id_ref *keep, size_t n_keep, uint64_t *deleted)
+{
+    const unsigned char *p = ids->data, *end = p + ids->len;
+    id_ref id;
+    int rc;
+    while ((rc = dks_source_ids_next(&p, end, &id.id, &id.len)) == 0) {
+        if (n_keep && bsearch(&id, keep, n_keep, sizeof *keep, cmp_id_refs))
+            continue;
+        uint32_t doc;
+        dks_doc_record rec;
+        if (!w->txn && (rc = begin_batch(w)))
+            break;
+        if ((rc = lookup_id(w, id.id, id.len, &doc)) == 1)
+            continue;  /* deleted since */
+        if (!rc)
+            rc = dks_doc_get(w->txn, doc, &rec);
+        if (rc)
+            break;
+        if (rec.source_len != len || memcmp(rec.source, path, len) != 0)
+            continue;
+        if ((rc = delete_doc(w, doc)))
+            break;
+        (*deleted)++;
+        w->stats.deleted++;
+        if ((rc = commit_if_full(w, NULL)))
+            break;
+    }
+    return rc == 1 ? DKS_OK : rc;
+}
+
+/* Writes the record of a source whose documents are all added, after
+ * deleting those it gave before and not now. */
+static int finish_source(dks_writer *w, pending_source *src)
+{
+    int rc = begin_batch(w);
+    if (rc)
+        return rc;
+    dks_buf old = {0};
+    id_ref *keep = NULL;
+    uint64_t deleted = 0, n_old;
+    rc = read_source(w, src->path, src->path_len, &old, &n_old);
+    if (rc == 0 && src->n_ids && !(keep = malloc(src->n_ids * sizeof *keep)))
+        rc = DKS_ENOMEM;
+    if (rc == 0) {
+        const unsigned char *p = src->ids.data, *end = p + src->ids.len;
+        size_t n = 0;
+        while (n < src->n_ids && dks_source_ids_next(&p, end, &keep[n].id, &keep[n].len) == 0)
+            n++;
+        qsort(keep, n, sizeof *keep, cmp_id_refs);
+        rc = delete_own(w, src->path, src->path_len, &old, keep, n, &deleted);
+    } else if (rc == 1) {
+        rc = DKS_OK;  /* a new source */
+    }
+    if (!rc && !w->txn)
+        rc = begin_batch(w);
+    if (!rc)
+        rc = dks_source_record_put(w->txn, src->path, src->path_len, &src->info, &src->ids,
+                                   src->n_ids, &w->record);
+    free(keep);
+    dks_buf_free(&old);
+    return rc;
+}
+
+/* Finishes the sources at the front of the queue that are complete: in
+ * the order they began, so that a later source's documents are never
+ * deleted as an earlier one's. */
+static int finish_sources(dks_writer *w, dks_error_detail *err)
+{
+    while (w->sources && w->sources->ended && w->sources->in_flight == 0) {
+        pending_source *src = w->sources;
+        int rc = finish_source(w, src);
+        w->sources = src->next;
+        if (!w->sources)
+            w->sources_tail = NULL;
+        dks_buf_free(&src->ids);
+        free(src);
+        if (rc)
+            return w->failed ? dks_fail(err, w->failed, -1, "cannot record a source: %s",
+                                        dks_strerror(w->failed))
+                             : fail_store(w, rc, err, "cannot record a source");
+    }
+    return DKS_OK;
+}
+
+static int check_source_path(const char *path, size_t len, dks_error_detail *err)
+{
+    if (!path || len == 0 || len > DKS_MAX_SOURCE_BYTES || memchr(path, 0, len))
+        return dks_fail(err, DKS_EINVAL, -1, "a source's path is 1 to %d bytes without NUL",
+                        DKS_MAX_SOURCE_BYTES);
+    return DKS_OK;
+}
+
+int dks_writer_source_begin(dks_writer *w, const char *path, size_t len, dks_error_detail *err)
+{
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    if (w->open_source)
+        return dks_fail(err, DKS_EINVAL, -1, "a source is already open");
+    int rc = check_source_path(path, len, err);
+    if (rc)
+        return rc;
+    pending_source *src = calloc(1, sizeof *src);
+    if (!src)
+        return dks_fail(err, DKS_ENOMEM, -1, "%s", dks_strerror(DKS_ENOMEM));
+    memcpy(src->path, path, len);
+    src->path_len = len;
+    if (w->sources_tail)
+        w->sources_tail->next = src;
+    else
+        w->sources = src;
+    w->sources_tail = src;
+    w->open_source = src;
+    return DKS_OK;
+}
+
+int dks_writer_source_end(dks_writer *w, const dks_source_info *info, dks_error_detail *err)
+{
+    pending_source *src = w->open_source;
+    if (!src)
+        return dks_fail(err, DKS_EINVAL, -1, "no source is open");
+    src->info = *info;
+    src->ended = 1;
+    w->open_source = NULL;
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    return finish_sources(w, err);
+}
+
+/* What every operation on a recorded source checks first; then the
+ * batch's transaction is open. */
+static int begin_source_op(dks_writer *w, const char *path, size_t len, int drain_first,
+                           dks_error_detail *err)
+{
+    if (w->failed)
+        return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
+    int rc = check_source_path(path, len, err);
+    if (!rc && drain_first)
+        rc = drain(w, err);  /* the documents given before go first */
+    if (rc)
+        return rc;
+    if ((rc = begin_batch(w)))
+        return fail_store(w, rc, err, "cannot start a write transaction");
+    return DKS_OK;
+}
+
+int dks_writer_source_touch(dks_writer *w, const char *path, size_t len,
+                            const dks_source_info *info, dks_error_detail *err)
+{
+    int rc = begin_source_op(w, path, len, 0, err);
+    if (rc)
+        return rc;
+    dks_buf ids = {0};
+    uint64_t n_ids;
+    rc = read_source(w, path, len, &ids, &n_ids);
+    if (rc == 0)
+        rc = dks_source_record_put(w->txn, path, len, info, &ids, n_ids, &w->record);
+    dks_buf_free(&ids);
+    if (rc == 1)
+        return DKS_OK;  /* never indexed: nothing to keep */
+    return rc ? fail_store(w, rc, err, "cannot record a source") : DKS_OK;
+}
+
+int dks_writer_source_delete(dks_writer *w, const char *path, size_t len, uint64_t *deleted,
+                             dks_error_detail *err)
+{
+    uint64_t n = 0, n_ids;
+    if (deleted)
+        *deleted = 0;
+    int rc = begin_source_op(w, path, len, 1, err);
+    if (rc)
+        return rc;
+    dks_buf ids = {0};
+    rc = read_source(w, path, len, &ids, &n_ids);
+    if (rc == 0)
+        rc = delete_own(w, path, len, &ids, NULL, 0, &n);
+    if (rc == 0 && !w->txn)
+        rc = begin_batch(w);
+    if (rc == 0)
+        rc = dks_kv_del(w->txn, DKS_DB_SOURCES, path, len);
+    dks_buf_free(&ids);
+    if (deleted)
+        *deleted = n;
+    if (rc == 1)
+        return DKS_OK;  /* no such source */
+    return rc ? fail_store(w, rc, err, "cannot delete a source") : commit_if_full(w, err);
+}
+
+int dks_writer_compact(dks_writer *w, dks_error_detail *err)
+{
+    int rc = dks_writer_commit(w, err);
+    if (rc)
+        return rc;
+    dks_txn *t;
+    dks_meta m;
+    if ((rc = dks_txn_begin(w->store, 0, &t)))
+        return dks_fail(err, rc, -1, "cannot read the index: %s", dks_strerror(rc));
+    rc = dks_meta_read(t, &m);
+    dks_txn_abort(t);
+    if (rc == 1)
+        return DKS_OK;  /* nothing indexed yet */
+    if (!rc && m.n_gens > 1)
+        rc = merge_generations(w, 0, m.n_gens - 1);
+    if (rc) {
+        w->failed = rc;
+        return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
+    }
+    if ((rc = dks_store_compact(w->store, w->memory / MERGE_SHARE)))
+        return dks_fail(err, rc, -1, "cannot rewrite the index compact (it stays as it was): %s",
+                        dks_strerror(rc));
+    w->stats.compactions++;
+    w->compacted_at = w->stats.bytes;
+    w->merged_bytes = 0;
     return DKS_OK;
 }
 
@@ -1367,6 +1652,13 @@ void dks_writer_close(dks_writer *w)
     if (!w)
         return;
     dks_pipeline_free(w->pipeline);  /* what it holds was never committed */
+    while (w->sources) {
+        pending_source *next = w->sources->next;
+        dks_buf_free(&w->sources->ids);
+        free(w->sources);
+        w->sources = next;
+    }
+    dks_buf_free(&w->record);
     dks_txn_abort(w->txn);
     for (size_t i = 0; i < w->n_pages; i++)
         free(w->pages[i]);

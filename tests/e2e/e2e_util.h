@@ -32,7 +32,7 @@
     } while (0)
 
 typedef struct summary {
-    unsigned long indexed, added, replaced, skipped, docs, terms;
+    unsigned long indexed, added, replaced, skipped, deleted, unchanged, docs, terms;
 } summary;
 
 /* The indexer's summary is one line; the counts are what the tests need. */
@@ -41,8 +41,9 @@ static int parse_summary(const char *out, summary *s)
     memset(s, 0, sizeof *s);
     if (!out || !*out || strchr(out, '\n') != out + strlen(out) - 1)
         return -1;
-    if (sscanf(out, "indexed %lu documents (%lu new, %lu replaced, %lu skipped)", &s->indexed,
-               &s->added, &s->replaced, &s->skipped) != 4)
+    if (sscanf(out, "indexed %lu documents (%lu new, %lu replaced, %lu skipped), %lu deleted, "
+               "%lu files unchanged", &s->indexed, &s->added, &s->replaced, &s->skipped,
+               &s->deleted, &s->unchanged) != 6)
         return -1;
     const char *h = strstr(out, " holds ");
     if (!h || sscanf(h, " holds %lu documents, %lu terms", &s->docs, &s->terms) != 2)
