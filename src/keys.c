@@ -334,6 +334,16 @@ int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
     else
         memcpy(chunk, v, sizeof chunk);
     put_le32(chunk + (doc % DKS_LENGTH_CHUNK) * 4, length);
+    /* Ids are never reused: a chunk whose documents are all deleted would
+     * stay for good, and an index updated over and over would grow by
+     * one for every 256 replacements. */
+    size_t used = 0;
+    while (used < sizeof chunk && chunk[used] == 0)
+        used++;
+    if (used == sizeof chunk) {
+        rc = dks_kv_del(t, DKS_DB_LENGTHS, key, sizeof key);
+        return rc == 1 ? DKS_OK : rc;
+    }
     return dks_kv_put(t, DKS_DB_LENGTHS, key, sizeof key, chunk, sizeof chunk);
 }
 

@@ -54,6 +54,7 @@ struct dks_store {
     MDB_dbi dbi[DKS_DB_COUNT];
     unsigned char missing[DKS_DB_COUNT];  /* read-only and absent: an index of an older format */
     char *path;
+    int dir_fd;            /* the directory the environment was opened in */
     int lock_fd;
 };
 
@@ -88,14 +89,29 @@ void dks_store_close(dks_store *s)
     dks_store_unlock_writer(s);
     if (s->env)
         mdb_env_close(s->env);
+    if (s->dir_fd >= 0)
+        close(s->dir_fd);
     free(s->path);
     free(s);
 }
 
-/* Creates s->env and opens it at path; mapsize 0: the size the file
- * records. */
+/* Creates s->env and opens it in the directory at path; mapsize 0: the
+ * size the file records.
+ *
+ * A compaction exchanges the index directory for a rewritten copy
+ * (dks_store_compact).  LMDB opens lock.mdb and data.mdb by name one
+ * after the other, so an environment opened by path could take the one
+ * from the old directory and the other from the new; it is opened through
+ * a descriptor of the directory instead (/proc/self/fd/N), which holds
+ * both. */
 static int open_env(dks_store *s, const char *path, int writable, size_t mapsize)
 {
+    s->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0)
+        return errno;
+    char via_fd[64];
+    snprintf(via_fd, sizeof via_fd, "/proc/self/fd/%d", s->dir_fd);
+    const char *env_path = access(via_fd, F_OK) == 0 ? via_fd : path;
     int rc = mdb_env_create(&s->env);
     if (!rc)
         rc = mdb_env_set_maxdbs(s->env, DKS_DB_COUNT);
@@ -104,8 +120,27 @@ static int open_env(dks_store *s, const char *path, int writable, size_t mapsize
     if (!rc)
         rc = mdb_env_set_maxreaders(s->env, 512);
     if (!rc)
-        rc = mdb_env_open(s->env, path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
+        rc = mdb_env_open(s->env, env_path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
     return rc;
+}
+
+static void close_env(dks_store *s)
+{
+    if (s->env)
+        mdb_env_close(s->env);
+    s->env = NULL;
+    if (s->dir_fd >= 0)
+        close(s->dir_fd);
+    s->dir_fd = -1;
+}
+
+/* Whether the directory the environment is open in is still the one at
+ * the index's path (a compaction may have exchanged them since). */
+static int still_at_path(const dks_store *s)
+{
+    struct stat a, b;
+    return fstat(s->dir_fd, &a) == 0 && stat(s->path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 /* Opens (creating with `create`) every named database in a first
@@ -150,8 +185,14 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     if (!s)
         return DKS_ENOMEM;
     s->lock_fd = -1;
+    s->dir_fd = -1;
     s->path = strdup(path);
     int rc = s->path ? open_env(s, path, writable, writable ? DKS_MAP_MIN : 0) : ENOMEM;
+    /* Opened just as a compaction removed the old files: open the copy. */
+    for (int retry = 0; rc == ENOENT && retry < 3 && !still_at_path(s); retry++) {
+        close_env(s);
+        rc = open_env(s, path, writable, writable ? DKS_MAP_MIN : 0);
+    }
     if (rc) {
         int code = map_error(rc);
         dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
@@ -175,18 +216,29 @@ static void remove_env_files(const char *dir);
 
 int dks_store_lock_writer(dks_store *s)
 {
-    char lock_path[4096];
-    if ((size_t)snprintf(lock_path, sizeof lock_path, "%s/writer.lock", s->path) >= sizeof lock_path)
-        return DKS_EINVAL;
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return errno;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(fd);
-        return e == EWOULDBLOCK ? DKS_ELOCKED : e;
+    for (int attempt = 0;; attempt++) {
+        int fd = openat(s->dir_fd, "writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            return e == EWOULDBLOCK ? DKS_ELOCKED : e;
+        }
+        s->lock_fd = fd;
+        if (still_at_path(s))
+            break;
+        /* A compaction put a copy in place of the directory this store
+         * opened: writing to the old files would lose every write.  The
+         * copy's writer has gone (it held the lock): open the copy. */
+        dks_store_unlock_writer(s);
+        close_env(s);
+        if (attempt == 3)
+            return DKS_ESTORE;
+        int rc = open_env(s, s->path, 1, DKS_MAP_MIN);
+        if (rc || (rc = open_dbs(s, 1)))
+            return map_error(rc);
     }
-    s->lock_fd = fd;
     /* The writer owns what a compaction cut short left beside the index
      * (the copy, or the old files after the exchange). */
     char leftover[4200];
@@ -355,7 +407,7 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     if (mkdir(tmp, 0777) != 0)
         return errno;
     MDB_envinfo info;
-    dks_store copy = {.lock_fd = -1, .path = tmp};
+    dks_store copy = {.lock_fd = -1, .dir_fd = -1, .path = tmp};
     int rc = mdb_env_info(s->env, &info);
     if (!rc)
         rc = open_env(&copy, tmp, 1, info.me_mapsize);
@@ -372,17 +424,17 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     if (!code && renameat2(AT_FDCWD, tmp, AT_FDCWD, s->path, RENAME_EXCHANGE) != 0)
         code = errno;
     if (code) {
-        if (copy.env)
-            mdb_env_close(copy.env);
         dks_store_unlock_writer(&copy);
+        close_env(&copy);
         remove_env_files(tmp);
         return code;
     }
     /* The copy is the index now; the old environment is at tmp. */
-    mdb_env_close(s->env);
     dks_store_unlock_writer(s);
+    close_env(s);
     remove_env_files(tmp);
     s->env = copy.env;
+    s->dir_fd = copy.dir_fd;
     memcpy(s->dbi, copy.dbi, sizeof s->dbi);
     memset(s->missing, 0, sizeof s->missing);
     s->lock_fd = copy.lock_fd;

@@ -117,7 +117,8 @@ struct dks_writer {
     size_t n_docs, docs_cap;
     size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
     uint64_t merged_bytes; /* of the generations merged since the last compaction */
-    uint64_t compacted_at; /* stats.bytes then */
+    uint64_t compacted_at; /* stats.bytes + deleted_bytes then */
+    uint64_t deleted_bytes;  /* title and text of the documents deleted */
     size_t batch_bytes;    /* text added since the last commit */
     uint32_t pending_from; /* documents from this id on have postings in memory */
 
@@ -970,6 +971,7 @@ static int remove_from_postings(dks_writer *w, uint32_t doc, const dks_doc_recor
         /* its blocks are rewritten in the batch's transaction: as much as
          * adding it wrote, roughly */
         w->batch_bytes += title_len + vl;
+        w->deleted_bytes += title_len + vl;
         rc = analyze_deleted(w, title, title_len, body, vl, fields, fields_len, body_start);
     }
     if (!rc && w->deleted_terms.tokens != length)
@@ -1150,19 +1152,19 @@ static int commit_if_full(dks_writer *w, dks_error_detail *err)
 }
 
 /* Merges leave the pages of their sources free, and batches that insert
- * terms into the dictionary leave its pages half full: a writer reuses
- * free pages, but the file keeps them.  After a commit that follows
- * writing more than a quarter of the file since the last rewrite (a bulk
- * load) and finds more than a tenth of it free, the index is rewritten
- * compact.  The small commits of later updates leave pages the next ones
- * reuse. */
-#define COMPACT_MIN_BYTES ((uint64_t)16 << 20)
-
+ * terms into the dictionary leave its pages half full; a batch that
+ * replaces documents needs their old pages until it commits.  A writer
+ * reuses free pages, but the file keeps them.  After a commit that follows
+ * adding and deleting more than a quarter of the file since the last
+ * rewrite (a bulk load, a round of updates) and finds more than a tenth
+ * of it free, the index is rewritten compact: its size stays within a few
+ * tenths of a fresh index's however often its documents change, and the
+ * rewrites cost at most a few times what was written. */
 static int maybe_compact(dks_writer *w)
 {
     uint64_t free_bytes, size = dks_store_size(w->store);
-    uint64_t written = w->stats.bytes - w->compacted_at + w->merged_bytes;
-    if (size < COMPACT_MIN_BYTES || written * 4 < size)
+    uint64_t written = w->stats.bytes + w->deleted_bytes - w->compacted_at + w->merged_bytes;
+    if (written * 4 < size)
         return DKS_OK;
     int rc = dks_store_free_bytes(w->store, &free_bytes);
     if (rc || free_bytes * 10 < size)
@@ -1172,7 +1174,7 @@ static int maybe_compact(dks_writer *w)
      * space, so the commit still succeeds. */
     if (dks_store_compact(w->store, w->memory / MERGE_SHARE) == DKS_OK) {
         w->stats.compactions++;
-        w->compacted_at = w->stats.bytes;
+        w->compacted_at = w->stats.bytes + w->deleted_bytes;
         w->merged_bytes = 0;
     }
     return DKS_OK;
@@ -1632,7 +1634,7 @@ int dks_writer_compact(dks_writer *w, dks_error_detail *err)
         return dks_fail(err, rc, -1, "cannot rewrite the index compact (it stays as it was): %s",
                         dks_strerror(rc));
     w->stats.compactions++;
-    w->compacted_at = w->stats.bytes;
+    w->compacted_at = w->stats.bytes + w->deleted_bytes;
     w->merged_bytes = 0;
     return DKS_OK;
 }

@@ -51,6 +51,22 @@ static int parse_summary(const char *out, summary *s)
     return 0;
 }
 
+/* Indexes path1 (and path2 unless NULL) into db, with `input` (unless NULL)
+ * as standard input for "-"; asserts a clean run and returns its summary. */
+static inline summary index_ok(const char *input, const char *db, const char *path1,
+                        const char *path2)
+{
+    test_run r = input ? test_tool_stdin(input, "dksearch-index", "--db", db, path1, path2, NULL)
+                       : test_tool("dksearch-index", "--db", db, path1, path2, NULL);
+    if (r.status != 0)
+        fail_msg("dksearch-index %s exited %d: %s", path1, r.status, r.err);
+    summary s;
+    if (parse_summary(r.out, &s) != 0)
+        fail_msg("unexpected indexer summary: %s", r.out);
+    test_run_free(&r);
+    return s;
+}
+
 typedef struct hits {
     int status;
     json_t *root;
