@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -493,9 +495,28 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
     return DKS_OK;
 }
 
+/* LMDB reports a short write as EIO ("filesystem full?"): say which it
+ * was, when the file system or the process's file size limit tells. */
+static int explain_write_error(const dks_store *s, int rc)
+{
+    if (rc != EIO)
+        return rc;
+    struct statvfs fs;
+    struct stat st;
+    struct rlimit lim;
+    if (fstatvfs(s->dir_fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)1 << 20))
+        return ENOSPC;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        fstatat(s->dir_fd, "data.mdb", &st, 0) == 0 &&
+        (uint64_t)st.st_size + ((uint64_t)1 << 20) >= (uint64_t)lim.rlim_cur)
+        return EFBIG;
+    return rc;
+}
+
 int dks_txn_commit(dks_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);
+    rc = explain_write_error(t->store, rc);
     free(t);
     return map_error(rc);
 }

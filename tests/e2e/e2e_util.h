@@ -36,7 +36,7 @@ typedef struct summary {
 } summary;
 
 /* The indexer's summary is one line; the counts are what the tests need. */
-static int parse_summary(const char *out, summary *s)
+static inline int parse_summary(const char *out, summary *s)
 {
     memset(s, 0, sizeof *s);
     if (!out || !*out || strchr(out, '\n') != out + strlen(out) - 1)
@@ -79,7 +79,7 @@ typedef struct hits {
     double score[MAX_HITS];
 } hits;
 
-static void hits_free(hits *h)
+static inline void hits_free(hits *h)
 {
     json_decref(h->root);
     h->root = NULL;
@@ -87,7 +87,7 @@ static void hits_free(hits *h)
 
 /* Checks everything the --json format promises and fills h from it;
  * `ranked`: hits must come best first (not with --sort). */
-static void check_json_as(const char *out, const char *query, hits *h, int ranked)
+static inline void check_json_as(const char *out, const char *query, hits *h, int ranked)
 {
     size_t len = out ? strlen(out) : 0;
     if (len == 0 || strchr(out, '\n') != out + len - 1)
@@ -148,12 +148,12 @@ static void check_json_as(const char *out, const char *query, hits *h, int ranke
     }
 }
 
-static void check_json(const char *out, const char *query, hits *h)
+static inline void check_json(const char *out, const char *query, hits *h)
 {
     check_json_as(out, query, h, 1);
 }
 
-static size_t count_ids(const char *const *ids)
+static inline size_t count_ids(const char *const *ids)
 {
     size_t n = 0;
     while (ids[n])
@@ -161,7 +161,7 @@ static size_t count_ids(const char *const *ids)
     return n;
 }
 
-static void print_hits(const char *query, const hits *h)
+static inline void print_hits(const char *query, const hits *h)
 {
     fprintf(stderr, "query '%s': total %lld\n", query, (long long)h->total);
     for (size_t i = 0; i < h->n; i++)
@@ -181,7 +181,7 @@ static char *g_index_out;     /* what indexing it printed */
 /* A directory of its own for a test that writes, inside the group's
  * temporary directory: the group teardown removes it even after a failed
  * assertion skipped the rest of the test. */
-static void test_dir(const char *name, char *out, size_t cap)
+static inline void test_dir(const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", g_tmp, name);
     if (mkdir(out, 0700) != 0)
@@ -191,7 +191,7 @@ static void test_dir(const char *name, char *out, size_t cap)
 /* Indexes tests/fixtures/FIXTURE (with --analysis ANALYSIS unless NULL)
  * into a new temporary directory.  Only a failed run stops the group; wrong
  * counts are for the tests to report. */
-static int index_fixture(const char *fixture, const char *analysis)
+static inline int index_fixture(const char *fixture, const char *analysis)
 {
     snprintf(g_corpus, sizeof g_corpus, "%s/tests/fixtures/%s", test_top(), fixture);
     g_tmp = test_tmpdir();
@@ -212,7 +212,7 @@ static int index_fixture(const char *fixture, const char *analysis)
     return ok ? 0 : -1;
 }
 
-static int group_teardown(void **state)
+static inline int group_teardown(void **state)
 {
     (void)state;
     if (g_tmp)
@@ -225,7 +225,7 @@ static int group_teardown(void **state)
 /* ---- queries and what they must find ---------------------------------------- */
 
 /* Runs a --json query; limit and offset may be NULL. */
-static hits search_page(const char *db, const char *query, const char *limit, const char *offset)
+static inline hits search_page(const char *db, const char *query, const char *limit, const char *offset)
 {
     hits h = {0};
     test_run r = test_tool("dksearch-query", "--db", db, "--json", "--limit",
@@ -240,7 +240,26 @@ static hits search_page(const char *db, const char *query, const char *limit, co
     return h;
 }
 
-static int find_id(const hits *h, const char *id)
+/* dksearch-index --check passes on db. */
+static inline void expect_check_ok(const char *db)
+{
+    test_run r = test_tool("dksearch-index", "--db", db, "--check", NULL);
+    if (r.status != 0)
+        fail_msg("--check of %s exited %d: %s%s", db, r.status, r.out, r.err);
+    assert_contains(r.out, "is consistent");
+    test_run_free(&r);
+}
+
+/* How many documents a query matches. */
+static inline json_int_t total_of(const char *db, const char *query)
+{
+    hits h = search_page(db, query, "1", NULL);
+    json_int_t t = h.total;
+    hits_free(&h);
+    return t;
+}
+
+static inline int find_id(const hits *h, const char *id)
 {
     for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->id[i], id) == 0)
@@ -248,13 +267,13 @@ static int find_id(const hits *h, const char *id)
     return -1;
 }
 
-static int has_id(const hits *h, const char *id)
+static inline int has_id(const hits *h, const char *id)
 {
     return find_id(h, id) >= 0;
 }
 
 /* The query matches exactly these documents, in any order. */
-static void expect_set(const char *db, const char *query, const char *const *ids)
+static inline void expect_set(const char *db, const char *query, const char *const *ids)
 {
     hits h = search_page(db, query, NULL, NULL);
     size_t n = count_ids(ids);
@@ -269,7 +288,7 @@ static void expect_set(const char *db, const char *query, const char *const *ids
 }
 
 /* The query matches exactly these documents, in this order. */
-static void expect_ranked(const char *db, const char *query, const char *const *ids)
+static inline void expect_ranked(const char *db, const char *query, const char *const *ids)
 {
     hits h = search_page(db, query, NULL, NULL);
     size_t n = count_ids(ids);
@@ -283,7 +302,7 @@ static void expect_ranked(const char *db, const char *query, const char *const *
     hits_free(&h);
 }
 
-static void expect_none(const char *db, const char *query)
+static inline void expect_none(const char *db, const char *query)
 {
     expect_set(db, query, (const char *const[]){NULL});
 }

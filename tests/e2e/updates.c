@@ -48,23 +48,6 @@ static void set_mtime(const char *dir, const char *name, time_t when)
     assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 }
 
-static void expect_check_ok(const char *db)
-{
-    test_run r = test_tool("dksearch-index", "--db", db, "--check", NULL);
-    if (r.status != 0)
-        fail_msg("--check of %s exited %d: %s%s", db, r.status, r.out, r.err);
-    assert_contains(r.out, "is consistent");
-    test_run_free(&r);
-}
-
-static json_int_t total_of(const char *db, const char *query)
-{
-    hits h = search_page(db, query, "1", NULL);
-    json_int_t t = h.total;
-    hits_free(&h);
-    return t;
-}
-
 /* ---- re-indexing what changed -------------------------------------------- */
 
 static void test_only_changed_files(void **state)
