@@ -36,6 +36,12 @@
  * rest of the budget goes to the term dictionary, the word caches, and
  * the transactions of merges and compactions. */
 #define DKS_BATCH_DOCS 20000
+/* Before every write transaction the map is grown to leave this much
+ * free, and twice the memory budget if that is more: a batch writes at
+ * most its text and postings shares of the budget (and their B-tree
+ * pages), a merge or compaction step an eighth of it, so no transaction
+ * ever meets a full map (MDB_MAP_FULL) half way, however large the index
+ * grows. */
 #define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
 #define DKS_DEFAULT_MEMORY ((size_t)512 << 20)
 #define DKS_MIN_MEMORY ((size_t)64 << 20)
@@ -139,6 +145,11 @@ struct dks_writer {
     dks_buf record;               /* a source record being written */
     dks_writer_stats stats;
 };
+
+static size_t map_headroom(const dks_writer *w)
+{
+    return w->memory * 2 > DKS_BATCH_MAP_HEADROOM ? w->memory * 2 : DKS_BATCH_MAP_HEADROOM;
+}
 
 /* ---- the in-memory batch ---------------------------------------------- */
 
@@ -674,7 +685,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
     dks_block_data *b = &w->block;
     char term[DKS_MAX_KEY_TERM_BYTES + 2];
     size_t term_len = 0, written = 0, read = 0, txn_bytes = w->memory / MERGE_SHARE;
-    int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+    int rc = dks_store_reserve(w->store, map_headroom(w));
     if (!rc)
         rc = dks_txn_begin(w->store, 1, &w->txn);
     if (!rc && (rc = dks_meta_read(w->txn, &w->meta)) == 1)
@@ -744,7 +755,7 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
         dks_store_release_map(w->store);
         written = 0;
         if (!rc)
-            rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+            rc = dks_store_reserve(w->store, map_headroom(w));
         if (!rc)
             rc = dks_txn_begin(w->store, 1, &w->txn);
     }
@@ -1024,7 +1035,7 @@ static int begin_batch(dks_writer *w)
         return DKS_OK;
     for (int settled = 0;; settled = 1) {
         /* Far more than one batch can write, so the map never fills mid-batch. */
-        int rc = dks_store_reserve(w->store, DKS_BATCH_MAP_HEADROOM);
+        int rc = dks_store_reserve(w->store, map_headroom(w));
         if (!rc)
             rc = dks_txn_begin(w->store, 1, &w->txn);
         if (rc)
