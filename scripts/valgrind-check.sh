@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the real binaries under valgrind's memcheck on the fixture corpora:
-# indexing, re-indexing (deletes), queries of every kind (single and in a
-# batch), JSON and analysis.
+# indexing, re-indexing (deletes), updates of changed and vanished files,
+# deletes by id, the integrity check, compaction, queries of every kind
+# (single and in a batch), JSON and analysis.
 # Fails on any memory error or leak, which ASan misses for reads of
 # uninitialised stack memory.
 #   scripts/valgrind-check.sh BINDIR
@@ -32,7 +33,15 @@ vg() {
 db="$tmp/db"
 vg "$bin/dksearch-index" -q --db "$db" "$top/seeds" "$top/tests/fixtures/corpus" \
     "$top/tests/fixtures/danish"
-vg "$bin/dksearch-index" -q --db "$db" "$top/tests/fixtures/corpus"
+vg "$bin/dksearch-index" -q --db "$db" --reindex "$top/tests/fixtures/corpus"
+cp -r "$top/tests/fixtures/corpus" "$tmp/corpus"
+vg "$bin/dksearch-index" -q --db "$db" "$tmp/corpus"
+echo "Ny side om telemedicin og velfærdsalliancer i kommunerne." >> "$tmp/corpus/klima/aarhus.txt"
+rm -r "$tmp/corpus/skoler"
+vg "$bin/dksearch-index" -q --db "$db" --delete-missing "$tmp/corpus"
+vg "$bin/dksearch-index" -q --db "$db" --delete velfaerdsalliancer.txt no-such-id
+vg "$bin/dksearch-index" -q --db "$db" --compact
+vg "$bin/dksearch-index" -q --db "$db" --check
 for q in velfærdsalliance telemedicin alliance energiministeren velfaerdsalliance \
     Aarhus sundhedsvæsnet havde '"i dag"' '"§ 12"' 'L 146' H.C. offentlig-private \
     'kommune -borgmester' '(klima OR borgmester) AND kommune' 'og' '(velfærd' xyzzy; do
@@ -49,5 +58,6 @@ vg "$bin/dksearch-query" --db "$db" --batch "$tmp/queries" --explain
 vg "$bin/dksearch-query" --db "$db" --batch "$tmp/queries" --facet party --sort -id --limit 2
 vg "$bin/dksearch-query" --db "$db" --as-you-type --filter party=Venstre --json "vi velfærdsal"
 vg "$bin/dksearch-query" --analyze "Klima-, energi- og forsyningsministeren sagde i 2022, at L 146 og H.C. 1.000,50"
-echo "valgrind-check: 0 memory errors and 0 leaks (indexing, re-indexing, 35 single queries," \
+echo "valgrind-check: 0 memory errors and 0 leaks (indexing, re-indexing, updates, deletes," \
+    "check, compaction, 35 single queries," \
     "2 batches of 12 with explain, facets and sorting, analysis)"
