@@ -208,7 +208,10 @@ typedef struct dks_writer dks_writer;
 int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err);
 
 /* Adds a document, replacing any document with the same id.
- * `*replaced` (if not NULL) is set to 1 when one was replaced. */
+ * `*replaced` (if not NULL) is set to 1 when one was replaced.
+ * Refuses a document whose id is empty or holds a NUL byte (DKS_EINPUT),
+ * or whose id is longer than 500 bytes or whose title, body and fields
+ * together are larger than 32 MiB (DKS_ELIMIT); the writer stays usable. */
 int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
                    dks_error_detail *err);
 
