@@ -279,7 +279,11 @@ typedef int (*dks_document_callback)(const dks_document *doc, long line,
                                      void *ctx);
 
 /* Called for each input record that is skipped (malformed JSON, a TSV line
- * without a tab, ...), with the reason. */
+ * without a tab, a line longer than 64 MiB, ...), with the reason; and
+ * once, at line 1, for a DKS_FORMAT_TEXT input that is skipped as a whole:
+ * binary data (a NUL byte in its first 8 KiB, or mostly control characters
+ * and bytes that are not UTF-8), no text but white space, or larger than
+ * the 32 MiB a document may be. */
 typedef void (*dks_skip_callback)(long line, const char *reason, void *ctx);
 
 /* Parses `len` bytes of `data` in `format` and calls `cb` for each
