@@ -223,7 +223,10 @@ typedef struct dks_writer dks_writer;
 int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err);
 
 /* Adds a document, replacing any document with the same id.
- * `*replaced` (if not NULL) is set to 1 when one was replaced. */
+ * `*replaced` (if not NULL) is set to 1 when one was replaced.
+ * Refuses a document whose id is empty or holds a NUL byte (DKS_EINPUT),
+ * or whose id is longer than 500 bytes or whose title, body and fields
+ * together are larger than 32 MiB (DKS_ELIMIT); the writer stays usable. */
 int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
                    dks_error_detail *err);
 
@@ -345,7 +348,11 @@ typedef int (*dks_document_callback)(const dks_document *doc, long line,
                                      void *ctx);
 
 /* Called for each input record that is skipped (malformed JSON, a TSV line
- * without a tab, ...), with the reason. */
+ * without a tab, a line longer than 64 MiB, ...), with the reason; and
+ * once, at line 1, for a DKS_FORMAT_TEXT input that is skipped as a whole:
+ * binary data (a NUL byte in its first 8 KiB, or mostly control characters
+ * and bytes that are not UTF-8), no text but white space, or larger than
+ * the 32 MiB a document may be. */
 typedef void (*dks_skip_callback)(long line, const char *reason, void *ctx);
 
 /* Parses `len` bytes of `data` in `format` and calls `cb` for each

@@ -42,6 +42,17 @@ vg "$bin/dksearch-index" -q --db "$db" --delete-missing "$tmp/corpus"
 vg "$bin/dksearch-index" -q --db "$db" --delete velfaerdsalliancer.txt no-such-id
 vg "$bin/dksearch-index" -q --db "$db" --compact
 vg "$bin/dksearch-index" -q --db "$db" --check
+# Hostile input, small (tests/e2e/hostile.c has the big cases): invalid
+# UTF-8 and NUL bytes in each format, deep JSON, blank and binary files.
+h="$tmp/hostile"
+mkdir "$h"
+printf 'Titel \300\257 ord\n\200 \355\240\200 slut \346\227' > "$h/utf8.txt"
+printf '{"id":"a","body":"\300\257"}\n{"id":"b","body":"nul \\u0000 ok"}\n' > "$h/lines.jsonl"
+printf '%3000s\n' '' | tr ' ' '[' >> "$h/lines.jsonl"
+printf 't1\tnul \000 her\nt\000x\ty\n  \nt3\t\377 ord\n' > "$h/lines.tsv"
+printf ' \n\t\n' > "$h/blank.txt"
+cp /bin/true "$h/true.txt"
+vg "$bin/dksearch-index" -q --db "$tmp/hostile.db" "$h"
 for q in velfærdsalliance telemedicin alliance energiministeren velfaerdsalliance \
     Aarhus sundhedsvæsnet havde '"i dag"' '"§ 12"' 'L 146' H.C. offentlig-private \
     'kommune -borgmester' '(klima OR borgmester) AND kommune' 'og' '(velfærd' xyzzy; do
@@ -59,5 +70,5 @@ vg "$bin/dksearch-query" --db "$db" --batch "$tmp/queries" --facet party --sort 
 vg "$bin/dksearch-query" --db "$db" --as-you-type --filter party=Venstre --json "vi velfærdsal"
 vg "$bin/dksearch-query" --analyze "Klima-, energi- og forsyningsministeren sagde i 2022, at L 146 og H.C. 1.000,50"
 echo "valgrind-check: 0 memory errors and 0 leaks (indexing, re-indexing, updates, deletes," \
-    "check, compaction, 35 single queries," \
+    "check, compaction, hostile input, 35 single queries," \
     "2 batches of 12 with explain, facets and sorting, analysis)"

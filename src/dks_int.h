@@ -41,6 +41,13 @@
 /* A growable buffer never exceeds this; a document larger than this
  * fails with DKS_ELIMIT instead of exhausting memory. */
 #define DKS_BUF_MAX ((size_t)1 << 31)
+/* A document (title, body and fields together) larger than this is
+ * refused with DKS_ELIMIT.  It is analysed whole, at several times its
+ * size (its (term, position) pairs take 8 bytes a term; a 100 MiB body
+ * peaked at 630 MiB), so its size must be bounded for the writer's memory
+ * to be; 32 MiB is the text a batch holds under the default budget before
+ * it is committed, and a long novel is about 1 MiB. */
+#define DKS_MAX_DOC_BYTES ((size_t)32 << 20)
 /* Queries are bounded so that a hostile query cannot take the server. */
 #define DKS_MAX_QUERY_BYTES 4096
 #define DKS_MAX_QUERY_TERMS 64

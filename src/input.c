@@ -11,7 +11,10 @@
  *
  * A malformed record is reported through the skip callback and the rest
  * of the input is still read; only the caller's callback can stop a parse.
+ * So is input that is not a document at all: a text file that is binary
+ * data or holds no text, a line too long to hold a document.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -22,8 +25,23 @@
 #define DKS_MAX_TITLE_BYTES 500
 /* Named fields per JSON document; more are ignored. */
 #define DKS_MAX_FIELDS 64
-/* How far to look for NUL bytes when telling binary files from text. */
+/* A text file is told from binary data (an image, a PDF, a program) by
+ * its first DKS_BINARY_PROBE bytes: binary when they hold a NUL byte (no
+ * text has one but UTF-16 and UTF-32, which are not read), or when more
+ * than one in DKS_BINARY_SHARE of them are control characters or bytes
+ * that are not UTF-8.  Danish in Latin-1 has about one such byte in 40 (æ
+ * ø å), compressed and image data more than one in two.  A share says
+ * little of a few bytes: a probe shorter than DKS_BINARY_MIN_SHARE is
+ * judged by NUL bytes alone. */
 #define DKS_BINARY_PROBE 8192
+#define DKS_BINARY_SHARE 4
+#define DKS_BINARY_MIN_SHARE 256
+/* A JSON Lines or TSV line longer than this is skipped unparsed: the
+ * parser's scratch memory grows with the line, and the document in it
+ * could only be refused (DKS_MAX_DOC_BYTES) unless much of the line is
+ * JSON escapes (\u00e6 is six bytes for two) or members that are not
+ * indexed, which twice the document limit leaves room for. */
+#define DKS_MAX_LINE_BYTES (2 * DKS_MAX_DOC_BYTES)
 
 int dks_format_from_name(const char *name, dks_format *out)
 {
@@ -62,22 +80,51 @@ static size_t cut_title(const char *s, size_t len)
     return n;
 }
 
+/* Why the start of data shows it is binary, or NULL for text. */
+static const char *binary_reason(const char *data, size_t len)
+{
+    size_t probe = len < DKS_BINARY_PROBE ? len : DKS_BINARY_PROBE;
+    if (memchr(data, '\0', probe))
+        return "binary file (contains NUL bytes)";
+    if (probe < DKS_BINARY_MIN_SHARE)
+        return NULL;
+    const unsigned char *s = (const unsigned char *)data;
+    size_t odd = 0;
+    for (size_t i = 0; i < probe;) {
+        int32_t cp;
+        i += dks_utf8_decode(s + i, probe - i, &cp);
+        odd += cp < 0 || (cp < 0x20 && !is_blank((char)cp)) || cp == 0x7F;
+    }
+    return odd > probe / DKS_BINARY_SHARE
+               ? "binary file (mostly control characters and bytes that are not UTF-8)"
+               : NULL;
+}
+
 static int parse_text(const char *name, size_t name_len, const char *data, size_t len,
                       dks_document_callback cb, dks_skip_callback skip, void *ctx)
 {
-    size_t probe = len < DKS_BINARY_PROBE ? len : DKS_BINARY_PROBE;
-    if (memchr(data, '\0', probe)) {
-        if (skip)
-            skip(1, "binary file (contains NUL bytes)", ctx);
-        return DKS_OK;
-    }
+    const char *reason = binary_reason(data, len);
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
         data += 3;
         len -= 3;
     }
     size_t i = 0;
-    while (i < len && is_blank(data[i]))
+    while (!reason && i < len && is_blank(data[i]))
         i++;
+    char too_large[80];
+    if (!reason && i == len) {
+        reason = "no text (only white space)";
+    } else if (!reason && len - i > DKS_MAX_DOC_BYTES) {
+        /* (told before the first line is looked for in all of it) */
+        snprintf(too_large, sizeof too_large, "file is larger than the limit of %zu MiB for a "
+                 "document", DKS_MAX_DOC_BYTES >> 20);
+        reason = too_large;
+    }
+    if (reason) {
+        if (skip)
+            skip(1, reason, ctx);
+        return DKS_OK;
+    }
     const char *nl = memchr(data + i, '\n', len - i);
     size_t line_end = nl ? (size_t)(nl - data) : len;
     size_t title_end = line_end;
@@ -96,10 +143,33 @@ static int parse_text(const char *name, size_t name_len, const char *data, size_
     return cb(&doc, 1, ctx);
 }
 
-/* Calls fn for each line (without its newline or trailing \r). */
-typedef int (*line_fn)(const char *line, size_t len, long number, void *state);
+typedef struct parse_state {
+    dks_document_callback cb;
+    dks_skip_callback skip;
+    void *ctx;
+    dks_json_object json;   /* reused from line to line */
+} parse_state;
 
-static int for_each_line(const char *data, size_t len, line_fn fn, void *state)
+static void skipped(const parse_state *st, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void skipped(const parse_state *st, long line, const char *fmt, ...)
+{
+    if (!st->skip)
+        return;
+    char reason[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    st->skip(line, reason, st->ctx);
+}
+
+/* Calls fn for each line (without its newline or trailing \r) that is not
+ * too long to hold a document. */
+typedef int (*line_fn)(const char *line, size_t len, long number, parse_state *st);
+
+static int for_each_line(const char *data, size_t len, line_fn fn, parse_state *st)
 {
     long number = 0;
     size_t i = 0;
@@ -109,28 +179,18 @@ static int for_each_line(const char *data, size_t len, line_fn fn, void *state)
         size_t line_len = end - i;
         if (line_len && data[i + line_len - 1] == '\r')
             line_len--;
-        int rc = fn(data + i, line_len, ++number, state);
-        if (rc)
-            return rc;
+        number++;
+        if (line_len > DKS_MAX_LINE_BYTES) {
+            skipped(st, number, "line is longer than the limit of %zu MiB for a line",
+                    DKS_MAX_LINE_BYTES >> 20);
+        } else {
+            int rc = fn(data + i, line_len, number, st);
+            if (rc)
+                return rc;
+        }
         i = end + 1;
     }
     return DKS_OK;
-}
-
-typedef struct parse_state {
-    dks_document_callback cb;
-    dks_skip_callback skip;
-    void *ctx;
-    dks_json_object json;   /* reused from line to line */
-} parse_state;
-
-static void skipped(const parse_state *st, long line, const char *fmt, const char *detail)
-{
-    if (!st->skip)
-        return;
-    char reason[300];
-    snprintf(reason, sizeof reason, fmt, detail);
-    st->skip(line, reason, st->ctx);
 }
 
 static int key_is(const dks_json_member *m, const char *name)
@@ -138,9 +198,8 @@ static int key_is(const dks_json_member *m, const char *name)
     return m->key_len == strlen(name) && memcmp(m->key, name, m->key_len) == 0;
 }
 
-static int json_line(const char *line, size_t len, long number, void *state)
+static int json_line(const char *line, size_t len, long number, parse_state *st)
 {
-    parse_state *st = state;
     size_t i = 0;
     while (i < len && is_blank(line[i]))
         i++;
@@ -155,7 +214,7 @@ static int json_line(const char *line, size_t len, long number, void *state)
     if (rc)
         return rc;
     if (!o->is_object) {
-        skipped(st, number, "%s", "not a JSON object");
+        skipped(st, number, "not a JSON object");
         return DKS_OK;
     }
     dks_document doc = {0};
@@ -168,7 +227,7 @@ static int json_line(const char *line, size_t len, long number, void *state)
         }
     }
     if (!doc.id || doc.id_len == 0) {
-        skipped(st, number, "%s", "no \"id\" (a string or an integer)");
+        skipped(st, number, "no \"id\" (a string or an integer)");
         return DKS_OK;
     }
     for (size_t m = 0; m < o->n; m++) {
@@ -190,23 +249,25 @@ static int json_line(const char *line, size_t len, long number, void *state)
     return st->cb(&doc, number, st->ctx);
 }
 
-static int tsv_line(const char *line, size_t len, long number, void *state)
+static int tsv_line(const char *line, size_t len, long number, parse_state *st)
 {
-    const parse_state *st = state;
-    if (len == 0)
-        return DKS_OK;
+    size_t blank = 0;
+    while (blank < len && is_blank(line[blank]))
+        blank++;
+    if (blank == len)
+        return DKS_OK;  /* as in JSON Lines, a blank line is no record */
     if (number == 1 && len == 7 && strncasecmp(line, "id\ttext", 7) == 0)
         return DKS_OK;
     const char *tab = memchr(line, '\t', len);
     if (!tab) {
-        skipped(st, number, "%s", "no tab between id and text");
+        skipped(st, number, "no tab between id and text");
         return DKS_OK;
     }
     size_t id_len = (size_t)(tab - line);
     while (id_len && is_blank(line[id_len - 1]))
         id_len--;
     if (id_len == 0) {
-        skipped(st, number, "%s", "empty id");
+        skipped(st, number, "empty id");
         return DKS_OK;
     }
     dks_document doc = {

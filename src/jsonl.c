@@ -28,6 +28,9 @@
 /* Members are looked up by a scan while there are few, by a hash table
  * beyond this. */
 #define SCAN_MEMBERS 16
+/* A limit in a message, as the number it is. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct parser {
     const unsigned char *start, *p, *end;
@@ -340,7 +343,7 @@ static int container(parser *ps)
 {
     unsigned char close = *ps->p == '{' ? '}' : ']';
     if (++ps->depth > MAX_DEPTH)
-        return fail(ps, "nested too deeply");
+        return fail(ps, "nested more than " STR(MAX_DEPTH) " levels deep");
     ps->p++;
     skip_space(ps);
     if (ps->p < ps->end && *ps->p == close) {
@@ -414,7 +417,7 @@ static int add_member(parser *ps, const dks_json_member *m)
 {
     dks_json_object *o = ps->o;
     if (o->n == DKS_MAX_JSON_MEMBERS)
-        return fail(ps, "too many members");
+        return fail(ps, "more than " STR(DKS_MAX_JSON_MEMBERS) " members");
     int rc = dks_grow(&o->members, o->n, &o->cap, sizeof *o->members, 32);
     if (rc)
         return rc;

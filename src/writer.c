@@ -1343,6 +1343,23 @@ int dks_writer_set_threads(dks_writer *w, unsigned threads)
     return rc ? rc : dks_pipeline_new(features, w->dict, &w->pipeline);
 }
 
+/* Whether title, body and fields together exceed DKS_MAX_DOC_BYTES
+ * (counted so that no sum can overflow). */
+static int too_large(const dks_document *doc)
+{
+    size_t left = DKS_MAX_DOC_BYTES;
+    if (doc->title_len > left || doc->body_len > left - doc->title_len)
+        return 1;
+    left -= doc->title_len + doc->body_len;
+    for (size_t i = 0; i < doc->n_fields; i++) {
+        const dks_field *f = &doc->fields[i];
+        if (f->name_len > left || f->value_len > left - f->name_len)
+            return 1;
+        left -= f->name_len + f->value_len;
+    }
+    return 0;
+}
+
 int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_error_detail *err)
 {
     if (replaced)
@@ -1356,8 +1373,9 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
                         DKS_MAX_ID_BYTES);
     if (memchr(doc->id, '\0', doc->id_len))
         return dks_fail(err, DKS_EINPUT, -1, "document id contains a NUL byte");
-    if (doc->body_len > UINT32_MAX || doc->title_len > UINT32_MAX)
-        return dks_fail(err, DKS_ELIMIT, -1, "document is larger than 4 GiB");
+    if (too_large(doc))
+        return dks_fail(err, DKS_ELIMIT, -1, "document is larger than the limit of %zu MiB",
+                        DKS_MAX_DOC_BYTES >> 20);
 
     if (!w->pipeline) {
         int rc = dks_doc_prepare(w->an, w->dict, doc, &w->fields, &w->terms_scratch);

@@ -1,6 +1,6 @@
 /*
  * The input readers: titles of text files, JSON Lines with fields and bad
- * lines, TSV with and without a header, binary and empty input.
+ * lines, TSV with and without a header, binary and blank input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,6 +96,43 @@ static void test_binary_text_is_skipped(void **state)
     assert_non_null(strstr(s->reason[0], "binary"));
 }
 
+/* Without a NUL byte, binary data is told by its share of control
+ * characters and bytes that are not UTF-8; Danish in Latin-1 stays text. */
+static void test_binary_by_share(void **state)
+{
+    (void)state;
+    static char noise[1024], latin1[1024];
+    uint32_t x = 7;
+    for (size_t i = 0; i < sizeof noise; i++) {
+        x = x * 1103515245u + 12345u;
+        noise[i] = (char)((x >> 16) | 1);  /* never 0 */
+    }
+    seen *s = parse(DKS_FORMAT_TEXT, "data.txt", noise, sizeof noise);
+    assert_int_equal(s->docs, 0);
+    assert_int_equal(s->skips, 1);
+    assert_non_null(strstr(s->reason[0], "binary file (mostly control characters"));
+    while (strlen(latin1) + 40 < sizeof latin1)
+        strcat(latin1, "P\xe5 \xf8" "en gror gr\xf8nne \xe6" "bler. ");
+    s = parse(DKS_FORMAT_TEXT, "latin1.txt", latin1, strlen(latin1));
+    assert_int_equal(s->docs, 1);
+    assert_int_equal(s->skips, 0);
+    /* A few bytes say too little to call them binary. */
+    s = parse(DKS_FORMAT_TEXT, "kort.txt", noise, 40);
+    assert_int_equal(s->docs, 1);
+}
+
+static void test_blank_text_is_skipped(void **state)
+{
+    (void)state;
+    static const char *const blank[] = {" \n\t\r\n \f\v", "\xef\xbb\xbf", "\xef\xbb\xbf \n", NULL};
+    for (size_t i = 0; blank[i]; i++) {
+        seen *s = parse(DKS_FORMAT_TEXT, "tom.txt", blank[i], strlen(blank[i]));
+        assert_int_equal(s->docs, 0);
+        assert_int_equal(s->skips, 1);
+        assert_string_equal(s->reason[0], "no text (only white space)");
+    }
+}
+
 static void test_very_long_first_line(void **state)
 {
     (void)state;
@@ -150,6 +187,7 @@ static void test_tsv(void **state)
                     "uden tab\n"
                     "\tingen id\n"
                     "tale-2\tTekst\tmed\ttabulatorer\n"
+                    " \t \n"  /* blank lines are no records */
                     "\n";
     seen *s = parse(DKS_FORMAT_TSV, "taler.tsv", t, strlen(t));
     assert_int_equal(s->docs, 2);
@@ -186,6 +224,8 @@ int main(void)
         cmocka_unit_test(test_formats_by_name),
         cmocka_unit_test(test_text_title_is_first_nonempty_line),
         cmocka_unit_test(test_binary_text_is_skipped),
+        cmocka_unit_test(test_binary_by_share),
+        cmocka_unit_test(test_blank_text_is_skipped),
         cmocka_unit_test(test_very_long_first_line),
         cmocka_unit_test(test_jsonl_documents_fields_and_bad_lines),
         cmocka_unit_test(test_tsv),

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline const char *test_top(void)
@@ -91,6 +93,8 @@ typedef struct test_run {
     int status;      /* exit status, or 128 + signal */
     char *out;       /* standard output (NUL-terminated) */
     char *err;       /* standard error */
+    long max_rss_kib; /* the command's peak resident set */
+    double seconds;  /* how long it ran */
 } test_run;
 
 static inline void test_run_free(test_run *r)
@@ -117,6 +121,8 @@ static inline test_run test_exec(char *const argv[], const char *input)
     }
     if (out_fd < 0 || err_fd < 0 || (input && in_fd < 0))
         return r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid == 0) {
         if (in_fd >= 0) {
@@ -132,9 +138,13 @@ static inline test_run test_exec(char *const argv[], const char *input)
         _exit(127);
     }
     int st = 0;
-    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    struct rusage ru = {0};
+    while (pid > 0 && wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
         ;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.max_rss_kib = ru.ru_maxrss;
+    r.seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     close(out_fd);
     close(err_fd);
     if (in_fd >= 0) {

@@ -500,6 +500,18 @@ static void test_bad_documents_are_refused_alone(void **state)
     dks_error_clear(&err);
     assert_int_equal(dks_writer_add(w, &lng, NULL, &err), DKS_ELIMIT);
     assert_non_null(strstr(err.message, "longer"));
+    /* Over DKS_MAX_DOC_BYTES, in the body or with the fields. */
+    char *big = calloc(1, DKS_MAX_DOC_BYTES + 1);
+    assert_non_null(big);
+    dks_document huge = {.id = "stor", .id_len = 4, .body = big, .body_len = DKS_MAX_DOC_BYTES + 1};
+    dks_error_clear(&err);
+    assert_int_equal(dks_writer_add(w, &huge, NULL, &err), DKS_ELIMIT);
+    assert_non_null(strstr(err.message, "larger than the limit of 32 MiB"));
+    dks_field field = {"note", 4, big, DKS_MAX_DOC_BYTES / 2};
+    huge = (dks_document){.id = "felt", .id_len = 4, .body = big,
+                          .body_len = DKS_MAX_DOC_BYTES / 2, .fields = &field, .n_fields = 1};
+    assert_int_equal(dks_writer_add(w, &huge, NULL, &err), DKS_ELIMIT);
+    free(big);
     /* The writer goes on. */
     assert_int_equal(add_doc(w, 5, 0), DKS_OK);
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
