@@ -368,6 +368,7 @@ static int index_dir(run *r, const char *dir, size_t root_len)
     if (stat(dir, &dst) == 0 && seen_before(r, &dst)) {
         fprintf(stderr, PROG ": %s: skipped: directory already indexed in this run "
                 "(a symbolic link loop?)\n", dir);
+        r->skipped++;
         return 0;
     }
     DIR *d = opendir(dir);
@@ -426,6 +427,29 @@ static int index_dir(run *r, const char *dir, size_t root_len)
     return rc;
 }
 
+/* A line of standard input longer than this is skipped as it is read (the
+ * library refuses longer lines too). */
+#define STDIN_LINE_MAX ((size_t)64 << 20)
+
+/* Reads standard input up to the end of the line in progress; what
+ * follows it is left at the start of buf; returns its length. */
+static size_t discard_line(char *buf, size_t cap)
+{
+    for (;;) {
+        ssize_t got = read(STDIN_FILENO, buf, cap);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        char *nl = memchr(buf, '\n', (size_t)got);
+        if (nl) {
+            size_t rest = (size_t)got - (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, rest);
+            return rest;
+        }
+    }
+}
+
 /* Standard input, a chunk of whole lines at a time. */
 static int index_stdin(run *r)
 {
@@ -458,6 +482,14 @@ static int index_stdin(run *r)
         len -= whole;
         if (got == 0)
             break;
+        if (len >= STDIN_LINE_MAX) {
+            /* the library would skip it anyway: skip it unread, rather
+             * than hold a line without end */
+            skip_record(1, "line is longer than the limit of 64 MiB", r);
+            len = discard_line(buf, cap);
+            r->line_base++;
+            continue;
+        }
         if (len == cap) {  /* one line longer than the buffer */
             char *nb = realloc(buf, cap * 2);
             if (!nb)
