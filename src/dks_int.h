@@ -365,6 +365,10 @@ uint64_t dks_store_size(dks_store *s);
 /* Grows the map (between transactions) so that at least `headroom` bytes
  * are free for the next write transaction. */
 int dks_store_reserve(dks_store *s, size_t headroom);
+/* The map's size, and setting it between transactions (a test shrinks
+ * it to see the writer grow it again). */
+size_t dks_store_map_size(dks_store *s);
+int dks_store_set_map_size(dks_store *s, size_t bytes);
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out);
 /* Lets go of the pages of the index file this process has read through

@@ -473,6 +473,17 @@ int dks_store_reserve(dks_store *s, size_t headroom)
     return map_error(mdb_env_set_mapsize(s->env, size));
 }
 
+size_t dks_store_map_size(dks_store *s)
+{
+    MDB_envinfo info;
+    return mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+int dks_store_set_map_size(dks_store *s, size_t bytes)
+{
+    return map_error(mdb_env_set_mapsize(s->env, bytes));
+}
+
 int dks_txn_begin(dks_store *s, int write, dks_txn **out)
 {
     *out = NULL;

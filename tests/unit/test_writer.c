@@ -236,6 +236,35 @@ static void test_many_commits_merge_generations(void **state)
     updates_keep_statistics_exact(2, 23);
 }
 
+/* The map is grown before every write transaction: an index whose map is
+ * far smaller than what is written to it never meets MDB_MAP_FULL. */
+static void test_map_grows_before_it_fills(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    dks_store *store = dks_index_store(f.idx);
+    assert_int_equal(dks_store_set_map_size(store, 256 << 10), DKS_OK);
+    assert_true(dks_store_map_size(store) < (1 << 20));
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    for (unsigned round = 0; round < 3; round++) {
+        for (unsigned i = 0; i < 2000; i++)
+            assert_int_equal(add_doc(w, i, round), DKS_OK);
+        assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+        /* and again: shrunk between runs of the writer */
+        assert_int_equal(dks_store_set_map_size(store, 256 << 10), DKS_OK);
+    }
+    dks_writer_close(w);
+    dks_index_stats st;
+    assert_int_equal(dks_index_stats_get(f.idx, &st), DKS_OK);
+    assert_int_equal(st.documents, 2000);
+    assert_true(st.size_bytes > (256 << 10));
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
 /* A compaction rewrites the index without free pages and exchanges it for
  * the directory: the same answers, a smaller file, and the writer lock
  * moves with it. */
@@ -647,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_long_posting_lists_across_blocks),
         cmocka_unit_test(test_two_threads_build_the_same_index),
         cmocka_unit_test(test_many_commits_merge_generations),
+        cmocka_unit_test(test_map_grows_before_it_fills),
         cmocka_unit_test(test_compaction_keeps_the_index),
         cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
