@@ -7,6 +7,8 @@
 #   make tsan       the writer's analysis thread under ThreadSanitizer
 #   make valgrind   the binaries under valgrind on the fixture corpora
 #   make eval       Danish matching measured on judged queries (also in make test)
+#   make install    binaries, libdksearch (static and shared), header, pkg-config
+#                   file and man pages under $(DESTDIR)$(PREFIX); make uninstall
 #   make clean
 #
 # Your CFLAGS/LDFLAGS are appended to ours, never replaced.
@@ -15,7 +17,12 @@ ifeq ($(origin CC),default)
 CC = gcc
 endif
 CFLAGS ?= -O2 -g
+VERSION := 0.6.0
+SOVERSION := 0
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 BUILD ?= build
 BIN ?= bin
 SAN ?= 0
@@ -45,14 +52,16 @@ WORDLIST := /usr/share/dict/danish
 HUNSPELL_DA := /usr/share/hunspell/da_DK
 LEXICON := build/lexicon/lexicon.bin
 LIB := $(BUILD)/libdksearch.a
+SHLIB := $(BUILD)/libdksearch.so.$(VERSION)
 PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check asan tsan valgrind eval demo peers bench bench-smoke clean
-all: $(PROGS)
+.PHONY: all deps test check asan tsan valgrind eval demo peers bench bench-smoke clean \
+	install uninstall install-check
+all: $(PROGS) $(SHLIB) $(BUILD)/dksearch.pc
 
 # Installs missing Debian packages; returns at once when all are there.
 deps:
@@ -84,12 +93,33 @@ $(BUILD)/obj/lexicon_data.o: src/lexicon_data.S $(LEXICON)
 	@mkdir -p $(@D)
 	$(CC) -c -DDKS_LEXICON_FILE='"$(CURDIR)/$(LEXICON)"' $< -o $@
 
+# -fPIC: the same objects make the static and the shared library.
 $(BUILD)/obj/%.o: src/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+# The shared library exports the functions of include/dksearch.h and
+# nothing else: every name the header declares is listed in a version
+# script made from it.
+$(BUILD)/gen/libdksearch.map: include/dksearch.h
+	@mkdir -p $(@D)
+	{ echo '{ global:'; grep -o '\bdks_[a-z0-9_]*(' $< | tr -d '(' | sort -u | sed 's/$$/;/'; \
+	  echo 'local: *; };'; } > $@.tmp && mv $@.tmp $@
+
+$(SHLIB): $(LIB_OBJ) $(BUILD)/gen/libdksearch.map
+	$(CC) -shared -Wl,-soname,libdksearch.so.$(SOVERSION) \
+		-Wl,--version-script=$(BUILD)/gen/libdksearch.map -Wl,--no-undefined \
+		$(ALL_LDFLAGS) $(LIB_OBJ) -o $@ $(DKS_LIBS)
+
+$(BUILD)/dksearch.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: dksearch' 'Description: Danish full-text search on LMDB' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ldksearch' \
+		'Requires.private: lmdb libutf8proc libzstd' 'Libs.private: -lstemmer -lm -pthread' > $@
 
 $(BIN)/dksearch-index: indexer/main.c $(LIB)
 	@mkdir -p $(@D)
@@ -129,6 +159,7 @@ check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 	if [ $$failed -ne 0 ]; then echo "$$failed test program(s) failed"; exit 1; fi
 
 test: check
+	$(MAKE) install-check
 	$(MAKE) eval
 	$(MAKE) asan
 	$(MAKE) tsan
@@ -144,8 +175,9 @@ asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/bin SAN=1 check
 
 # The code that runs threads, under ThreadSanitizer: the writer's analysis
-# thread (unit tests, and the indexer on the end-to-end corpora).
-TSAN_TESTS := test_writer
+# thread (unit tests, and the indexer on the end-to-end corpora), and
+# searches from several threads on one index handle.
+TSAN_TESTS := test_writer test_threads
 tsan:
 	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin SAN=thread \
 		$(TSAN_TESTS:%=build/tsan/tests/%) build/tsan/bin/dksearch-index
@@ -195,6 +227,48 @@ bench-smoke: $(PROGS) peers
 			{ echo "bench-smoke: no plot for $$kind queries"; exit 1; }; \
 	done
 	@echo "bench-smoke: report with every engine, limit and plot in build/bench-smoke/"
+
+MANPAGES := $(wildcard docs/man/*.1)
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdksearch.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdksearch.so.$(SOVERSION)
+	ln -sf libdksearch.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libdksearch.so
+	install -m 644 include/dksearch.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/dksearch.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(PROGS:$(BIN)/%=$(DESTDIR)$(PREFIX)/bin/%) \
+		$(DESTDIR)$(LIBDIR)/libdksearch.a $(DESTDIR)$(LIBDIR)/libdksearch.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libdksearch.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libdksearch.so \
+		$(DESTDIR)$(INCLUDEDIR)/dksearch.h $(DESTDIR)$(LIBDIR)/pkgconfig/dksearch.pc \
+		$(MANPAGES:docs/man/%=$(DESTDIR)$(MANDIR)/man1/%)
+
+# Installs into a scratch DESTDIR, builds examples/search.c against the
+# installed header, shared library and pkg-config file alone, runs it on
+# the demo index, and uninstalls, checking nothing is left behind.
+STAGE := $(CURDIR)/build/stage
+install-check: $(PROGS)
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE) PREFIX=/usr/local
+	PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(STAGE) \
+		sh -c '$(CC) -std=c11 -Wall -Wextra -Werror examples/search.c \
+		$$(pkg-config --cflags --libs dksearch) -o $(STAGE)/search'
+	rm -rf $(STAGE)/demo.db
+	$(BIN)/dksearch-index -q --db $(STAGE)/demo.db seeds/
+	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib $(STAGE)/search $(STAGE)/demo.db telemedicin \
+		> $(STAGE)/out.txt
+	grep -q '^1\. velfaerdsalliancer.txt' $(STAGE)/out.txt
+	grep -q '\[telemedicin\]' $(STAGE)/out.txt
+	LD_LIBRARY_PATH=$(STAGE)/usr/local/lib ldd $(STAGE)/search | grep -q '$(STAGE)/usr/local/lib/libdksearch.so.$(SOVERSION)'
+	test -s $(STAGE)/usr/local/share/man/man1/dksearch-query.1
+	$(MAKE) uninstall DESTDIR=$(STAGE) PREFIX=/usr/local
+	test -z "$$(find $(STAGE)/usr/local -type f -o -type l)"
+	@echo "install-check: examples/search.c built and run against the installed library"
 
 clean:
 	rm -rf build bin

@@ -485,7 +485,7 @@ static int index_stdin(run *r)
         if (len >= STDIN_LINE_MAX) {
             /* the library would skip it anyway: skip it unread, rather
              * than hold a line without end */
-            skip_record(1, "line is longer than the limit of 64 MiB", r);
+            skip_record(1, "line is longer than the limit of 64 MiB for a line", r);
             len = discard_line(buf, cap);
             r->line_base++;
             continue;

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE  /* renameat2: the compacted copy is exchanged with the index atomically */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,8 +52,24 @@ static void db_name(int db, char *out, size_t cap)
         snprintf(out, cap, "postings.%d", db - DKS_DB_POSTINGS_MORE + 1);
 }
 
+/* LMDB remaps the file when a map's size changes (mdb_env_set_mapsize),
+ * which is allowed only while no transaction of the process is open: the
+ * pages a reader holds would move under it.  Searches run on many
+ * threads, so every transaction passes a gate, and a remap (the writer
+ * growing the map, a reader adopting the size another process grew it
+ * to, a compaction putting its copy in place) closes the gate and waits
+ * until the transactions in flight have ended.  A thread must not remap
+ * while it holds a transaction itself. */
+typedef struct remap_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned active;       /* transactions open */
+    int closed;            /* a remap waits or runs: no new transactions */
+} remap_gate;
+
 struct dks_store {
     MDB_env *env;
+    remap_gate gate;
     MDB_dbi dbi[DKS_DB_COUNT];
     unsigned char missing[DKS_DB_COUNT];  /* read-only and absent: an index of an older format */
     char *path;
@@ -84,6 +101,52 @@ static int map_error(int rc)
     }
 }
 
+static void gate_enter(remap_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    while (g->closed)
+        pthread_cond_wait(&g->changed, &g->lock);
+    g->active++;
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_leave(remap_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    if (--g->active == 0)
+        pthread_cond_broadcast(&g->changed);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* Closes the gate once the transactions in flight have ended. */
+static void gate_close(remap_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    while (g->closed)
+        pthread_cond_wait(&g->changed, &g->lock);
+    g->closed = 1;
+    while (g->active)
+        pthread_cond_wait(&g->changed, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(remap_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->closed = 0;
+    pthread_cond_broadcast(&g->changed);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* mdb_env_set_mapsize with the gate closed. */
+static int remap(dks_store *s, size_t size)
+{
+    gate_close(&s->gate);
+    int rc = mdb_env_set_mapsize(s->env, size);
+    gate_open(&s->gate);
+    return rc;
+}
+
 void dks_store_close(dks_store *s)
 {
     if (!s)
@@ -93,6 +156,8 @@ void dks_store_close(dks_store *s)
         mdb_env_close(s->env);
     if (s->dir_fd >= 0)
         close(s->dir_fd);
+    pthread_cond_destroy(&s->gate.changed);
+    pthread_mutex_destroy(&s->gate.lock);
     free(s->path);
     free(s);
 }
@@ -186,6 +251,8 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     dks_store *s = calloc(1, sizeof *s);
     if (!s)
         return DKS_ENOMEM;
+    pthread_mutex_init(&s->gate.lock, NULL);
+    pthread_cond_init(&s->gate.changed, NULL);
     s->lock_fd = -1;
     s->dir_fd = -1;
     s->path = strdup(path);
@@ -431,15 +498,18 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
         remove_env_files(tmp);
         return code;
     }
-    /* The copy is the index now; the old environment is at tmp. */
+    /* The copy is the index now; the old environment is at tmp.  Searches
+     * of other threads end in it before it closes. */
+    gate_close(&s->gate);
     dks_store_unlock_writer(s);
     close_env(s);
-    remove_env_files(tmp);
     s->env = copy.env;
     s->dir_fd = copy.dir_fd;
     memcpy(s->dbi, copy.dbi, sizeof s->dbi);
     memset(s->missing, 0, sizeof s->missing);
     s->lock_fd = copy.lock_fd;
+    gate_open(&s->gate);
+    remove_env_files(tmp);
     return DKS_OK;
 }
 
@@ -470,7 +540,7 @@ int dks_store_reserve(dks_store *s, size_t headroom)
         return DKS_OK;
     size_t size = used * 2 > used + headroom ? used * 2 : used + headroom;
     size = (size + st.ms_psize - 1) / st.ms_psize * st.ms_psize;
-    return map_error(mdb_env_set_mapsize(s->env, size));
+    return map_error(remap(s, size));
 }
 
 size_t dks_store_map_size(dks_store *s)
@@ -481,7 +551,7 @@ size_t dks_store_map_size(dks_store *s)
 
 int dks_store_set_map_size(dks_store *s, size_t bytes)
 {
-    return map_error(mdb_env_set_mapsize(s->env, bytes));
+    return map_error(remap(s, bytes));
 }
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out)
@@ -491,14 +561,18 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
     if (!t)
         return DKS_ENOMEM;
     t->store = s;
+    gate_enter(&s->gate);
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
         /* A writer grew the map since we opened it: adopt its size. */
-        rc = mdb_env_set_mapsize(s->env, 0);
+        gate_leave(&s->gate);
+        rc = remap(s, 0);
+        gate_enter(&s->gate);
         if (!rc)
             rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     }
     if (rc) {
+        gate_leave(&s->gate);
         free(t);
         return map_error(rc);
     }
@@ -528,6 +602,7 @@ int dks_txn_commit(dks_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);
     rc = explain_write_error(t->store, rc);
+    gate_leave(&t->store->gate);
     free(t);
     return map_error(rc);
 }
@@ -537,6 +612,7 @@ void dks_txn_abort(dks_txn *t)
     if (!t)
         return;
     mdb_txn_abort(t->txn);
+    gate_leave(&t->store->gate);
     free(t);
 }
 
