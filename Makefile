@@ -7,6 +7,7 @@
 #   make tsan       the writer's analysis thread under ThreadSanitizer
 #   make valgrind   the binaries under valgrind on the fixture corpora
 #   make eval       Danish matching measured on judged queries (also in make test)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang; also briefly in make test)
 #   make install    binaries, libdksearch (static and shared), header, pkg-config
 #                   file and man pages under $(DESTDIR)$(PREFIX); make uninstall
 #   make clean
@@ -40,6 +41,13 @@ endif
 ifeq ($(SAN),thread)
 SAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 endif
+# The library instrumented for libFuzzer's harnesses (tests/fuzz/), which
+# link the fuzzer itself: clang only.
+ifeq ($(SAN),fuzz)
+CC = clang
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+endif
 ALL_CFLAGS = $(DKS_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
@@ -58,9 +66,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
 E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps test check asan tsan valgrind eval demo peers bench bench-smoke clean \
-	install uninstall install-check
+.PHONY: all deps test check asan tsan valgrind eval fuzz fuzz-smoke fuzz-build demo peers bench \
+	bench-smoke clean install uninstall install-check
 all: $(PROGS) $(SHLIB) $(BUILD)/dksearch.pc
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -137,6 +146,10 @@ $(BUILD)/tests/%: tests/e2e/%.c tests/e2e/e2e_util.h tests/unit/test_util.h $(LI
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
 
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< -o $@ $(LIB) $(ALL_LDFLAGS) -fsanitize=fuzzer $(DKS_LIBS)
+
 $(BUILD)/eval: tests/eval/eval.c tests/unit/test_util.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lm
@@ -164,6 +177,7 @@ test: check
 	$(MAKE) asan
 	$(MAKE) tsan
 	$(MAKE) valgrind
+	$(MAKE) fuzz-smoke
 	$(MAKE) bench-smoke
 
 # The binaries under valgrind's memcheck on the fixture corpora.
@@ -185,6 +199,23 @@ tsan:
 	rm -rf build/tsan/e2e.db
 	TSAN_OPTIONS=halt_on_error=1 build/tsan/bin/dksearch-index --threads 2 -q \
 		--db build/tsan/e2e.db tests/fixtures/corpus tests/fixtures/danish tests/eval/corpus
+
+# libFuzzer harnesses (tests/fuzz/), built with clang into build/fuzz.  Each
+# first runs its regression inputs, then fuzzes for the time given, its new
+# corpus in build/fuzz/corpus/NAME; a crash fails the target and is kept in
+# build/fuzz/crashes/NAME.  FUZZ=query runs one harness.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ ?= $(FUZZ_NAMES)
+fuzz-build:
+	$(MAKE) BUILD=build/fuzz BIN=build/fuzz/bin SAN=fuzz $(FUZZ:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ)
+
+# The same for a short time each: part of make test.
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh build/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ)
 
 DEMO_DB := $(BUILD)/demo.db
 DEMO_QUERIES := velfærdsalliance telemedicin '"offentlige sektor"' \

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages dksearch needs to build and test, and with
-# the argument "bench" also what the benchmark needs (its corpus builder and
-# its peers).  Called by the Makefile before every build; it returns at once
-# when everything is present, so a fresh Debian 12 machine needs no other step.
+# Installs the Debian packages dksearch needs to build and test (for make
+# fuzz, clang and libclang-rt-14-dev, the libFuzzer runtime that clang only
+# recommends), and with the argument "bench" also what the benchmark needs
+# (its corpus builder and its peers).  Called by the Makefile before every
+# build; it returns at once when everything is present, so a fresh Debian 12
+# machine needs no other step.
 #   scripts/install-deps.sh [bench]
 set -eu
 
@@ -21,6 +23,8 @@ needs='
 /usr/share/hunspell/da_DK.dic:hunspell-da
 /usr/share/dict/danish:wdanish
 /usr/bin/valgrind:valgrind
+/usr/bin/clang:clang
+/usr/lib/llvm-14/lib/clang/14.0.6/include/fuzzer/FuzzedDataProvider.h:libclang-rt-14-dev
 '
 if [ "${1:-}" = bench ]; then
     needs="$needs

@@ -292,11 +292,22 @@ static int number(parser *ps, int *integer)
     return DKS_OK;
 }
 
+/* jansson reads one byte past a number or a literal and puts it back, and
+ * a NUL byte put back is lost (its stream buffer takes it for its own
+ * end): it accepts [1\0] and {"a":true\0}, though not ["a"\0] or [1 \0].
+ * That byte is skipped here too, for the same verdict on every line. */
+static void skip_lost_nul(parser *ps)
+{
+    if (ps->p < ps->end && *ps->p == '\0')
+        ps->p++;
+}
+
 static int literal(parser *ps, const char *word, size_t n)
 {
     if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
         return fail(ps, "invalid token");
     ps->p += n;
+    skip_lost_nul(ps);
     return DKS_OK;
 }
 
@@ -376,8 +387,12 @@ static int value(parser *ps)
     case 't': return literal(ps, "true", 4);
     case 'f': return literal(ps, "false", 5);
     case 'n': return literal(ps, "null", 4);
-    default: return number(ps, &integer);
+    default: break;
     }
+    int rc = number(ps, &integer);
+    if (!rc)
+        skip_lost_nul(ps);
+    return rc;
 }
 
 static size_t key_hash(const char *key, size_t len)
@@ -467,6 +482,8 @@ static int members(parser *ps)
             m.value_len = (size_t)(ps->p - at);
             if (m.value_len == 2 && memcmp(at, "-0", 2) == 0)
                 m.value = "0", m.value_len = 1;  /* as a 64-bit integer prints */
+            if (!rc)
+                skip_lost_nul(ps);
         } else {
             m.type = DKS_JSON_OTHER;
             rc = value(ps);

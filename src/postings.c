@@ -118,7 +118,9 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
         return rc;
     if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || gap_bits > 32)
         return DKS_ECORRUPT;
-    if (last_delta > UINT32_MAX - 1 - first_doc || (h->n == 1) != (last_delta == 0))
+    /* the last document is below DKS_DOC_END (in 64 bits: a first document
+     * of UINT32_MAX must not wrap the bound around) */
+    if ((uint64_t)first_doc + last_delta >= UINT32_MAX || (h->n == 1) != (last_delta == 0))
         return DKS_ECORRUPT;
     if (last_delta < h->n - 1)
         return DKS_ECORRUPT;
@@ -169,6 +171,11 @@ int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
     for (uint32_t i = 0; i < h->n; i++) {
         if (tfs[i] >= h->max_tf)
             return DKS_ECORRUPT;
+        /* a document's positions are distinct and at most DKS_MAX_POSITION:
+         * a larger tf would have readers allocate and walk positions that
+         * cannot be there */
+        if (h->positions_len && tfs[i] > DKS_MAX_POSITION)
+            return DKS_ECORRUPT;
         gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;
     }
@@ -199,6 +206,10 @@ int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, 
     if (!h->positions_len || i >= h->n)
         return DKS_ECORRUPT;
     uint64_t pos = packed_at(h->firsts, i, h->first_bits);
+    /* each position is above the one before, so tf of them from the first
+     * must fit below the limit: known before reading tf - 1 gaps */
+    if (pos > DKS_MAX_POSITION || tf > DKS_MAX_POSITION + 1 - pos)
+        return DKS_ECORRUPT;
     for (uint32_t k = 0; k < tf; k++) {
         if (k)
             pos += (uint64_t)packed_at(h->pos_gaps, gap_at + k - 1, h->pos_gap_bits) + 1;

@@ -34,10 +34,22 @@ enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
 #define DICT_BYTES ((size_t)64 << 10)
 #define DICT_SEGMENT 200
 /* The largest text a frame may claim to hold (guards the allocation a
- * corrupt frame header could ask for). */
-#define TEXT_MAX_BYTES ((unsigned long long)1 << 32)
+ * corrupt frame header could ask for).  No stored text is larger: the
+ * encoder's buffer holds the whole text, and the reader's holds it and a
+ * NUL, so a larger claim is damage, not a limit the reader reached. */
+#define TEXT_MAX_BYTES ((unsigned long long)DKS_BUF_MAX - 1)
 
 static const char dict_key[] = "text-dictionary";
+
+/* The most text a frame of n bytes can hold: each of its blocks holds at
+ * most ZSTD_BLOCKSIZE_MAX bytes and takes at least a 3-byte header.  The
+ * reader allocates the size a frame's header claims before it
+ * decompresses, so a larger claim is damage that must not cost memory the
+ * frame could never fill (a value of 41 bytes claiming 2 GiB). */
+static unsigned long long frame_capacity(size_t n)
+{
+    return (unsigned long long)(n / 3) * ZSTD_BLOCKSIZE_MAX;
+}
 
 /* ---- the index's dictionary, shared by its readers --------------------- */
 
@@ -131,7 +143,7 @@ int dks_text_decode(dks_text_reader *r, dks_txn *t, const void *val, size_t len,
         return DKS_ECORRUPT;
     unsigned long long size = ZSTD_getFrameContentSize(v + 1, len - 1);
     if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
-        size > TEXT_MAX_BYTES)
+        size > TEXT_MAX_BYTES || size > frame_capacity(len - 1))
         return DKS_ECORRUPT;
     if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
         return DKS_ENOMEM;

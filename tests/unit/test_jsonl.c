@@ -94,6 +94,28 @@ static void test_edge_cases(void **state)
     dks_json_object_free(&o);
 }
 
+/* A NUL byte right after a number or a literal, which jansson's lexer
+ * loses (and so accepts the line), and anywhere else, which it refuses. */
+static void test_nul_bytes_between_tokens(void **state)
+{
+    (void)state;
+#define LINE(s) {s, sizeof s - 1}
+    static const struct {
+        const char *text;
+        size_t len;
+    } lines[] = {
+        LINE("[1\0, 2]"), LINE("[1.5\0]"), LINE("[-1e5\0]"), LINE("[true\0]"),
+        LINE("{\"id\":12\0,\"a\":null\0,\"b\":false\0}"), LINE("{\"a\":[0\0]\0}"),
+        LINE("[1\0\0]"), LINE("[\"a\"\0]"), LINE("[1 \0]"), LINE("[1,\0 2]"),
+        LINE("{\"a\":\0 1}"), LINE("{\"a\":1}\0"), LINE("[1\0"), LINE("{\"a\":{}\0}"),
+    };
+#undef LINE
+    dks_json_object o = {0};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        same_as_jansson(&o, lines[i].text, lines[i].len);
+    dks_json_object_free(&o);
+}
+
 static void test_nesting_limit(void **state)
 {
     (void)state;
@@ -251,6 +273,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_cases),
+        cmocka_unit_test(test_nul_bytes_between_tokens),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_generated_lines),
         cmocka_unit_test(test_many_members),

@@ -193,10 +193,41 @@ static void test_damaged_blocks_are_detected(void **state)
         free(copy);
     }
     assert_true(errors > 0);
-    /* A first document near the top of the id space cannot overflow. */
+    /* A first document near the top of the id space cannot overflow, nor
+     * one at its very top (where the header's bound once wrapped around:
+     * a last document below the first). */
     assert_int_equal(decode_all(enc.data, enc.len, UINT32_MAX - 10), DKS_ECORRUPT);
+    dks_block_header h;
+    assert_int_equal(dks_block_parse(enc.data, enc.len, UINT32_MAX, &h), DKS_ECORRUPT);
     dks_buf_free(&enc);
     dks_block_data_free(&b);
+}
+
+/* Frequencies that claim more positions than a document can have: known
+ * from the header, before a reader allocates or walks them.  With zero-bit
+ * gaps such a block is a few bytes whatever it claims. */
+static void test_impossible_frequencies_are_corrupt(void **state)
+{
+    (void)state;
+    /* one document, tf 2^31 (> DKS_MAX_POSITION + 1 positions) */
+    static const unsigned char too_many[] = {
+        1, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 0,  /* n, last, max_tf 2^31, min_len, gap bits */
+        0xff, 0xff, 0xff, 0x7f,                    /* tf - 1 in 31 bits */
+        0, 0};                                     /* first bits 0, gap bits 0 */
+    dks_block_header h;
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    assert_int_equal(dks_block_parse(too_many, sizeof too_many, 7, &h), DKS_OK);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_ECORRUPT);
+    /* tf 2^30 fits the limit only from position 0: from 1 it passes it */
+    static const unsigned char past_limit[] = {
+        1, 0, 0x80, 0x80, 0x80, 0x80, 0x04, 1, 0,  /* max_tf 2^30 */
+        0xff, 0xff, 0xff, 0x3f,                    /* tf - 1 in 30 bits */
+        1, 0, 0x01};                               /* first bits 1, gap bits 0, first 1 */
+    assert_int_equal(dks_block_parse(past_limit, sizeof past_limit, 7, &h), DKS_OK);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
+    assert_int_equal(tfs[0], (uint32_t)1 << 30);
+    uint32_t pos[1];
+    assert_int_equal(dks_block_positions(&h, 0, 0, tfs[0], pos), DKS_ECORRUPT);
 }
 
 static void test_posting_keys(void **state)
@@ -225,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_block_round_trip),
         cmocka_unit_test(test_encode_rejects_unsorted_docs),
         cmocka_unit_test(test_damaged_blocks_are_detected),
+        cmocka_unit_test(test_impossible_frequencies_are_corrupt),
         cmocka_unit_test(test_posting_keys),
     };
     return cmocka_run_group_tests_name("postings", tests, NULL, NULL);

@@ -245,6 +245,11 @@ static void test_damaged_values_are_corrupt(void **state)
         frame[i] ^= 0x55;
     }
     assert_true(caught > vl * 9 / 10);
+    /* a frame header that claims more text than any stored text (3 GiB,
+     * single segment, one empty raw block): damage, not a size limit */
+    static const unsigned char huge[] = {1, 0x28, 0xB5, 0x2F, 0xFD, 0xA0, 0x00, 0x00,
+                                         0x00, 0xC0, 0x01, 0x00, 0x00};
+    assert_int_equal(dks_text_decode(r, t, huge, sizeof huge, &got, &got_len), DKS_ECORRUPT);
     dks_text_reader_free(r);
     dks_text_encoder_free(w);
     dks_buf_free(&value);
