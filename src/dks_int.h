@@ -48,6 +48,11 @@
  * to be; 32 MiB is the text a batch holds under the default budget before
  * it is committed, and a long novel is about 1 MiB. */
 #define DKS_MAX_DOC_BYTES ((size_t)32 << 20)
+/* No term can occur in a document more often than it has bytes (each
+ * occurrence is at a token of its own, and extra terms at one position
+ * are other keys): a larger frequency in a block is corrupt, and readers
+ * never allocate for more positions than this. */
+#define DKS_MAX_TF ((uint32_t)DKS_MAX_DOC_BYTES)
 /* Queries are bounded so that a hostile query cannot take the server. */
 #define DKS_MAX_QUERY_BYTES 4096
 #define DKS_MAX_QUERY_TERMS 64

@@ -116,7 +116,10 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
         (rc = dks_varint_decode32(&p, end, &h->min_len)) ||
         (rc = dks_varint_decode32(&p, end, &gap_bits)))
         return rc;
-    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || gap_bits > 32)
+    /* (a larger max_tf would have readers allocate and walk positions that
+     * cannot be there) */
+    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || h->max_tf > DKS_MAX_TF ||
+        gap_bits > 32)
         return DKS_ECORRUPT;
     /* the last document is below DKS_DOC_END (in 64 bits: a first document
      * of UINT32_MAX must not wrap the bound around) */
@@ -170,11 +173,6 @@ int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
     uint64_t gaps = 0;
     for (uint32_t i = 0; i < h->n; i++) {
         if (tfs[i] >= h->max_tf)
-            return DKS_ECORRUPT;
-        /* a document's positions are distinct and at most DKS_MAX_POSITION:
-         * a larger tf would have readers allocate and walk positions that
-         * cannot be there */
-        if (h->positions_len && tfs[i] > DKS_MAX_POSITION)
             return DKS_ECORRUPT;
         gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;

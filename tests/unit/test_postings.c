@@ -209,23 +209,23 @@ static void test_damaged_blocks_are_detected(void **state)
 static void test_impossible_frequencies_are_corrupt(void **state)
 {
     (void)state;
-    /* one document, tf 2^31 (> DKS_MAX_POSITION + 1 positions) */
+    /* one document, tf 2^31: more occurrences than a document has bytes,
+     * refused from the header */
     static const unsigned char too_many[] = {
         1, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 0,  /* n, last, max_tf 2^31, min_len, gap bits */
         0xff, 0xff, 0xff, 0x7f,                    /* tf - 1 in 31 bits */
         0, 0};                                     /* first bits 0, gap bits 0 */
     dks_block_header h;
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
-    assert_int_equal(dks_block_parse(too_many, sizeof too_many, 7, &h), DKS_OK);
-    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_ECORRUPT);
-    /* tf 2^30 fits the limit only from position 0: from 1 it passes it */
+    assert_int_equal(dks_block_parse(too_many, sizeof too_many, 7, &h), DKS_ECORRUPT);
+    /* tf 2^24 is possible, but not from a first position near the limit */
     static const unsigned char past_limit[] = {
-        1, 0, 0x80, 0x80, 0x80, 0x80, 0x04, 1, 0,  /* max_tf 2^30 */
-        0xff, 0xff, 0xff, 0x3f,                    /* tf - 1 in 30 bits */
-        1, 0, 0x01};                               /* first bits 1, gap bits 0, first 1 */
+        1, 0, 0x80, 0x80, 0x80, 0x08, 1, 0,  /* max_tf 2^24 */
+        0xff, 0xff, 0xff,                    /* tf - 1 in 24 bits */
+        30, 0, 0xf5, 0xff, 0xff, 0x3f};      /* first bits 30, gap bits 0, first 2^30 - 11 */
     assert_int_equal(dks_block_parse(past_limit, sizeof past_limit, 7, &h), DKS_OK);
     assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
-    assert_int_equal(tfs[0], (uint32_t)1 << 30);
+    assert_int_equal(tfs[0], (uint32_t)1 << 24);
     uint32_t pos[1];
     assert_int_equal(dks_block_positions(&h, 0, 0, tfs[0], pos), DKS_ECORRUPT);
 }
