@@ -75,7 +75,11 @@ static int map_error(int rc)
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
-    case MDB_BAD_TXN:        return DKS_ECORRUPT;
+    case MDB_BAD_TXN:
+    /* a B-tree deeper than any LMDB builds: its pages point in a circle */
+    case MDB_CURSOR_FULL:
+    /* a database record whose flags are not the ones our databases have */
+    case MDB_INCOMPATIBLE:   return DKS_ECORRUPT;
     case MDB_VERSION_MISMATCH: return DKS_EVERSION;
     default:                 return rc > 0 ? rc : DKS_ESTORE;
     }
@@ -131,6 +135,47 @@ static int open_dbs(dks_store *s, int create)
     return rc;
 }
 
+/* LMDB reads its pages through the map without asking how long the file
+ * is, and a page past the end of a file that was cut short is a read the
+ * kernel answers with SIGBUS.  So an index whose file is shorter than the
+ * pages its last transaction uses is refused before anything is read.
+ * (A writer writes the pages of a transaction before its meta page, so a
+ * sound file is never shorter.) */
+static int check_file_size(dks_store *s, const char *path, dks_error_detail *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_filehandle_t fd;
+    struct stat fst;
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &st);
+    if (!rc)
+        rc = mdb_env_get_fd(s->env, &fd);
+    if (rc)
+        return dks_fail(err, map_error(rc), -1, "cannot open index %s: %s", path,
+                        mdb_strerror(rc));
+    if (fstat(fd, &fst) != 0)
+        return dks_fail(err, errno, -1, "cannot open index %s: %s", path, strerror(errno));
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fst.st_size < need)
+        return dks_fail(err, DKS_ECORRUPT, -1,
+                        "the index at %s is corrupt: its file is cut short (%llu bytes of "
+                        "%llu)", path, (unsigned long long)fst.st_size,
+                        (unsigned long long)need);
+    return DKS_OK;
+}
+
+/* The message for an LMDB error while opening. */
+static int open_failed(const char *path, int rc, dks_error_detail *err)
+{
+    int code = map_error(rc);
+    if (code == DKS_ECORRUPT)
+        return dks_fail(err, code, -1, "the index at %s is corrupt (%s)", path,
+                        mdb_strerror(rc));
+    return dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
+}
+
 int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail *err)
 {
     *out = NULL;
@@ -144,6 +189,11 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
             return dks_fail(err, DKS_ENOINDEX, -1, "no index at %s", path);
         if (mkdir(path, 0777) != 0 && errno != EEXIST)
             return dks_fail(err, errno, -1, "cannot create %s: %s", path, strerror(errno));
+    } else if (st.st_size == 0) {
+        /* LMDB would take an empty file for a new environment: one cut
+         * to nothing */
+        return dks_fail(err, DKS_ECORRUPT, -1, "the index at %s is corrupt: its file is empty",
+                        path);
     }
 
     dks_store *s = calloc(1, sizeof *s);
@@ -152,18 +202,13 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     s->lock_fd = -1;
     s->path = strdup(path);
     int rc = s->path ? open_env(s, path, writable, writable ? DKS_MAP_MIN : 0) : ENOMEM;
-    if (rc) {
-        int code = map_error(rc);
-        dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
-        dks_store_close(s);
-        return code;
-    }
-
-    rc = open_dbs(s, writable);
-    if (rc) {
-        int code = rc == MDB_NOTFOUND ? DKS_ENOINDEX : map_error(rc);
-        dks_fail(err, code, -1, "cannot open index %s: %s", path,
-                 rc == MDB_NOTFOUND ? "not a dksearch index" : mdb_strerror(rc));
+    int code = rc ? open_failed(path, rc, err) : check_file_size(s, path, err);
+    if (!code && (rc = open_dbs(s, writable)))
+        code = rc == MDB_NOTFOUND
+                   ? dks_fail(err, DKS_ENOINDEX, -1, "cannot open index %s: %s", path,
+                              "not a dksearch index")
+                   : open_failed(path, rc, err);
+    if (code) {
         dks_store_close(s);
         return code;
     }
