@@ -60,10 +60,13 @@ struct dks_store {
 struct dks_txn {
     dks_store *store;
     MDB_txn *txn;
+    int write;
 };
 
 struct dks_cursor {
     MDB_cursor *cur;
+    const dks_txn *txn;
+    MDB_val at;  /* in a read transaction, the key it stands on (no data: none yet) */
 };
 
 static int map_error(int rc)
@@ -471,6 +474,7 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
     if (!t)
         return DKS_ENOMEM;
     t->store = s;
+    t->write = write;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
         /* A writer grew the map since we opened it: adopt its size. */
@@ -582,6 +586,8 @@ int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out)
         free(c);
         return map_error(rc);
     }
+    c->txn = t;
+    c->at = (MDB_val){0, NULL};
     *out = c;
     return DKS_OK;
 }
@@ -594,11 +600,30 @@ void dks_cursor_close(dks_cursor *c)
     free(c);
 }
 
+/* LMDB's key order (the default, byte-wise). */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    int cmp = memcmp(a->mv_data, b->mv_data, a->mv_size < b->mv_size ? a->mv_size : b->mv_size);
+    return cmp ? cmp : a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+/* In a damaged B-tree a cursor can step or seek to a key out of order, and
+ * a walk that mixes steps and seeks (fuzzy.c seeks past what it has seen)
+ * can then go round for ever.  So a step must move to a greater (next) or
+ * smaller (prev) key than the one the cursor stood on, which a read
+ * transaction remembers (a write transaction's pages may change under the
+ * pointer). */
 static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **kp, size_t *kl,
                      const void **vp, size_t *vl)
 {
     MDB_val v;
     int rc = mdb_cursor_get(c->cur, k, &v, op);
+    if (!rc && !c->txn->write && c->at.mv_data &&
+        ((op == MDB_NEXT && key_cmp(k, &c->at) <= 0) ||
+         (op == MDB_PREV && key_cmp(k, &c->at) >= 0)))
+        rc = MDB_CORRUPTED;
+    if (!rc && !c->txn->write)
+        c->at = *k;
     if (rc)
         return map_error(rc);
     if (kp) {
@@ -615,8 +640,10 @@ static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **k
 int dks_cursor_seek(dks_cursor *c, const void *key, size_t klen, const void **k, size_t *kl,
                     const void **v, size_t *vl)
 {
-    MDB_val kv = {klen, (void *)key};
-    return cursor_op(c, MDB_SET_RANGE, &kv, k, kl, v, vl);
+    MDB_val asked = {klen, (void *)key}, kv = asked;
+    int rc = cursor_op(c, MDB_SET_RANGE, &kv, k, kl, v, vl);
+    /* the first key at or after the one asked for (see cursor_op) */
+    return rc == 0 && key_cmp(&kv, &asked) < 0 ? DKS_ECORRUPT : rc;
 }
 
 int dks_cursor_next(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)
