@@ -55,12 +55,16 @@ struct dks_store {
     unsigned char missing[DKS_DB_COUNT];  /* read-only and absent: an index of an older format */
     char *path;
     int lock_fd;
+    uintptr_t map_start;  /* where data.mdb is mapped (0: not known), see locate_map */
 };
 
 struct dks_txn {
     dks_store *store;
     MDB_txn *txn;
     int write;
+    /* A read transaction's keys and values lie in the map, in the pages
+     * below this address (0: not checked) */
+    uintptr_t pages_end;
 };
 
 struct dks_cursor {
@@ -68,6 +72,8 @@ struct dks_cursor {
     const dks_txn *txn;
     MDB_val at;  /* in a read transaction, the key it stands on (no data: none yet) */
 };
+
+static void locate_map(dks_store *s);
 
 static int map_error(int rc)
 {
@@ -215,6 +221,7 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
         dks_store_close(s);
         return code;
     }
+    locate_map(s);
     *out = s;
     return DKS_OK;
 }
@@ -265,8 +272,9 @@ uint64_t dks_store_size(dks_store *s)
 
 /* Where LMDB mapped the data file: LMDB does not say (mdb_env_info's
  * me_mapaddr is only set for MDB_FIXEDMAP), so the process's own map list
- * is asked.  0 if it is not found. */
-static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
+ * is asked; `holding` (NULL: any) is an address the mapping must hold, for
+ * a process that has the file open twice.  0 if it is not found. */
+static int find_map(const dks_store *s, const void *holding, uintptr_t *start, uintptr_t *end)
 {
     char want[4200], line[4400];
     snprintf(want, sizeof want, "%s/data.mdb", s->path);
@@ -282,7 +290,8 @@ static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
         if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &path_at) < 2 || !path_at)
             continue;
         line[strcspn(line, "\n")] = '\0';
-        if (strcmp(line + path_at, name) == 0) {
+        if (strcmp(line + path_at, name) == 0 &&
+            (!holding || ((uintptr_t)holding >= lo && (uintptr_t)holding < hi))) {
             *start = lo;
             *end = hi;
             found = 1;
@@ -292,12 +301,39 @@ static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
     return found;
 }
 
+/* LMDB takes the sizes of keys and values from its pages without checking
+ * them against the file, so in a damaged page a value can reach past the
+ * end of the file (a read there is SIGBUS) or of the map.  Readers check
+ * every key and value against the pages in use (see in_pages), which
+ * needs the map's address: the mapping that holds a key a read
+ * transaction gets, found again whenever LMDB may have moved it (it maps
+ * the file when it opens it and when its size is set).  Called with no
+ * transaction open. */
+static void locate_map(dks_store *s)
+{
+    MDB_txn *txn;
+    MDB_dbi main_db;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uintptr_t end;
+    s->map_start = 0;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))
+        return;
+    /* the main database holds a key for each named one */
+    if (!mdb_dbi_open(txn, NULL, 0, &main_db) && !mdb_cursor_open(txn, main_db, &c)) {
+        if (!mdb_cursor_get(c, &k, &v, MDB_FIRST) && !find_map(s, k.mv_data, &s->map_start, &end))
+            s->map_start = 0;
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+}
+
 void dks_store_release_map(dks_store *s)
 {
     uintptr_t start, end;
     /* Only this process's view of the file goes: the pages stay in the
      * page cache, and a later read maps them again. */
-    if (find_map(s, &start, &end))
+    if (find_map(s, NULL, &start, &end))
         madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
@@ -434,6 +470,7 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     memcpy(s->dbi, copy.dbi, sizeof s->dbi);
     memset(s->missing, 0, sizeof s->missing);
     s->lock_fd = copy.lock_fd;
+    locate_map(s);
     return DKS_OK;
 }
 
@@ -464,7 +501,9 @@ int dks_store_reserve(dks_store *s, size_t headroom)
         return DKS_OK;
     size_t size = used * 2 > used + headroom ? used * 2 : used + headroom;
     size = (size + st.ms_psize - 1) / st.ms_psize * st.ms_psize;
-    return map_error(mdb_env_set_mapsize(s->env, size));
+    rc = mdb_env_set_mapsize(s->env, size);
+    locate_map(s);
+    return map_error(rc);
 }
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out)
@@ -475,19 +514,38 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
         return DKS_ENOMEM;
     t->store = s;
     t->write = write;
+    t->pages_end = 0;
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
         /* A writer grew the map since we opened it: adopt its size. */
         rc = mdb_env_set_mapsize(s->env, 0);
+        locate_map(s);
         if (!rc)
             rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     }
+    MDB_envinfo info;
+    MDB_stat st;
+    /* The newest transaction's pages, which hold this one's.  (A write
+     * transaction also reads pages it wrote itself, in memory or, spilled,
+     * past them: it is not checked.) */
+    if (!rc && !write && s->map_start && !mdb_env_info(s->env, &info) &&
+        !mdb_env_stat(s->env, &st))
+        t->pages_end = s->map_start + (info.me_last_pgno + 1) * (uintptr_t)st.ms_psize;
     if (rc) {
         free(t);
         return map_error(rc);
     }
     *out = t;
     return DKS_OK;
+}
+
+/* Whether a key or value a read transaction got lies in the pages in use:
+ * LMDB reads the sizes of both from its pages and trusts them. */
+static int in_pages(const dks_txn *t, const MDB_val *v)
+{
+    uintptr_t at = (uintptr_t)v->mv_data;
+    return !t->pages_end || (at >= t->store->map_start && at <= t->pages_end &&
+                             v->mv_size <= t->pages_end - at);
 }
 
 int dks_txn_commit(dks_txn *t)
@@ -510,6 +568,8 @@ int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen, const void *
 {
     MDB_val k = {klen, (void *)key}, v;
     int rc = t->store->missing[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->store->dbi[db], &k, &v);
+    if (!rc && !in_pages(t, &v))
+        rc = MDB_CORRUPTED;
     if (rc) {
         *val = NULL;
         *vlen = 0;
@@ -555,6 +615,8 @@ int dks_kv_last(dks_txn *t, dks_db db, const void **key, size_t *klen)
         return map_error(rc);
     rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
     mdb_cursor_close(c);
+    if (!rc && !in_pages(t, &k))
+        rc = MDB_CORRUPTED;
     if (rc)
         return map_error(rc);
     *key = k.mv_data;
@@ -618,6 +680,8 @@ static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **k
 {
     MDB_val v;
     int rc = mdb_cursor_get(c->cur, k, &v, op);
+    if (!rc && (!in_pages(c->txn, k) || !in_pages(c->txn, &v)))
+        rc = MDB_CORRUPTED;
     if (!rc && !c->txn->write && c->at.mv_data &&
         ((op == MDB_NEXT && key_cmp(k, &c->at) <= 0) ||
          (op == MDB_PREV && key_cmp(k, &c->at) >= 0)))
