@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dksearch.h"
+#include "../cli/fault.h"
 
 #define PROG "dksearch-index"
 
@@ -220,9 +221,13 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
     close(fd);
     r->current = path;
     r->line_base = 0;
+    fault_input = path;
+    fault_input_len = len;
+    fault_input_map = data;
     int rc = format == DKS_FORMAT_TEXT || len == 0
                  ? index_buffer(r, format, id, data ? data : "", len)
                  : index_lines(r, format, id, data, len, release_mapped);
+    fault_input_map = NULL;
     if (data)
         munmap(data, len);
     return rc;
@@ -451,6 +456,7 @@ int main(int argc, char **argv)
 
     dks_error_detail err = {0};
     dks_index *index;
+    catch_faults(PROG, db);
     int rc = dks_index_open(db, DKS_OPEN_CREATE, &index, &err);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));

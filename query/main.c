@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dksearch.h"
+#include "../cli/fault.h"
 
 #define PROG "dksearch-query"
 /* --filter and --facet may each be given this many times. */
@@ -415,6 +416,7 @@ int main(int argc, char **argv)
 
     dks_error_detail err = {0};
     dks_index *index;
+    catch_faults(PROG, db);
     int rc = dks_index_open(db, DKS_OPEN_READ, &index, &err);
     if (rc) {
         if (rc == DKS_ENOINDEX)
