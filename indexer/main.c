@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "dksearch.h"
+#include "../cli/fault.h"
 
 #define PROG "dksearch-index"
 
@@ -314,6 +315,9 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
     }
     close(fd);
     dks_error_detail err = {0};
+    fault_input = path;
+    fault_input_len = len;
+    fault_input_map = data;
     info.hash = hash_mapped(data, len);
     if (is_known && known.size == info.size && known.hash == info.hash) {
         /* touched, not changed */
@@ -332,6 +336,7 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         if (!rc && tracked && (rc = dks_writer_source_end(r->writer, &info, &err)))
             source_error(path, rc, &err);
     }
+    fault_input_map = NULL;
     if (data)
         munmap(data, len);
     return rc;
@@ -733,6 +738,7 @@ int main(int argc, char **argv)
     int mode = checking ? DKS_OPEN_READ
                         : deleting || (compacting && n_args == 0) ? DKS_OPEN_WRITE
                                                                   : DKS_OPEN_CREATE;
+    catch_faults(PROG, db);
     int rc = dks_index_open(db, mode, &index, &err);
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err.message[0] ? err.message : dks_strerror(rc));

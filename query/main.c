@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dksearch.h"
+#include "../cli/fault.h"
 
 #define PROG "dksearch-query"
 /* --filter and --facet may each be given this many times. */
@@ -249,7 +250,8 @@ static int run_query(dks_index *index, const char *query, const dks_search_optio
 /* --batch: one query a line over one open index, one JSON object a line, so
  * that a benchmark times searches rather than process start-up.  A query
  * that fails gives an object with "error" and the batch goes on; the exit
- * status is 2 if any failed. */
+ * status is 2 if any failed, and standard error says how many and why the
+ * first did. */
 static int run_batch(dks_index *index, const char *path, const dks_search_options *opt)
 {
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -260,7 +262,8 @@ static int run_batch(dks_index *index, const char *path, const dks_search_option
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int failed = 0;
+    unsigned long queries = 0, failed = 0;
+    dks_error_detail first_error = {0};  /* of the first query that failed */
     while ((len = getline(&line, &cap, in)) > 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -271,12 +274,18 @@ static int run_batch(dks_index *index, const char *path, const dks_search_option
         int rc = dks_search(index, line, (size_t)len, opt, &res, &err);
         char *out = NULL;
         size_t out_len = 0;
+        queries++;
         if (!rc) {
             rc = dks_results_json(res, &out, &out_len);
             dks_results_free(res);
         }
         if (rc) {
-            failed = 1;
+            if (failed++ == 0) {
+                first_error = err;
+                if (!first_error.message[0])
+                    snprintf(first_error.message, sizeof first_error.message, "%s",
+                             dks_strerror(rc));
+            }
             if (dks_error_json(line, (size_t)len, rc, &err, &out, &out_len) != 0) {
                 fprintf(stderr, PROG ": out of memory\n");
                 break;
@@ -294,6 +303,9 @@ static int run_batch(dks_index *index, const char *path, const dks_search_option
         fprintf(stderr, PROG ": cannot read %s\n", path);
         return 2;
     }
+    if (failed)
+        fprintf(stderr, PROG ": %lu of %lu queries failed; the first: %s\n", failed, queries,
+                first_error.message);
     return failed ? 2 : 0;
 }
 
@@ -415,6 +427,7 @@ int main(int argc, char **argv)
 
     dks_error_detail err = {0};
     dks_index *index;
+    catch_faults(PROG, db);
     int rc = dks_index_open(db, DKS_OPEN_READ, &index, &err);
     if (rc) {
         if (rc == DKS_ENOINDEX)

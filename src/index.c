@@ -39,6 +39,12 @@ static int check_meta(dks_index *idx, const char *path, dks_error_detail *err)
     if (rc)
         return dks_fail(err, rc, -1, "cannot read index %s: %s", path, dks_strerror(rc));
     rc = dks_meta_read(t, &m);
+    /* Only an index that was never written to lacks the record: one
+     * whose documents are there has lost it. */
+    const void *doc_key;
+    size_t doc_key_len;
+    if (rc == 1 && dks_kv_last(t, DKS_DB_DOCS, &doc_key, &doc_key_len) != 1)
+        rc = DKS_ECORRUPT;
     dks_txn_abort(t);
     if (rc == DKS_EVERSION)
         return dks_fail(err, rc, -1,
@@ -62,6 +68,8 @@ static int check_meta(dks_index *idx, const char *path, dks_error_detail *err)
         return rc ? dks_fail(err, rc, -1, "cannot write index %s: %s", path, dks_strerror(rc))
                   : DKS_OK;
     }
+    if (rc == DKS_ECORRUPT)
+        return dks_fail(err, rc, -1, "the index at %s is corrupt (reading its meta record)", path);
     if (rc)
         return dks_fail(err, rc, -1, "cannot read index %s: %s", path, dks_strerror(rc));
     if (m.analyzer_version != DKS_ANALYZER_VERSION && (idx->mode & DKS_OPEN_WRITE))

@@ -75,16 +75,25 @@ struct dks_store {
     char *path;
     int dir_fd;            /* the directory the environment was opened in */
     int lock_fd;
+    uintptr_t map_start;  /* where data.mdb is mapped (0: not known), see locate_map */
 };
 
 struct dks_txn {
     dks_store *store;
     MDB_txn *txn;
+    int write;
+    /* A read transaction's keys and values lie in the map, in the pages
+     * below this address (0: not checked) */
+    uintptr_t pages_end;
 };
 
 struct dks_cursor {
     MDB_cursor *cur;
+    const dks_txn *txn;
+    MDB_val at;  /* in a read transaction, the key it stands on (no data: none yet) */
 };
+
+static void locate_map(dks_store *s);
 
 static int map_error(int rc)
 {
@@ -95,7 +104,11 @@ static int map_error(int rc)
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
-    case MDB_BAD_TXN:        return DKS_ECORRUPT;
+    case MDB_BAD_TXN:
+    /* a B-tree deeper than any LMDB builds: its pages point in a circle */
+    case MDB_CURSOR_FULL:
+    /* a database record whose flags are not the ones our databases have */
+    case MDB_INCOMPATIBLE:   return DKS_ECORRUPT;
     case MDB_VERSION_MISMATCH: return DKS_EVERSION;
     default:                 return rc > 0 ? rc : DKS_ESTORE;
     }
@@ -143,6 +156,7 @@ static int remap(dks_store *s, size_t size)
 {
     gate_close(&s->gate);
     int rc = mdb_env_set_mapsize(s->env, size);
+    locate_map(s);
     gate_open(&s->gate);
     return rc;
 }
@@ -233,6 +247,47 @@ static int open_dbs(dks_store *s, int create)
     return rc;
 }
 
+/* LMDB reads its pages through the map without asking how long the file
+ * is, and a page past the end of a file that was cut short is a read the
+ * kernel answers with SIGBUS.  So an index whose file is shorter than the
+ * pages its last transaction uses is refused before anything is read.
+ * (A writer writes the pages of a transaction before its meta page, so a
+ * sound file is never shorter.) */
+static int check_file_size(dks_store *s, const char *path, dks_error_detail *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_filehandle_t fd;
+    struct stat fst;
+    int rc = mdb_env_info(s->env, &info);
+    if (!rc)
+        rc = mdb_env_stat(s->env, &st);
+    if (!rc)
+        rc = mdb_env_get_fd(s->env, &fd);
+    if (rc)
+        return dks_fail(err, map_error(rc), -1, "cannot open index %s: %s", path,
+                        mdb_strerror(rc));
+    if (fstat(fd, &fst) != 0)
+        return dks_fail(err, errno, -1, "cannot open index %s: %s", path, strerror(errno));
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)fst.st_size < need)
+        return dks_fail(err, DKS_ECORRUPT, -1,
+                        "the index at %s is corrupt: its file is cut short (%llu bytes of "
+                        "%llu)", path, (unsigned long long)fst.st_size,
+                        (unsigned long long)need);
+    return DKS_OK;
+}
+
+/* The message for an LMDB error while opening. */
+static int open_failed(const char *path, int rc, dks_error_detail *err)
+{
+    int code = map_error(rc);
+    if (code == DKS_ECORRUPT)
+        return dks_fail(err, code, -1, "the index at %s is corrupt (%s)", path,
+                        mdb_strerror(rc));
+    return dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
+}
+
 int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail *err)
 {
     *out = NULL;
@@ -246,6 +301,11 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
             return dks_fail(err, DKS_ENOINDEX, -1, "no index at %s", path);
         if (mkdir(path, 0777) != 0 && errno != EEXIST)
             return dks_fail(err, errno, -1, "cannot create %s: %s", path, strerror(errno));
+    } else if (st.st_size == 0) {
+        /* LMDB would take an empty file for a new environment: one cut
+         * to nothing */
+        return dks_fail(err, DKS_ECORRUPT, -1, "the index at %s is corrupt: its file is empty",
+                        path);
     }
 
     dks_store *s = calloc(1, sizeof *s);
@@ -262,21 +322,17 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
         close_env(s);
         rc = open_env(s, path, writable, writable ? DKS_MAP_MIN : 0);
     }
-    if (rc) {
-        int code = map_error(rc);
-        dks_fail(err, code, -1, "cannot open index %s: %s", path, mdb_strerror(rc));
+    int code = rc ? open_failed(path, rc, err) : check_file_size(s, path, err);
+    if (!code && (rc = open_dbs(s, writable)))
+        code = rc == MDB_NOTFOUND
+                   ? dks_fail(err, DKS_ENOINDEX, -1, "cannot open index %s: %s", path,
+                              "not a dksearch index")
+                   : open_failed(path, rc, err);
+    if (code) {
         dks_store_close(s);
         return code;
     }
-
-    rc = open_dbs(s, writable);
-    if (rc) {
-        int code = rc == MDB_NOTFOUND ? DKS_ENOINDEX : map_error(rc);
-        dks_fail(err, code, -1, "cannot open index %s: %s", path,
-                 rc == MDB_NOTFOUND ? "not a dksearch index" : mdb_strerror(rc));
-        dks_store_close(s);
-        return code;
-    }
+    locate_map(s);
     *out = s;
     return DKS_OK;
 }
@@ -307,6 +363,7 @@ int dks_store_lock_writer(dks_store *s)
         int rc = open_env(s, s->path, 1, DKS_MAP_MIN);
         if (rc || (rc = open_dbs(s, 1)))
             return map_error(rc);
+        locate_map(s);
     }
     /* The writer owns what a compaction cut short left beside the index
      * (the copy, or the old files after the exchange). */
@@ -338,8 +395,9 @@ uint64_t dks_store_size(dks_store *s)
 
 /* Where LMDB mapped the data file: LMDB does not say (mdb_env_info's
  * me_mapaddr is only set for MDB_FIXEDMAP), so the process's own map list
- * is asked.  0 if it is not found. */
-static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
+ * is asked; `holding` (NULL: any) is an address the mapping must hold, for
+ * a process that has the file open twice.  0 if it is not found. */
+static int find_map(const dks_store *s, const void *holding, uintptr_t *start, uintptr_t *end)
 {
     char want[4200], line[4400];
     snprintf(want, sizeof want, "%s/data.mdb", s->path);
@@ -355,7 +413,8 @@ static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
         if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &path_at) < 2 || !path_at)
             continue;
         line[strcspn(line, "\n")] = '\0';
-        if (strcmp(line + path_at, name) == 0) {
+        if (strcmp(line + path_at, name) == 0 &&
+            (!holding || ((uintptr_t)holding >= lo && (uintptr_t)holding < hi))) {
             *start = lo;
             *end = hi;
             found = 1;
@@ -365,12 +424,39 @@ static int find_map(const dks_store *s, uintptr_t *start, uintptr_t *end)
     return found;
 }
 
+/* LMDB takes the sizes of keys and values from its pages without checking
+ * them against the file, so in a damaged page a value can reach past the
+ * end of the file (a read there is SIGBUS) or of the map.  Readers check
+ * every key and value against the pages in use (see in_pages), which
+ * needs the map's address: the mapping that holds a key a read
+ * transaction gets, found again whenever LMDB may have moved it (it maps
+ * the file when it opens it and when its size is set).  Called with no
+ * transaction open. */
+static void locate_map(dks_store *s)
+{
+    MDB_txn *txn;
+    MDB_dbi main_db;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uintptr_t end;
+    s->map_start = 0;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))
+        return;
+    /* the main database holds a key for each named one */
+    if (!mdb_dbi_open(txn, NULL, 0, &main_db) && !mdb_cursor_open(txn, main_db, &c)) {
+        if (!mdb_cursor_get(c, &k, &v, MDB_FIRST) && !find_map(s, k.mv_data, &s->map_start, &end))
+            s->map_start = 0;
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+}
+
 void dks_store_release_map(dks_store *s)
 {
     uintptr_t start, end;
     /* Only this process's view of the file goes: the pages stay in the
      * page cache, and a later read maps them again. */
-    if (find_map(s, &start, &end))
+    if (find_map(s, NULL, &start, &end))
         madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
@@ -508,6 +594,7 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     memcpy(s->dbi, copy.dbi, sizeof s->dbi);
     memset(s->missing, 0, sizeof s->missing);
     s->lock_fd = copy.lock_fd;
+    locate_map(s);
     gate_open(&s->gate);
     remove_env_files(tmp);
     return DKS_OK;
@@ -561,6 +648,8 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
     if (!t)
         return DKS_ENOMEM;
     t->store = s;
+    t->write = write;
+    t->pages_end = 0;
     gate_enter(&s->gate);
     int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
@@ -571,6 +660,14 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
         if (!rc)
             rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     }
+    MDB_envinfo info;
+    MDB_stat st;
+    /* The newest transaction's pages, which hold this one's.  (A write
+     * transaction also reads pages it wrote itself, in memory or, spilled,
+     * past them: it is not checked.) */
+    if (!rc && !write && s->map_start && !mdb_env_info(s->env, &info) &&
+        !mdb_env_stat(s->env, &st))
+        t->pages_end = s->map_start + (info.me_last_pgno + 1) * (uintptr_t)st.ms_psize;
     if (rc) {
         gate_leave(&s->gate);
         free(t);
@@ -598,6 +695,15 @@ static int explain_write_error(const dks_store *s, int rc)
     return rc;
 }
 
+/* Whether a key or value a read transaction got lies in the pages in use:
+ * LMDB reads the sizes of both from its pages and trusts them. */
+static int in_pages(const dks_txn *t, const MDB_val *v)
+{
+    uintptr_t at = (uintptr_t)v->mv_data;
+    return !t->pages_end || (at >= t->store->map_start && at <= t->pages_end &&
+                             v->mv_size <= t->pages_end - at);
+}
+
 int dks_txn_commit(dks_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);
@@ -621,6 +727,8 @@ int dks_kv_get(dks_txn *t, dks_db db, const void *key, size_t klen, const void *
 {
     MDB_val k = {klen, (void *)key}, v;
     int rc = t->store->missing[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->store->dbi[db], &k, &v);
+    if (!rc && !in_pages(t, &v))
+        rc = MDB_CORRUPTED;
     if (rc) {
         *val = NULL;
         *vlen = 0;
@@ -666,6 +774,8 @@ int dks_kv_last(dks_txn *t, dks_db db, const void **key, size_t *klen)
         return map_error(rc);
     rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
     mdb_cursor_close(c);
+    if (!rc && !in_pages(t, &k))
+        rc = MDB_CORRUPTED;
     if (rc)
         return map_error(rc);
     *key = k.mv_data;
@@ -697,6 +807,8 @@ int dks_cursor_open(dks_txn *t, dks_db db, dks_cursor **out)
         free(c);
         return map_error(rc);
     }
+    c->txn = t;
+    c->at = (MDB_val){0, NULL};
     *out = c;
     return DKS_OK;
 }
@@ -709,11 +821,32 @@ void dks_cursor_close(dks_cursor *c)
     free(c);
 }
 
+/* LMDB's key order (the default, byte-wise). */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    int cmp = memcmp(a->mv_data, b->mv_data, a->mv_size < b->mv_size ? a->mv_size : b->mv_size);
+    return cmp ? cmp : a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+/* In a damaged B-tree a cursor can step or seek to a key out of order, and
+ * a walk that mixes steps and seeks (fuzzy.c seeks past what it has seen)
+ * can then go round for ever.  So a step must move to a greater (next) or
+ * smaller (prev) key than the one the cursor stood on, which a read
+ * transaction remembers (a write transaction's pages may change under the
+ * pointer). */
 static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **kp, size_t *kl,
                      const void **vp, size_t *vl)
 {
     MDB_val v;
     int rc = mdb_cursor_get(c->cur, k, &v, op);
+    if (!rc && (!in_pages(c->txn, k) || !in_pages(c->txn, &v)))
+        rc = MDB_CORRUPTED;
+    if (!rc && !c->txn->write && c->at.mv_data &&
+        ((op == MDB_NEXT && key_cmp(k, &c->at) <= 0) ||
+         (op == MDB_PREV && key_cmp(k, &c->at) >= 0)))
+        rc = MDB_CORRUPTED;
+    if (!rc && !c->txn->write)
+        c->at = *k;
     if (rc)
         return map_error(rc);
     if (kp) {
@@ -730,8 +863,10 @@ static int cursor_op(dks_cursor *c, MDB_cursor_op op, MDB_val *k, const void **k
 int dks_cursor_seek(dks_cursor *c, const void *key, size_t klen, const void **k, size_t *kl,
                     const void **v, size_t *vl)
 {
-    MDB_val kv = {klen, (void *)key};
-    return cursor_op(c, MDB_SET_RANGE, &kv, k, kl, v, vl);
+    MDB_val asked = {klen, (void *)key}, kv = asked;
+    int rc = cursor_op(c, MDB_SET_RANGE, &kv, k, kl, v, vl);
+    /* the first key at or after the one asked for (see cursor_op) */
+    return rc == 0 && key_cmp(&kv, &asked) < 0 ? DKS_ECORRUPT : rc;
 }
 
 int dks_cursor_next(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl)

@@ -105,8 +105,10 @@ static inline void test_run_free(test_run *r)
 }
 
 /* Runs argv (argv[0] is a path) with optional standard input; captures
- * both outputs through temporary files (no pipe deadlocks on big output). */
-static inline test_run test_exec(char *const argv[], const char *input)
+ * both outputs through temporary files (no pipe deadlocks on big output).
+ * A command still running after `seconds` (0: no limit) is killed by
+ * SIGALRM: its status is then 128 + SIGALRM. */
+static inline test_run test_exec_within(char *const argv[], const char *input, unsigned seconds)
 {
     test_run r = {.status = -1};
     char out_path[] = "/tmp/dksearch-out-XXXXXX", err_path[] = "/tmp/dksearch-err-XXXXXX",
@@ -134,6 +136,7 @@ static inline test_run test_exec(char *const argv[], const char *input)
         }
         dup2(out_fd, 1);
         dup2(err_fd, 2);
+        alarm(seconds);  /* the alarm outlives execv */
         execv(argv[0], argv);
         _exit(127);
     }
@@ -158,8 +161,14 @@ static inline test_run test_exec(char *const argv[], const char *input)
     return r;
 }
 
+static inline test_run test_exec(char *const argv[], const char *input)
+{
+    return test_exec_within(argv, input, 0);
+}
+
 /* Runs one of the project's binaries: test_tool("dksearch-query", "--db", db, q, NULL). */
-static inline test_run test_tool_v(const char *input, const char *tool, va_list ap)
+static inline test_run test_tool_v(unsigned seconds, const char *input, const char *tool,
+                                   va_list ap)
 {
     char *argv[64];
     char path[4096];
@@ -170,14 +179,14 @@ static inline test_run test_tool_v(const char *input, const char *tool, va_list 
     while (n < 63 && (a = va_arg(ap, const char *)))
         argv[n++] = (char *)a;
     argv[n] = NULL;
-    return test_exec(argv, input);
+    return test_exec_within(argv, input, seconds);
 }
 
 static inline test_run test_tool(const char *tool, ...)
 {
     va_list ap;
     va_start(ap, tool);
-    test_run r = test_tool_v(NULL, tool, ap);
+    test_run r = test_tool_v(0, NULL, tool, ap);
     va_end(ap);
     return r;
 }
@@ -186,7 +195,17 @@ static inline test_run test_tool_stdin(const char *input, const char *tool, ...)
 {
     va_list ap;
     va_start(ap, tool);
-    test_run r = test_tool_v(input, tool, ap);
+    test_run r = test_tool_v(0, input, tool, ap);
+    va_end(ap);
+    return r;
+}
+
+/* test_tool with a time limit, as test_exec_within. */
+static inline test_run test_tool_within(unsigned seconds, const char *tool, ...)
+{
+    va_list ap;
+    va_start(ap, tool);
+    test_run r = test_tool_v(seconds, NULL, tool, ap);
     va_end(ap);
     return r;
 }
