@@ -483,6 +483,29 @@ int dks_error_json(const char *query, size_t query_len, int code,
 
 void dks_results_free(dks_results *results);
 
+/* ------------------------------------------------------------------ */
+/* Search as you type                                                  */
+
+/* Completions of the last word of a query being typed: the words of the
+ * index that begin with it, in the most documents first (among the first
+ * few thousand terms with the prefix), each shown as written in the Danish
+ * lexicon where it knows the word.  A query that ends in a space or
+ * punctuation has none.  Safe from several threads, like dks_search().
+ * max: how many (0 means 8, at most 20).  Release with
+ * dks_completions_free(). */
+typedef struct dks_completions dks_completions;
+int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
+                 dks_completions **out, dks_error_detail *err);
+size_t dks_completions_count(const dks_completions *c);
+/* Completion i: the query with its last word completed (valid until
+ * dks_completions_free()), and in *df (if not NULL) the documents that
+ * have the word. */
+const char *dks_completions_text(const dks_completions *c, size_t i, uint64_t *df);
+/* {"prefix":..., "took_us":N, "completions":[{"text":..., "word":..., "df":N}]}
+ * *json is NUL-terminated and owned by the caller (release with free()). */
+int dks_completions_json(const dks_completions *c, char **json, size_t *len);
+void dks_completions_free(dks_completions *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -222,6 +222,10 @@ size_t dks_lexicon_size(void);
 /* 1 and *out (may be NULL) if the normalised word is in the lexicon. */
 int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out);
 const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len);
+/* Entries in byte order: the index of the first not below word (the
+ * words with it as a prefix follow), and entry i (0 past the last). */
+size_t dks_lexicon_lower_bound(const char *word, size_t len);
+int dks_lexicon_entry_at(size_t i, dks_lexicon_entry *out);
 
 /* ------------------------------------------------------------------ */
 /* termdict.c: dense ids for the dictionary keys of an indexing run    */

@@ -119,3 +119,25 @@ const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)
     *len = strlen(p);
     return p;
 }
+
+/* The first entry, in byte order, not below word[0..len): the start of
+ * the words with that prefix (completions walk them in order). */
+size_t dks_lexicon_lower_bound(const char *word, size_t len)
+{
+    size_t n = dks_lexicon_size(), lo = 0, hi = n;
+    const unsigned char *offsets = dks_lexicon_start + 16, *pool = offsets + 4 * n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (compare_at(word, len, pool + le32(offsets + 4 * mid), dks_lexicon_end) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int dks_lexicon_entry_at(size_t i, dks_lexicon_entry *out)
+{
+    size_t n = dks_lexicon_size();
+    return i < n && read_entry(le32(dks_lexicon_start + 16 + 4 * i), out);
+}
