@@ -69,7 +69,7 @@ E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps test check asan tsan valgrind eval fuzz fuzz-smoke fuzz-build demo peers bench \
-	bench-smoke clean install uninstall install-check serve
+	bench-smoke clean install uninstall install-check serve load
 all: $(PROGS) $(SHLIB) $(BUILD)/dksearch.pc
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -260,6 +260,12 @@ peers: $(LIB)
 
 bench: $(PROGS) peers
 	python3 bench/run.py $(BENCH_ARGS)
+
+# The search page's server under load: wrk, 64 connections, the benchmark's
+# queries over its 200 MiB corpus (bench/load.sh).
+load: $(PROGS)
+	@scripts/install-deps.sh bench
+	bench/load.sh $(LOAD_ARGS)
 
 # The benchmark end to end on a 1 MiB corpus made from the test texts, one
 # run: proves the report is produced, not its numbers.

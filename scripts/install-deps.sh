@@ -35,6 +35,7 @@ if [ "${1:-}" = bench ]; then
 /usr/include/xapian.h:libxapian-dev
 /usr/include/sqlite3.h:libsqlite3-dev
 /usr/bin/gnuplot:gnuplot-nox
+/usr/bin/wrk:wrk
 "
 fi
 

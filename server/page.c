@@ -108,10 +108,12 @@ void serve_json_string(serve_buf *b, const char *s)
     serve_append(b, "\"", 1);
 }
 
-/* A link to the results page of query q from offset. */
+/* A link to the results page of query q from offset.  Links, the form
+ * and the style sheet are relative, so that the page works on whatever
+ * sub-path a web server in front puts it. */
 static void page_link(serve_buf *b, const char *q, size_t offset, const char *label)
 {
-    serve_append(b, "<a href=\"/?q=", 13);
+    serve_append(b, "<a href=\"?q=", 12);
     serve_url_value(b, q);
     if (offset)
         serve_printf(b, "&amp;offset=%zu", offset);
@@ -178,9 +180,9 @@ void render_page(serve_buf *b, const char *q, size_t offset, const dks_results *
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<title>");
     serve_html(b, q, strlen(q));
-    serve_printf(b, " – Søg</title>\n<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n"
+    serve_printf(b, " – Søg</title>\n<link rel=\"stylesheet\" href=\"style.css\">\n</head>\n"
                     "<body class=\"static\">\n<main>\n<form class=\"search\" method=\"get\" "
-                    "action=\"/\" role=\"search\">\n<label for=\"q\">Søg</label>\n"
+                    "action=\"\" role=\"search\">\n<label for=\"q\">Søg</label>\n"
                     "<input id=\"q\" name=\"q\" type=\"search\" value=\"");
     serve_html(b, q, strlen(q));
     serve_printf(b, "\" autocomplete=\"off\">\n<button type=\"submit\">Søg</button>\n</form>\n");
