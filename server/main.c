@@ -83,6 +83,7 @@ typedef struct server {
 typedef struct request {
     char uri[MAX_URI_BYTES + 1];
     int uri_too_long;
+    int headers_read;      /* the handler has been called once */
     struct timespec started;
     unsigned status;
     size_t bytes;
@@ -410,11 +411,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     request *rq = *ctx;
     if (!rq)
         return MHD_NO;  /* the URI callback could not allocate */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        *upload_len = 0;  /* a body is read and dropped */
-        return rq->status ? MHD_YES : send_text(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                                "only GET and HEAD\n");
+    if (!rq->headers_read) {
+        /* The first call comes with the headers; answering in it would
+         * leave the rest of the request unread, and the connection could
+         * not be kept alive for the next one. */
+        rq->headers_read = 1;
+        return MHD_YES;
     }
+    if (*upload_len) {
+        *upload_len = 0;  /* a body is read and dropped; the answer follows it */
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return send_text(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     if (rq->uri_too_long)
         return send_text(c, rq, MHD_HTTP_URI_TOO_LONG, "the address is too long\n");
     if (!escapes_valid(rq->uri))
