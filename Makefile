@@ -61,7 +61,7 @@ HUNSPELL_DA := /usr/share/hunspell/da_DK
 LEXICON := build/lexicon/lexicon.bin
 LIB := $(BUILD)/libdksearch.a
 SHLIB := $(BUILD)/libdksearch.so.$(VERSION)
-PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query
+PROGS := $(BIN)/dksearch-index $(BIN)/dksearch-query $(BIN)/dksearch-serve
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_SRC := $(wildcard tests/e2e/*.c)
@@ -69,7 +69,7 @@ E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps test check asan tsan valgrind eval fuzz fuzz-smoke fuzz-build demo peers bench \
-	bench-smoke clean install uninstall install-check
+	bench-smoke clean install uninstall install-check serve load
 all: $(PROGS) $(SHLIB) $(BUILD)/dksearch.pc
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -137,6 +137,22 @@ $(BIN)/dksearch-index: indexer/main.c $(LIB)
 $(BIN)/dksearch-query: query/main.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/obj/main-query.d $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS)
+
+# The server embeds the search page's files (web/) in its binary.
+$(BUILD)/gen/web_files.c: $(wildcard web/*) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	scripts/embed-web.sh web > $@.tmp && mv $@.tmp $@
+
+SERVE_SRC := server/main.c server/page.c
+$(BIN)/dksearch-serve: $(SERVE_SRC) server/serve.h server/web_files.h $(BUILD)/gen/web_files.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iserver $(SERVE_SRC) $(BUILD)/gen/web_files.c -o $@ $(LIB) \
+		$(ALL_LDFLAGS) $(DKS_LIBS) -lmicrohttpd
+
+# The search page on the demo index: http://127.0.0.1:8080/
+serve: $(PROGS)
+	test -d $(DEMO_DB) || $(BIN)/dksearch-index -q --db $(DEMO_DB) seeds/ tests/fixtures/corpus
+	$(BIN)/dksearch-serve --db $(DEMO_DB) --listen 127.0.0.1:8080 --facet party
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(@D)
@@ -244,6 +260,12 @@ peers: $(LIB)
 
 bench: $(PROGS) peers
 	python3 bench/run.py $(BENCH_ARGS)
+
+# The search page's server under load: wrk, 64 connections, the benchmark's
+# queries over its 200 MiB corpus (bench/load.sh).
+load: $(PROGS)
+	@scripts/install-deps.sh bench
+	bench/load.sh $(LOAD_ARGS)
 
 # The benchmark end to end on a 1 MiB corpus made from the test texts, one
 # run: proves the report is produced, not its numbers.

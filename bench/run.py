@@ -394,6 +394,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
     ap.add_argument("--no-peers", action="store_true",
                     help="dksearch alone: for scaling runs on large corpora")
+    ap.add_argument("--corpus-only", action="store_true",
+                    help="build the corpus and its query set (cached), nothing else")
     args = ap.parse_args()
     if args.quick:
         args.mib, args.runs = 5, 2
@@ -405,6 +407,8 @@ def main():
     else:
         corpus_path = corpus(args.mib)
     queries = query_set(corpus_path)
+    if args.corpus_only:
+        return
     results = run_all(corpus_path, queries, args.runs, args.out, not args.no_peers)
     report(args.mib, corpus_path, queries, results, args.out)
 

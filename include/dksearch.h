@@ -176,6 +176,13 @@ typedef struct dks_index_stats {
 
 int dks_index_stats_get(dks_index *index, dks_index_stats *out);
 
+/* 1 when the index at the handle's path is no longer the one it reads: a
+ * writer compacted it and put the copy in its place.  The handle goes on
+ * seeing the index as it was then; a long-running reader opens the index
+ * again (and closes this handle when its searches are done) to see what
+ * is committed later.  Commits without compaction need no reopening. */
+int dks_index_replaced(dks_index *index);
+
 /* What an integrity check walked. */
 typedef struct dks_index_check_report {
     uint64_t documents;

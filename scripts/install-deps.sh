@@ -20,6 +20,7 @@ needs='
 /usr/include/utf8proc.h:libutf8proc-dev
 /usr/include/jansson.h:libjansson-dev
 /usr/include/zstd.h:libzstd-dev
+/usr/include/microhttpd.h:libmicrohttpd-dev
 /usr/include/hunspell/hunspell.h:libhunspell-dev
 /usr/share/hunspell/da_DK.dic:hunspell-da
 /usr/share/dict/danish:wdanish
@@ -35,6 +36,7 @@ if [ "${1:-}" = bench ]; then
 /usr/include/xapian.h:libxapian-dev
 /usr/include/sqlite3.h:libsqlite3-dev
 /usr/bin/gnuplot:gnuplot-nox
+/usr/bin/wrk:wrk
 "
 fi
 # Node.js and npm are proved by their programs, whichever package put them

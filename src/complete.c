@@ -22,9 +22,9 @@
 /* The dictionary keys walked for one prefix: a one-letter prefix begins
  * thousands of terms, and a completion must come back within a keystroke,
  * so past this many the ranking is among the first ones in byte order. */
-#define COMPLETE_MAX_TERMS 4000
+#define COMPLETE_MAX_TERMS 2000
 /* Lexicon words examined to show one stem as a word. */
-#define COMPLETE_MAX_WORDS 64
+#define COMPLETE_MAX_WORDS 24
 #define COMPLETE_MAX 20
 
 typedef struct dks_completion {
@@ -95,23 +95,49 @@ static int best_terms(dks_txn *t, const char *prefix, size_t len, candidate *bes
     return rc == 1 ? DKS_OK : rc;
 }
 
-/* The shortest lexicon word that begins with prefix and stems to key;
- * NULL (and the key is shown) if there is none. */
+/* Whether the lexicon word stems to the candidate's key. */
+static int stems_to(dks_analyzer *an, const char *word, size_t len, const candidate *cand)
+{
+    const char *stem;
+    size_t stem_len;
+    return dks_analyzer_stem(an, word, len, &stem, &stem_len) == 0 && stem_len == cand->len &&
+           memcmp(stem, cand->key, stem_len) == 0;
+}
+
+/* The word to show for a key: most stems are their word less an ending,
+ * so the endings Snowball takes off are tried first, shortest first; then
+ * the lexicon's words that begin with the prefix, the shortest that stems
+ * to the key.  NULL (and the key is shown) if there is none. */
 static const char *word_of(dks_analyzer *an, const char *prefix, size_t len, const candidate *cand,
                            size_t *word_len)
 {
+    static const char *const endings[] = {"", "e", "r", "n", "s", "t", "en", "er", "et", "ne",
+                                          "de", "te", "ere", "ede", "ene", "ers", "ens", "ets",
+                                          "erne", "ende", "else", "hed", "ing", "ning", "lig"};
+    char word[DKS_MAX_KEY_TERM_BYTES + 8];
+    dks_lexicon_entry e;
+    /* (and with the last letter doubled again: Snowball undoubles it,
+     * "klasse" -> "klas") */
+    for (int doubled = 0; doubled < 2 && cand->len > 0; doubled++)
+        for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
+            size_t el = strlen(endings[i]), wl = cand->len + (size_t)doubled + el;
+            if (wl >= sizeof word)
+                break;
+            memcpy(word, cand->key, cand->len);
+            word[cand->len] = cand->key[cand->len - 1];
+            memcpy(word + cand->len + doubled, endings[i], el);
+            if (dks_lexicon_find(word, wl, &e) && e.len >= len &&
+                memcmp(e.word, prefix, len) == 0 && stems_to(an, e.word, e.len, cand)) {
+                *word_len = e.len;
+                return e.word;
+            }
+        }
     const char *found = NULL;
     size_t i = dks_lexicon_lower_bound(prefix, len);
-    dks_lexicon_entry e;
     for (size_t seen = 0; seen < COMPLETE_MAX_WORDS && dks_lexicon_entry_at(i, &e); i++, seen++) {
         if (e.len < len || memcmp(e.word, prefix, len) != 0)
             break;
-        if (found && e.len >= *word_len)
-            continue;
-        const char *stem;
-        size_t stem_len;
-        if (dks_analyzer_stem(an, e.word, e.len, &stem, &stem_len) == 0 &&
-            stem_len == cand->len && memcmp(stem, cand->key, stem_len) == 0) {
+        if ((!found || e.len < *word_len) && stems_to(an, e.word, e.len, cand)) {
             found = e.word;
             *word_len = e.len;
         }

@@ -371,6 +371,8 @@ void dks_store_close(dks_store *s);
 int dks_store_lock_writer(dks_store *s);
 void dks_store_unlock_writer(dks_store *s);
 uint64_t dks_store_size(dks_store *s);
+/* 1 when the directory at the store's path is not the one it has open. */
+int dks_store_replaced(const dks_store *s);
 /* Grows the map (between transactions) so that at least `headroom` bytes
  * are free for the next write transaction. */
 int dks_store_reserve(dks_store *s, size_t headroom);

@@ -189,3 +189,8 @@ int dks_index_stats_get(dks_index *index, dks_index_stats *out)
     dks_txn_abort(t);
     return rc;
 }
+
+int dks_index_replaced(dks_index *index)
+{
+    return dks_store_replaced(index->store);
+}

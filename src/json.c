@@ -32,7 +32,9 @@ int dks_json_string(dks_buf *b, const char *s, size_t len)
         case '\r': rc = dks_buf_append(b, "\\r", 2); break;
         case '\t': rc = dks_buf_append(b, "\\t", 2); break;
         default:
-            if (c < 0x20 || c == 0x7f) {
+            /* < > & escaped too: JSON that a page or a mistaken browser
+             * reads as HTML then holds no markup */
+            if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
                 char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 rc = dks_buf_append(b, esc, sizeof esc);
             } else {

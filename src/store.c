@@ -337,6 +337,11 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     return DKS_OK;
 }
 
+int dks_store_replaced(const dks_store *s)
+{
+    return !still_at_path(s);
+}
+
 static void remove_env_files(const char *dir);
 
 int dks_store_lock_writer(dks_store *s)
