@@ -7,6 +7,7 @@
 #   make tsan       the writer's analysis thread under ThreadSanitizer
 #   make valgrind   the binaries under valgrind on the fixture corpora
 #   make eval       Danish matching measured on judged queries (also in make test)
+#   make test-browser  the search page in headless Chromium (also in make test)
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang; also briefly in make test)
 #   make install    binaries, libdksearch (static and shared), header, pkg-config
 #                   file and man pages under $(DESTDIR)$(PREFIX); make uninstall
@@ -69,7 +70,7 @@ E2E_BIN := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps test check asan tsan valgrind eval fuzz fuzz-smoke fuzz-build demo peers bench \
-	bench-smoke clean install uninstall install-check serve load
+	bench-smoke clean install uninstall install-check serve load browser-deps test-browser
 all: $(PROGS) $(SHLIB) $(BUILD)/dksearch.pc
 
 # Installs missing Debian packages; returns at once when all are there.
@@ -178,6 +179,25 @@ eval: $(BUILD)/eval
 	@echo
 	$(BUILD)/eval conflation tests/eval/lemmas.tsv
 
+# The search page in headless Chromium (tests/browser/search.test.mjs) against
+# the real server on the fixture corpus.  Chromium, Node.js and npm come from
+# install-deps.sh browser, playwright-core from the lockfile into
+# build/browser (never the source tree), where the screenshots go too.
+BROWSER_DIR := build/browser
+BROWSER_MODULES := $(BROWSER_DIR)/node_modules/.package-lock.json
+browser-deps: deps
+	@scripts/install-deps.sh browser
+
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | browser-deps
+	@mkdir -p $(BROWSER_DIR)
+	cp tests/browser/package.json tests/browser/package-lock.json $(BROWSER_DIR)/
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-browser: browser-deps $(PROGS) $(BIN)/dksearch-serve $(BROWSER_MODULES)
+	DKS_TOP=$(CURDIR) DKS_BIN=$(CURDIR)/$(BIN) BROWSER_DIR=$(CURDIR)/$(BROWSER_DIR) \
+		node tests/browser/search.test.mjs
+
 # Runs every test program of this build; fails if any fails.
 check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 	@failed=0; \
@@ -189,6 +209,7 @@ check: $(PROGS) $(UNIT_BIN) $(E2E_BIN)
 
 test: check
 	$(MAKE) install-check
+	$(MAKE) test-browser
 	$(MAKE) eval
 	$(MAKE) asan
 	$(MAKE) tsan

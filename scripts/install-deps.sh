@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages dksearch needs to build and test (for make
 # fuzz, clang and libclang-rt-14-dev, the libFuzzer runtime that clang only
-# recommends), and with the argument "bench" also what the benchmark needs
-# (its corpus builder and its peers).  Called by the Makefile before every
-# build; it returns at once when everything is present, so a fresh Debian 12
-# machine needs no other step.
-#   scripts/install-deps.sh [bench]
+# recommends), with the argument "bench" also what the benchmark needs (its
+# corpus builder and its peers), and with "browser" what the search page's
+# browser test needs (Chromium, Node.js and npm, which fetches playwright-core).
+# Called by the Makefile before every build; it returns at once when
+# everything is present, so a fresh Debian 12 machine needs no other step.
+#   scripts/install-deps.sh [bench|browser]
 set -eu
 
 # header or program that proves a package is installed -> package name
@@ -36,6 +37,15 @@ if [ "${1:-}" = bench ]; then
 /usr/include/sqlite3.h:libsqlite3-dev
 /usr/bin/gnuplot:gnuplot-nox
 /usr/bin/wrk:wrk
+"
+fi
+# Node.js and npm are proved by their programs, whichever package put them
+# there (a nodejs from elsewhere brings its own npm).
+if [ "${1:-}" = browser ]; then
+    needs="$needs
+/usr/bin/chromium:chromium
+/usr/bin/node:nodejs
+/usr/bin/npm:npm
 "
 fi
 
