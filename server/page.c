@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "serve.h"
@@ -47,6 +48,11 @@ void serve_append(serve_buf *b, const char *s, size_t len)
     memcpy(b->data + b->len, s, len);
     b->len += len;
     b->data[b->len] = 0;
+}
+
+void serve_cstr(serve_buf *b, const char *s)
+{
+    serve_append(b, s, strlen(s));
 }
 
 void serve_printf(serve_buf *b, const char *fmt, ...)
@@ -111,9 +117,10 @@ void serve_json_string(serve_buf *b, const char *s)
 /* A link to the results page of query q from offset.  Links, the form
  * and the style sheet are relative, so that the page works on whatever
  * sub-path a web server in front puts it. */
-static void page_link(serve_buf *b, const char *q, size_t offset, const char *label)
+static void page_link(serve_buf *b, const char *q, size_t offset, const char *label,
+                      const char *id, int hidden)
 {
-    serve_append(b, "<a href=\"?q=", 12);
+    serve_printf(b, "<a id=\"%s\"%s href=\"?q=", id, hidden ? " hidden" : "");
     serve_url_value(b, q);
     if (offset)
         serve_printf(b, "&amp;offset=%zu", offset);
@@ -139,59 +146,83 @@ static void marked_snippet(serve_buf *b, const dks_hit *h)
     serve_html(b, h->snippet + at, len - at);
 }
 
-static void hits(serve_buf *b, const char *q, size_t offset, const dks_results *res)
+/* The results part of the page: every element the page's script looks
+ * for is there (empty and hidden when it has nothing to show), so that it
+ * can take the page over; error: a message instead of hits. */
+static void hits(serve_buf *b, const char *q, size_t offset, const dks_results *res,
+                 const char *error)
 {
-    size_t n = dks_results_count(res);
-    unsigned long long total = (unsigned long long)dks_results_total(res);
-    double ms = dks_results_took_us(res) / 1000.0;
-    serve_printf(b, "<p class=\"count\" role=\"status\">%llu%s %s (%.1f ms)</p>\n", total,
-                 dks_results_total_exact(res) ? "" : "+", total == 1 ? "resultat" : "resultater",
-                 ms);
-    const char *suggestion = dks_results_suggestion(res);
-    if (suggestion) {
-        serve_append(b, "<p class=\"suggestion\">Mente du ", 31);
-        page_link(b, suggestion, 0, suggestion);
-        serve_append(b, "?</p>\n", 6);
+    size_t n = res ? dks_results_count(res) : 0;
+    unsigned long long total = res ? (unsigned long long)dks_results_total(res) : 0;
+    if (res) {
+        uint64_t tenths = (dks_results_took_us(res) + 50) / 100;
+        /* Danish writes a decimal comma */
+        serve_printf(b, "<p id=\"status\" class=\"status count\" aria-live=\"polite\" "
+                        "aria-atomic=\"true\">%llu%s %s (%llu,%llu ms)</p>\n", total,
+                     dks_results_total_exact(res) ? "" : "+",
+                     total == 1 ? "resultat" : "resultater", (unsigned long long)(tenths / 10),
+                     (unsigned long long)(tenths % 10));
+    } else {
+        serve_cstr(b, "<p id=\"status\" class=\"status error\" role=\"alert\">");
+        serve_html(b, error, strlen(error));
+        serve_cstr(b, "</p>\n");
     }
-    serve_append(b, "<ol class=\"hits\">\n", 18);
+    const char *suggestion = res ? dks_results_suggestion(res) : NULL;
+    serve_printf(b, "<p id=\"suggestion\" class=\"suggestion\"%s>Mente du ",
+                 suggestion ? "" : " hidden");
+    page_link(b, suggestion ? suggestion : "", 0, suggestion ? suggestion : "",
+              "suggestion-link", 0);
+    serve_cstr(b, "?</p>\n<ul id=\"notes\" class=\"notes\" hidden></ul>\n"
+                  "<div class=\"layout\">\n<aside id=\"facets\" class=\"facets\" "
+                  "aria-label=\"Afgræns resultaterne\" hidden></aside>\n"
+                  "<div class=\"hit-column\">\n"
+                  "<ol id=\"hits\" class=\"hits\" aria-label=\"Resultater\">\n");
     for (size_t i = 0; i < n; i++) {
         const dks_hit *h = dks_results_hit(res, i);
-        serve_append(b, "<li class=\"hit\"><h2 class=\"title\">", 34);
-        serve_html(b, h->title[0] ? h->title : h->id, strlen(h->title[0] ? h->title : h->id));
-        serve_append(b, "</h2><p class=\"snippet\">", 24);
+        const char *title = h->title[0] ? h->title : h->id;
+        serve_cstr(b, "<li class=\"hit\"><h2 class=\"title\">");
+        serve_html(b, title, strlen(title));
+        serve_cstr(b, "</h2><p class=\"snippet\">");
         marked_snippet(b, h);
-        serve_append(b, "</p><p class=\"id\">", 18);
+        serve_cstr(b, "</p><p class=\"id\">");
         serve_html(b, h->id, strlen(h->id));
-        serve_append(b, "</p></li>\n", 10);
+        serve_cstr(b, "</p></li>\n");
     }
-    serve_append(b, "</ol>\n<nav class=\"paging\">", 26);
+    serve_printf(b, "</ol>\n<nav id=\"pager\" class=\"pager paging\" aria-label=\"Sider\"%s>",
+                 offset > 0 || offset + n < total ? "" : " hidden");
     size_t page = n ? n : 10;
-    if (offset > 0)
-        page_link(b, q, offset > page ? offset - page : 0, "Forrige");
-    if (offset + n < total)
-        page_link(b, q, offset + n, "Næste");
-    serve_append(b, "</nav>\n", 7);
+    page_link(b, q, offset > page ? offset - page : 0, "Forrige", "prev", offset == 0);
+    serve_cstr(b, "<span id=\"page-info\" class=\"page-info\"></span>");
+    page_link(b, q, offset + n, "Næste", "next", offset + n >= total);
+    serve_cstr(b, "</nav>\n</div>\n</div>\n");
 }
 
 void render_page(serve_buf *b, const char *q, size_t offset, const dks_results *res,
                  const char *error)
 {
-    serve_printf(b, "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n"
+    /* The search page's own skeleton (web/index.html), filled in: with
+     * JavaScript its script takes over from here, as after a reload. */
+    serve_printf(b, "<!doctype html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<title>");
     serve_html(b, q, strlen(q));
-    serve_printf(b, " – Søg</title>\n<link rel=\"stylesheet\" href=\"style.css\">\n</head>\n"
-                    "<body class=\"static\">\n<main>\n<form class=\"search\" method=\"get\" "
-                    "action=\"\" role=\"search\">\n<label for=\"q\">Søg</label>\n"
+    serve_printf(b, " – Søg</title>\n<link rel=\"icon\" href=\"favicon.ico\" sizes=\"32x32\">\n"
+                    "<link rel=\"stylesheet\" href=\"style.css\">\n"
+                    "<script src=\"app.js\" defer></script>\n</head>\n<body>\n"
+                    "<header class=\"top\">\n<form id=\"search-form\" class=\"search\" "
+                    "method=\"get\" action=\"./\" role=\"search\">\n"
+                    "<label for=\"q\" class=\"search-label\">Søg</label>\n"
+                    "<div class=\"search-row\">\n<div class=\"search-box\">\n"
                     "<input id=\"q\" name=\"q\" type=\"search\" value=\"");
     serve_html(b, q, strlen(q));
-    serve_printf(b, "\" autocomplete=\"off\">\n<button type=\"submit\">Søg</button>\n</form>\n");
-    if (error) {
-        serve_append(b, "<p class=\"error\" role=\"alert\">", 30);
-        serve_html(b, error, strlen(error));
-        serve_append(b, "</p>\n", 5);
-    } else if (res) {
-        hits(b, q, offset, res);
-    }
-    serve_printf(b, "</main>\n</body>\n</html>\n");
+    serve_printf(b, "\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" "
+                    "enterkeyhint=\"search\" role=\"combobox\" aria-autocomplete=\"list\" "
+                    "aria-expanded=\"false\" aria-controls=\"completions\">\n"
+                    "<ul id=\"completions\" class=\"completions\" role=\"listbox\" "
+                    "aria-label=\"Forslag\" hidden></ul>\n</div>\n"
+                    "<button type=\"submit\" class=\"search-button\">Søg</button>\n</div>\n"
+                    "</form>\n</header>\n<main class=\"results\">\n");
+    hits(b, q, offset, error ? NULL : res, error ? error : "");
+    serve_printf(b, "</main>\n<footer id=\"footer\" class=\"footer\"></footer>\n"
+                    "</body>\n</html>\n");
 }

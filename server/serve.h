@@ -19,6 +19,7 @@ typedef struct serve_buf {
 } serve_buf;
 
 void serve_append(serve_buf *b, const char *s, size_t len);
+void serve_cstr(serve_buf *b, const char *s);
 void serve_printf(serve_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s as text of an HTML element or attribute value: & < > " ' escaped. */
 void serve_html(serve_buf *b, const char *s, size_t len);
