@@ -5,7 +5,7 @@
 #   make test       unit and end-to-end tests, then the same under ASan+UBSan
 #   make asan       only the sanitizer build and its tests
 #   make tsan       the writer's analysis thread under ThreadSanitizer
-#   make valgrind   the binaries under valgrind on the fixture corpora
+#   make valgrind   the unit tests and the binaries under valgrind
 #   make eval       Danish matching measured on judged queries (also in make test)
 #   make test-browser  the search page in headless Chromium (also in make test)
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (clang; also briefly in make test)
@@ -217,8 +217,14 @@ test: check
 	$(MAKE) fuzz-smoke
 	$(MAKE) bench-smoke
 
-# The binaries under valgrind's memcheck on the fixture corpora.
-valgrind: $(PROGS)
+# Every unit test program, and the binaries on the fixture corpora, under
+# valgrind's memcheck: no error and no leak.
+valgrind: $(PROGS) $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--error-exitcode=99 $$t > $(BUILD)/valgrind.log 2>&1 || \
+			{ cat $(BUILD)/valgrind.log; echo "valgrind: $$t failed"; exit 1; }; \
+	done; echo "valgrind: $(words $(UNIT_BIN)) unit test programs, no memory error or leak"
 	scripts/valgrind-check.sh $(BIN)
 
 asan:

@@ -22,9 +22,9 @@
 /* The dictionary keys walked for one prefix: a one-letter prefix begins
  * thousands of terms, and a completion must come back within a keystroke,
  * so past this many the ranking is among the first ones in byte order. */
-#define COMPLETE_MAX_TERMS 2000
+#define COMPLETE_MAX_TERMS 1000
 /* Lexicon words examined to show one stem as a word. */
-#define COMPLETE_MAX_WORDS 24
+#define COMPLETE_MAX_WORDS 8
 #define COMPLETE_MAX 20
 
 typedef struct dks_completion {
@@ -218,13 +218,13 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
         rc = dks_index_analysis(index, &features);
         if (!rc)
             rc = dks_analyzer_new_with(features, &an);
-        if (!rc && !(best = malloc(max * 2 * sizeof *best)))
+        if (!rc && !(best = malloc((max + 2) * sizeof *best)))
             rc = DKS_ENOMEM;
         if (!rc)
             rc = dks_txn_begin(dks_index_store(index), 0, &t);
-        /* twice the number asked for: two stems may show as one word */
+        /* a few more than asked for: two stems may show as one word */
         if (!rc)
-            rc = best_terms(t, prefix, prefix_len, best, max * 2, &n);
+            rc = best_terms(t, prefix, prefix_len, best, max + 2, &n);
     }
     for (size_t i = 0; !rc && i < n && c->n < max; i++) {
         size_t word_len = 0;
