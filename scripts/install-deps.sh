@@ -19,6 +19,7 @@ needs='
 /usr/include/utf8proc.h:libutf8proc-dev
 /usr/include/jansson.h:libjansson-dev
 /usr/include/zstd.h:libzstd-dev
+/usr/include/libxml2/libxml/HTMLparser.h:libxml2-dev
 /usr/include/hunspell/hunspell.h:libhunspell-dev
 /usr/share/hunspell/da_DK.dic:hunspell-da
 /usr/share/dict/danish:wdanish
