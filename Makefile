@@ -29,9 +29,9 @@ BUILD ?= build
 BIN ?= bin
 SAN ?= 0
 
-PKGS := lmdb libutf8proc jansson libzstd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson -lzstd)
+PKGS := lmdb libutf8proc jansson libzstd libxml-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/libxml2)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -llmdb -lutf8proc -ljansson -lzstd -lxml2)
 
 DKS_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -pthread -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
@@ -129,7 +129,7 @@ $(BUILD)/dksearch.pc: Makefile
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 		'Name: dksearch' 'Description: Danish full-text search on LMDB' \
 		'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ldksearch' \
-		'Requires.private: lmdb libutf8proc libzstd' 'Libs.private: -lstemmer -lm -pthread' > $@
+		'Requires.private: lmdb libutf8proc libzstd libxml-2.0' 'Libs.private: -lstemmer -lm -pthread' > $@
 
 $(BIN)/dksearch-index: indexer/main.c $(LIB)
 	@mkdir -p $(@D)

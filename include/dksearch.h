@@ -342,11 +342,20 @@ void dks_writer_close(dks_writer *writer);
 typedef enum dks_format {
     DKS_FORMAT_TEXT,   /* one document; title = first non-empty line */
     DKS_FORMAT_JSONL,  /* one JSON object a line: id, title, body, more string fields */
-    DKS_FORMAT_TSV     /* one document a line: id <TAB> text */
+    DKS_FORMAT_TSV,    /* one document a line: id <TAB> text */
+    DKS_FORMAT_HTML    /* one document, read by libxml2's HTML parser: title = <title>
+                          (else the first <h1>, else the first line); body = the
+                          text of <main> if there is one, else of the page, without
+                          scripts, styles and navigation (nav, role="navigation",
+                          the page's header, footer and sidebars, hidden elements),
+                          a line per block, entities decoded, image alt text kept; the
+                          field "lang" = the lang attribute of <html>.  A declared
+                          charset is honoured; without one the page is UTF-8. */
 } dks_format;
 
-/* Picks the format from a file name's extension; returns 0 and sets *out,
- * or DKS_EINVAL for an extension that is not indexed. */
+/* Picks the format from a file name's extension (.txt/.text, .jsonl/.ndjson,
+ * .tsv, .html/.htm; case ignored); returns 0 and sets *out, or DKS_EINVAL
+ * for an extension that is not indexed. */
 int dks_format_from_name(const char *name, dks_format *out);
 
 /* Called once per document; `line` is the 1-based line of the document in
@@ -356,15 +365,20 @@ typedef int (*dks_document_callback)(const dks_document *doc, long line,
 
 /* Called for each input record that is skipped (malformed JSON, a TSV line
  * without a tab, a line longer than 64 MiB, ...), with the reason; and
- * once, at line 1, for a DKS_FORMAT_TEXT input that is skipped as a whole:
- * binary data (a NUL byte in its first 8 KiB, or mostly control characters
- * and bytes that are not UTF-8), no text but white space, or larger than
- * the 32 MiB a document may be. */
+ * once, at line 1, for a DKS_FORMAT_TEXT or DKS_FORMAT_HTML input that is
+ * skipped as a whole: binary data (a NUL byte in its first 8 KiB, or
+ * mostly control characters and bytes that are not UTF-8), no text but
+ * white space (and, in HTML, markup), or larger than the 32 MiB a
+ * document may be. */
 typedef void (*dks_skip_callback)(long line, const char *reason, void *ctx);
 
 /* Parses `len` bytes of `data` in `format` and calls `cb` for each
- * document.  `name` is the document id for DKS_FORMAT_TEXT.  Documents
- * point into `data` or into buffers valid only during the callback. */
+ * document.  `name` is the document id for DKS_FORMAT_TEXT and
+ * DKS_FORMAT_HTML.  Documents point into `data` or into buffers valid only
+ * during the callback.  Safe to call from several threads at once (HTML
+ * too: libxml2 is initialised once, each page has a parser context of its
+ * own, and the library installs no libxml2 error handler beyond the call;
+ * it never calls xmlCleanupParser). */
 int dks_parse_documents(dks_format format, const char *name, size_t name_len,
                         const char *data, size_t len,
                         dks_document_callback cb, dks_skip_callback skip,

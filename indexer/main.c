@@ -5,7 +5,7 @@
  *   dksearch-index [--db PATH] --delete ID...
  *   dksearch-index [--db PATH] --check | --compact
  *
- * Files are read by extension (.txt, .jsonl, .tsv; a file named on the
+ * Files are read by extension (.txt, .jsonl, .tsv, .html; a file named on the
  * command line with another extension is read as text); directories are
  * walked recursively for those extensions; "-" reads JSON Lines from
  * standard input.  A .txt document's id is its path as given, or relative
@@ -86,9 +86,11 @@ static void usage(FILE *out)
             "       " PROG " [--db PATH] --check | --compact\n"
             "\n"
             "Indexes .txt files (title = first non-empty line), .jsonl files (one\n"
-            "{\"id\", \"title\", \"body\", ...} object a line) and .tsv files (id<TAB>text a\n"
-            "line).  Directories are walked recursively; - reads JSON Lines from\n"
-            "standard input.  A document whose id is already indexed is replaced.\n"
+            "{\"id\", \"title\", \"body\", ...} object a line), .tsv files (id<TAB>text a\n"
+            "line) and .html/.htm pages (title = <title>; the text without scripts,\n"
+            "styles and navigation; the field lang from <html lang>).  Directories\n"
+            "are walked recursively; - reads JSON Lines from standard input.  A\n"
+            "document whose id is already indexed is replaced.\n"
             "Files indexed before are read again only if their size, time or\n"
             "content changed; documents a changed file no longer holds are deleted.\n"
             "\n"
@@ -330,7 +332,7 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         r->current = path;
         r->line_base = 0;
         if (!rc)
-            rc = format == DKS_FORMAT_TEXT || len == 0
+            rc = format == DKS_FORMAT_TEXT || format == DKS_FORMAT_HTML || len == 0
                      ? index_buffer(r, format, id, data ? data : "", len)
                      : index_lines(r, format, id, data, len, release_mapped);
         if (!rc && tracked && (rc = dks_writer_source_end(r->writer, &info, &err)))

@@ -21,6 +21,7 @@ needs='
 /usr/include/jansson.h:libjansson-dev
 /usr/include/zstd.h:libzstd-dev
 /usr/include/microhttpd.h:libmicrohttpd-dev
+/usr/include/libxml2/libxml/HTMLparser.h:libxml2-dev
 /usr/include/hunspell/hunspell.h:libhunspell-dev
 /usr/share/hunspell/da_DK.dic:hunspell-da
 /usr/share/dict/danish:wdanish

@@ -43,7 +43,9 @@ vg "$bin/dksearch-index" -q --db "$db" --delete velfaerdsalliancer.txt no-such-i
 vg "$bin/dksearch-index" -q --db "$db" --compact
 vg "$bin/dksearch-index" -q --db "$db" --check
 # Hostile input, small (tests/e2e/hostile.c has the big cases): invalid
-# UTF-8 and NUL bytes in each format, deep JSON, blank and binary files.
+# UTF-8 and NUL bytes in each format, deep JSON, blank and binary files,
+# malformed HTML in Latin-1 and in a charset that fails to convert, and
+# the HTML fixture pages.
 h="$tmp/hostile"
 mkdir "$h"
 printf 'Titel \300\257 ord\n\200 \355\240\200 slut \346\227' > "$h/utf8.txt"
@@ -52,7 +54,13 @@ printf '%3000s\n' '' | tr ' ' '[' >> "$h/lines.jsonl"
 printf 't1\tnul \000 her\nt\000x\ty\n  \nt3\t\377 ord\n' > "$h/lines.tsv"
 printf ' \n\t\n' > "$h/blank.txt"
 cp /bin/true "$h/true.txt"
-vg "$bin/dksearch-index" -q --db "$tmp/hostile.db" "$h"
+printf '<html lang=da><meta charset=iso-8859-1><title>Bl\345</title><nav>menu</nav>' > "$h/side.html"
+printf '<p>gr\370d &aelig;&#8211;&bogus; <b>uafsluttet <div><img alt="billede"><<>' >> "$h/side.html"
+printf '<meta charset=windows-1252><p>f\370r \201 efter</p>' > "$h/cp1252.htm"
+printf '<html><script>x()</script></html>' > "$h/markup.html"
+cp /bin/true "$h/true.html"
+vg "$bin/dksearch-index" -q --db "$tmp/hostile.db" "$h" "$top/tests/fixtures/html"
+vg "$bin/dksearch-query" --db "$tmp/hostile.db" --filter lang=da --json grød
 for q in velfærdsalliance telemedicin alliance energiministeren velfaerdsalliance \
     Aarhus sundhedsvæsnet havde '"i dag"' '"§ 12"' 'L 146' H.C. offentlig-private \
     'kommune -borgmester' '(klima OR borgmester) AND kommune' 'og' '(velfærd' xyzzy; do

@@ -30,6 +30,8 @@
 #define DKS_MAX_KEY_TERM_BYTES 480
 /* A source's path is a key of its own, and a document record holds it. */
 #define DKS_MAX_SOURCE_BYTES 500
+/* A title is a line, not a document: longer titles are cut. */
+#define DKS_MAX_TITLE_BYTES 500
 /* Postings are stored in blocks of at most this many documents. */
 #define DKS_BLOCK_DOCS 128
 /* Positions beyond this are not recorded (a document's tokens still count
@@ -939,6 +941,24 @@ typedef struct dks_json_object {
 /* DKS_EINPUT (o->error says why) for anything jansson would refuse. */
 int dks_json_object_parse(dks_json_object *o, const char *text, size_t len);
 void dks_json_object_free(dks_json_object *o);
+
+/* ------------------------------------------------------------------ */
+/* html.c: an HTML page into title, text and language                  */
+
+/* What the index keeps of a page; each buffer is empty (data may be NULL)
+ * or NUL-terminated UTF-8. */
+typedef struct dks_html_page {
+    dks_buf title;   /* <title>, else the first <h1>, else the first line; white
+                        space collapsed; at most DKS_MAX_TITLE_BYTES */
+    dks_buf body;    /* the text, a line per block, without scripts and navigation */
+    dks_buf lang;    /* the lang attribute of <html>, trimmed */
+} dks_html_page;
+
+/* Parses len bytes of HTML (malformed markup is no error).  DKS_ELIMIT
+ * if its text is larger than DKS_MAX_DOC_BYTES, DKS_ENOMEM; on failure
+ * *out is freed.  Safe to call from several threads at once. */
+int dks_html_parse(const char *data, size_t len, dks_html_page *out);
+void dks_html_page_free(dks_html_page *page);
 
 /* ------------------------------------------------------------------ */
 /* json.c: JSON text                                                   */

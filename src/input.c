@@ -8,11 +8,13 @@
  *           named fields; parsed by jsonl.c
  *   .tsv    one document a line: id <TAB> text (a first line "id<TAB>text"
  *           is taken as a header)
+ *   .html   one document (also .htm): title, text and language read by
+ *           html.c
  *
  * A malformed record is reported through the skip callback and the rest
  * of the input is still read; only the caller's callback can stop a parse.
- * So is input that is not a document at all: a text file that is binary
- * data or holds no text, a line too long to hold a document.
+ * So is input that is not a document at all: a text or HTML file that is
+ * binary data or holds no text, a line too long to hold a document.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +23,6 @@
 
 #include "dks_int.h"
 
-/* A title is a line, not a document: longer first lines are cut. */
-#define DKS_MAX_TITLE_BYTES 500
 /* Named fields per JSON document; more are ignored. */
 #define DKS_MAX_FIELDS 64
 /* A text file is told from binary data (an image, a PDF, a program) by
@@ -58,6 +58,10 @@ int dks_format_from_name(const char *name, dks_format *out)
         }
         if (strcasecmp(dot, ".tsv") == 0) {
             *out = DKS_FORMAT_TSV;
+            return DKS_OK;
+        }
+        if (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0) {
+            *out = DKS_FORMAT_HTML;
             return DKS_OK;
         }
     }
@@ -100,6 +104,22 @@ static const char *binary_reason(const char *data, size_t len)
                : NULL;
 }
 
+/* The reason for skipping a file or text larger than a document may be. */
+static const char *too_large(const char *what, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s is larger than the limit of %zu MiB for a document", what,
+             DKS_MAX_DOC_BYTES >> 20);
+    return buf;
+}
+
+/* A file that is one document skipped as a whole. */
+static int skip_whole(const char *reason, dks_skip_callback skip, void *ctx)
+{
+    if (skip)
+        skip(1, reason, ctx);
+    return DKS_OK;
+}
+
 static int parse_text(const char *name, size_t name_len, const char *data, size_t len,
                       dks_document_callback cb, dks_skip_callback skip, void *ctx)
 {
@@ -111,20 +131,15 @@ static int parse_text(const char *name, size_t name_len, const char *data, size_
     size_t i = 0;
     while (!reason && i < len && is_blank(data[i]))
         i++;
-    char too_large[80];
+    char message[80];
     if (!reason && i == len) {
         reason = "no text (only white space)";
     } else if (!reason && len - i > DKS_MAX_DOC_BYTES) {
         /* (told before the first line is looked for in all of it) */
-        snprintf(too_large, sizeof too_large, "file is larger than the limit of %zu MiB for a "
-                 "document", DKS_MAX_DOC_BYTES >> 20);
-        reason = too_large;
+        reason = too_large("file", message, sizeof message);
     }
-    if (reason) {
-        if (skip)
-            skip(1, reason, ctx);
-        return DKS_OK;
-    }
+    if (reason)
+        return skip_whole(reason, skip, ctx);
     const char *nl = memchr(data + i, '\n', len - i);
     size_t line_end = nl ? (size_t)(nl - data) : len;
     size_t title_end = line_end;
@@ -141,6 +156,39 @@ static int parse_text(const char *name, size_t name_len, const char *data, size_
         doc.body_len = len - line_end;
     }
     return cb(&doc, 1, ctx);
+}
+
+/* A page's size is bounded like a text file's: the tree libxml2 builds
+ * of it takes several times its bytes. */
+static int parse_html(const char *name, size_t name_len, const char *data, size_t len,
+                      dks_document_callback cb, dks_skip_callback skip, void *ctx)
+{
+    char message[80];
+    const char *reason = binary_reason(data, len);
+    if (!reason && len > DKS_MAX_DOC_BYTES)
+        reason = too_large("file", message, sizeof message);
+    if (reason)
+        return skip_whole(reason, skip, ctx);
+    dks_html_page page;
+    int rc = dks_html_parse(data, len, &page);
+    if (rc == DKS_ELIMIT)
+        return skip_whole(too_large("text", message, sizeof message), skip, ctx);
+    if (rc)
+        return rc;
+    if (page.title.len == 0 && page.body.len == 0) {
+        rc = skip_whole("no text (only markup and white space)", skip, ctx);
+    } else {
+        dks_field lang = {"lang", 4, (const char *)page.lang.data, page.lang.len};
+        dks_document doc = {
+            .id = name, .id_len = name_len,
+            .title = (const char *)page.title.data, .title_len = page.title.len,
+            .body = (const char *)page.body.data, .body_len = page.body.len,
+            .fields = &lang, .n_fields = page.lang.len > 0,
+        };
+        rc = cb(&doc, 1, ctx);
+    }
+    dks_html_page_free(&page);
+    return rc;
 }
 
 typedef struct parse_state {
@@ -293,6 +341,8 @@ int dks_parse_documents(dks_format format, const char *name, size_t name_len, co
         return rc;
     case DKS_FORMAT_TSV:
         return for_each_line(data, len, tsv_line, &st);
+    case DKS_FORMAT_HTML:
+        return parse_html(name, name_len, data, len, cb, skip, ctx);
     default:
         return dks_fail(err, DKS_EINVAL, -1, "unknown input format");
     }

@@ -1,8 +1,8 @@
 /*
  * e2e_util.h - what the end-to-end test programs share: indexing their
- * fixture once for the group, reading the indexer's summary line, running
- * --json queries and checking every promise of that format, the hit sets
- * and orders they must give, and id lists.
+ * fixture once for the group, writing input files, reading the indexer's
+ * summary line, running --json queries and checking every promise of that
+ * format, the hit sets and orders they must give, and id lists.
  */
 #ifndef DKS_E2E_UTIL_H
 #define DKS_E2E_UTIL_H
@@ -186,6 +186,20 @@ static inline void test_dir(const char *name, char *out, size_t cap)
     snprintf(out, cap, "%s/%s", g_tmp, name);
     if (mkdir(out, 0700) != 0)
         fail_msg("cannot create %s", out);
+}
+
+/* Writes a file of the test's making into dir. */
+static inline void put_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (test_write_file(path, data, len) != 0)
+        fail_msg("cannot write %s", path);
+}
+
+static inline void put_string(const char *dir, const char *name, const char *s)
+{
+    put_file(dir, name, s, strlen(s));
 }
 
 /* Indexes tests/fixtures/FIXTURE (with --analysis ANALYSIS unless NULL)

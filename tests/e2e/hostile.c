@@ -50,19 +50,6 @@ static int group_setup(void **state)
 
 /* ---- making inputs ------------------------------------------------------------ */
 
-static void put_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (test_write_file(path, data, len) != 0)
-        fail_msg("cannot write %s", path);
-}
-
-static void put_string(const char *dir, const char *name, const char *s)
-{
-    put_file(dir, name, s, strlen(s));
-}
-
 /* Writes `unit` over and over, `bytes` in all (the last one cut short). */
 static void put_repeated(FILE *f, const char *unit, size_t bytes)
 {

@@ -1,9 +1,9 @@
 /*
  * fuzz_input.c - the input readers on arbitrary bytes: dks_parse_documents
- * for text, JSON Lines and TSV (the first byte picks the format, modulo 3,
- * the rest is the file), and for JSON Lines also the line parser against
- * jansson, which must agree on every line (as tests/unit/test_jsonl.c
- * checks on generated lines).
+ * for text, JSON Lines, TSV and HTML (the first byte picks the format,
+ * modulo 4, the rest is the file), and for JSON Lines also the line parser
+ * against jansson, which must agree on every line (as
+ * tests/unit/test_jsonl.c checks on generated lines).
  *
  * Checked beyond not crashing: every document has an id, every span it
  * points to can be read, lines are counted upwards, skipped records say
@@ -13,7 +13,8 @@
 
 #include <jansson.h>
 
-static const dks_format formats[] = {DKS_FORMAT_TEXT, DKS_FORMAT_JSONL, DKS_FORMAT_TSV};
+static const dks_format formats[] = {DKS_FORMAT_TEXT, DKS_FORMAT_JSONL, DKS_FORMAT_TSV,
+                                     DKS_FORMAT_HTML};
 
 typedef struct seen {
     long last_line;
@@ -114,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    dks_format format = formats[data[0] % 3];
+    dks_format format = formats[data[0] % 4];
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     seen st = {0, 1};

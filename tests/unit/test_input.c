@@ -1,6 +1,7 @@
 /*
- * The input readers: titles of text files, JSON Lines with fields and bad
- * lines, TSV with and without a header, binary and blank input.
+ * The input readers: formats by file name, titles of text files, JSON
+ * Lines with fields and bad lines, TSV with and without a header, binary
+ * and blank input.  (HTML pages: test_html.c.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +68,13 @@ static void test_formats_by_name(void **state)
     assert_int_equal(f, DKS_FORMAT_JSONL);
     assert_int_equal(dks_format_from_name("taler.tsv", &f), DKS_OK);
     assert_int_equal(f, DKS_FORMAT_TSV);
+    static const char *const pages[] = {"hjaelp/side.html", "GAMMEL.HTM", "a.Html", NULL};
+    for (size_t i = 0; pages[i]; i++) {
+        f = DKS_FORMAT_TEXT;
+        assert_int_equal(dks_format_from_name(pages[i], &f), DKS_OK);
+        assert_int_equal(f, DKS_FORMAT_HTML);
+    }
+    assert_int_equal(dks_format_from_name("side.html.gz", &f), DKS_EINVAL);
     assert_int_equal(dks_format_from_name("billede.png", &f), DKS_EINVAL);
     assert_int_equal(dks_format_from_name("mappe.txt/README", &f), DKS_EINVAL);
 }
