@@ -5,10 +5,11 @@
  * The term dictionary holds stems, not words as written, and a stem is no
  * completion to show ("velfærdsallian").  So the candidates are the word
  * terms that begin with the typed prefix, found by one cursor range and
- * ranked by their document frequency; each is then shown as the shortest
- * word of the Danish lexicon that begins with the prefix and has that
- * stem, or, for words the lexicon lacks (names, new words), as the stem
- * itself, which for them is most often the word.
+ * ranked by their document frequency; each is then shown as a word of the
+ * Danish lexicon that has that stem, or for a compound the lexicon lacks
+ * as the stem with the ending that leaves a lexicon word at its end, or
+ * else (names, new words) as the stem itself, which for them is most
+ * often the word.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +105,25 @@ static int stems_to(dks_analyzer *an, const char *word, size_t len, const candid
            memcmp(stem, cand->key, stem_len) == 0;
 }
 
+/* Whether a word ends in a lexicon word of at least four letters that is
+ * not the whole word: the head of a compound. */
+#define COMPOUND_HEAD_MIN 4
+static int ends_in_word(const char *word, size_t len)
+{
+    for (size_t at = 2; at < len; at++)
+        if (((unsigned char)word[at] & 0xC0) != 0x80 &&
+            dks_utf8_chars(word + at, len - at) >= COMPOUND_HEAD_MIN &&
+            dks_lexicon_find(word + at, len - at, NULL))
+            return 1;
+    return 0;
+}
+
 /* The word to show for a key: most stems are their word less an ending,
  * so the endings Snowball takes off are tried first, shortest first; then
  * the lexicon's words that begin with the prefix, the shortest that stems
  * to the key.  NULL (and the key is shown) if there is none. */
 static const char *word_of(dks_analyzer *an, const char *prefix, size_t len, const candidate *cand,
-                           size_t *word_len)
+                           char *shown, size_t *word_len)
 {
     static const char *const endings[] = {"", "e", "r", "n", "s", "t", "en", "er", "et", "ne",
                                           "de", "te", "ere", "ede", "ene", "ers", "ens", "ets",
@@ -130,6 +144,25 @@ static const char *word_of(dks_analyzer *an, const char *prefix, size_t len, con
                 memcmp(e.word, prefix, len) == 0 && stems_to(an, e.word, e.len, cand)) {
                 *word_len = e.len;
                 return e.word;
+            }
+        }
+    /* A compound the lexicon lacks ("celleområd"): the ending that makes
+     * the whole stem to the key and leaves a lexicon word at its end
+     * ("område"). */
+    static const char *const compound_endings[] = {"", "e", "er", "en", "et"};
+    for (int doubled = 0; doubled < 2; doubled++)
+        for (size_t i = 0; i < sizeof compound_endings / sizeof compound_endings[0]; i++) {
+            size_t el = strlen(compound_endings[i]), wl = cand->len + (size_t)doubled + el;
+            if (wl >= sizeof word || (doubled && el == 0))
+                continue;
+            memcpy(word, cand->key, cand->len);
+            word[cand->len] = cand->key[cand->len - 1];
+            memcpy(word + cand->len + doubled, compound_endings[i], el);
+            if (wl >= len && memcmp(word, prefix, len) == 0 && stems_to(an, word, wl, cand) &&
+                ends_in_word(word, wl)) {
+                memcpy(shown, word, wl);
+                *word_len = wl;
+                return shown;
             }
         }
     const char *found = NULL;
@@ -228,7 +261,8 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
     }
     for (size_t i = 0; !rc && i < n && c->n < max; i++) {
         size_t word_len = 0;
-        const char *word = word_of(an, prefix, prefix_len, &best[i], &word_len);
+        char shown[DKS_MAX_KEY_TERM_BYTES + 8];
+        const char *word = word_of(an, prefix, prefix_len, &best[i], shown, &word_len);
         rc = word ? add_completion(c, query, start, word, word_len, best[i].df)
                   : add_completion(c, query, start, best[i].key, best[i].len, best[i].df);
     }
