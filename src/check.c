@@ -96,11 +96,6 @@ static int visit_doc(checker *c, const void *k, size_t kl, const void *v, size_t
     if (rc)
         return rc;
     rc = dks_length_get(&c->lengths, doc, &length);
-    if (rc == DKS_ECORRUPT && rec.length == 0) {
-        rc = DKS_OK;  /* a chunk of empty documents only is not stored */
-        length = 0;
-        c->lengths.data = NULL;
-    }
     if (rc == DKS_ECORRUPT || (rc == 0 && length != rec.length))
         return corrupt(c, "document %.*s has length %u in its record, %u in the lengths",
                        (int)rec.id_len, rec.id, rec.length, rc ? 0 : length);

@@ -318,6 +318,26 @@ int dks_meta_write(dks_txn *t, const dks_meta *m)
                       META_FIXED + 1 + 5 * (size_t)m->n_gens);
 }
 
+/* 1 if a document record has an id in the chunk, 0 if none does. */
+static int chunk_has_docs(dks_txn *t, uint32_t chunk)
+{
+    dks_cursor *c;
+    unsigned char from[4];
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = dks_cursor_open(t, DKS_DB_DOCS, &c);
+    if (rc)
+        return rc;
+    dks_put_be32(from, chunk * DKS_LENGTH_CHUNK);
+    rc = dks_cursor_seek(c, from, sizeof from, &k, &kl, &v, &vl);
+    if (rc == 0)
+        rc = kl == 4 && dks_get_be32(k) / DKS_LENGTH_CHUNK == chunk;
+    else if (rc == 1)
+        rc = 0;
+    dks_cursor_close(c);
+    return rc;
+}
+
 int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
 {
     unsigned char key[4], chunk[DKS_LENGTH_CHUNK * 4];
@@ -336,12 +356,14 @@ int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
     put_le32(chunk + (doc % DKS_LENGTH_CHUNK) * 4, length);
     /* Ids are never reused: a chunk whose documents are all deleted would
      * stay for good, and an index updated over and over would grow by
-     * one for every 256 replacements. */
+     * one for every 256 replacements.  (All lengths 0 is not enough to
+     * tell: a live document can be empty.) */
     size_t used = 0;
     while (used < sizeof chunk && chunk[used] == 0)
         used++;
-    if (used == sizeof chunk) {
-        rc = dks_kv_del(t, DKS_DB_LENGTHS, key, sizeof key);
+    if (used == sizeof chunk && (rc = chunk_has_docs(t, doc / DKS_LENGTH_CHUNK)) != 1) {
+        if (rc == 0)
+            rc = dks_kv_del(t, DKS_DB_LENGTHS, key, sizeof key);
         return rc == 1 ? DKS_OK : rc;
     }
     return dks_kv_put(t, DKS_DB_LENGTHS, key, sizeof key, chunk, sizeof chunk);

@@ -158,6 +158,15 @@ static void test_delete_ids(void **state)
     test_run_free(&r);
     expect_none(db, "sygehuset");
     expect_check_ok(db);
+    /* a document without words stays whole when its neighbours go: it
+     * still has its length, and its field still finds it */
+    index_ok("{\"id\": \"tom\", \"body\": \"...\", \"party\": \"V\"}\n"
+             "{\"id\": \"ord\", \"body\": \"ord\", \"party\": \"V\"}\n", db, "-", NULL);
+    r = test_tool("dksearch-index", "--db", db, "--delete", "ord", NULL);
+    assert_int_equal(r.status, 0);
+    test_run_free(&r);
+    expect_check_ok(db);
+    expect_set(db, "party:V", IDS("tom"));
     expect_refused("--delete takes the ids", "dksearch-index", "--db", db, "--delete");
     expect_refused("--check takes no input", "dksearch-index", "--db", db, "--check", dir);
 }
