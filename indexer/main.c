@@ -247,23 +247,34 @@ static uint64_t hash_mapped(const char *data, size_t len)
 }
 
 /* Notes a source as seen under a directory given (for --delete-missing). */
-static int note_seen(run *r, const char *key)
+/* Appends a copy of path[0, len). */
+static int path_list_add(path_list *l, const char *path, size_t len)
 {
-    if (!r->delete_missing)
-        return 0;
-    path_list *l = &r->seen;
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
+        size_t cap = l->cap ? l->cap * 2 : 64;
         char **p = realloc(l->paths, cap * sizeof *p);
         if (!p)
             return DKS_ENOMEM;
         l->paths = p;
         l->cap = cap;
     }
-    if (!(l->paths[l->n] = strdup(key)))
+    if (!(l->paths[l->n] = strndup(path, len)))
         return DKS_ENOMEM;
     l->n++;
     return 0;
+}
+
+static void path_list_free(path_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->paths[i]);
+    free(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+static int note_seen(run *r, const char *key)
+{
+    return r->delete_missing ? path_list_add(&r->seen, key, strlen(key)) : 0;
 }
 
 static int64_t mtime_ns(const struct stat *st)
@@ -383,29 +394,15 @@ static int index_dir(run *r, const char *dir, size_t root_len)
         input_error(r, dir, strerror(errno));
         return 0;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
+    path_list entries = {0};
     struct dirent *e;
     int rc = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;  /* ., .. and hidden files */
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = DKS_ENOMEM;
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n] = strdup(e->d_name))) {
-            rc = DKS_ENOMEM;
-            break;
-        }
-        n++;
-    }
+    while (!rc && (e = readdir(d)))
+        if (e->d_name[0] != '.')  /* ., .. and hidden files */
+            rc = path_list_add(&entries, e->d_name, strlen(e->d_name));
     closedir(d);
+    char **names = entries.paths;
+    size_t n = entries.n;
     if (!rc && n)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -426,9 +423,7 @@ static int index_dir(run *r, const char *dir, size_t root_len)
             rc = index_file(r, path, path + root_len, format);
         free(path);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    path_list_free(&entries);
     if (rc == DKS_ENOMEM)
         fprintf(stderr, PROG ": out of memory\n");
     return rc;
@@ -545,11 +540,6 @@ static int index_arg(run *r, const char *arg)
     return index_file(r, arg, arg, format);
 }
 
-static int cmp_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 typedef struct missing_walk {
     run *r;
     path_list gone;
@@ -562,39 +552,19 @@ static int collect_gone(void *ctx, const char *path, size_t len, const dks_sourc
     char *p = strndup(path, len);
     if (!p)
         return DKS_ENOMEM;
-    if (bsearch(&p, m->r->seen.paths, m->r->seen.n, sizeof *m->r->seen.paths, cmp_strings)) {
-        free(p);
-        return 0;
-    }
-    path_list *l = &m->gone;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **np = realloc(l->paths, cap * sizeof *np);
-        if (!np) {
-            free(p);
-            return DKS_ENOMEM;
-        }
-        l->paths = np;
-        l->cap = cap;
-    }
-    l->paths[l->n++] = p;
-    return 0;
+    int seen = bsearch(&p, m->r->seen.paths, m->r->seen.n, sizeof *m->r->seen.paths,
+                       cmp_names) != NULL;
+    free(p);
+    return seen ? 0 : path_list_add(&m->gone, path, len);
 }
 
-static void path_list_free(path_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->paths[i]);
-    free(l->paths);
-    memset(l, 0, sizeof *l);
-}
 
 /* --delete-missing: the sources recorded under each directory given that
  * this run did not find there (deleted, renamed, no longer indexable) go,
  * with their documents. */
 static int delete_missing(run *r, char **args, int n_args, unsigned long *files)
 {
-    qsort(r->seen.paths, r->seen.n, sizeof *r->seen.paths, cmp_strings);
+    qsort(r->seen.paths, r->seen.n, sizeof *r->seen.paths, cmp_names);
     int rc = 0;
     for (int i = 0; i < n_args && !rc; i++) {
         char dir[PATH_MAX + 1];
