@@ -13,7 +13,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dks_int.h"
 
@@ -46,13 +45,6 @@ typedef struct candidate {
     size_t len;
     uint64_t df;
 } candidate;
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Keeps the `max` candidates of most documents, best first. */
 static void keep_best(candidate *best, size_t *n, size_t max, const void *key, size_t len,
@@ -118,53 +110,54 @@ static int ends_in_word(const char *word, size_t len)
     return 0;
 }
 
+/* Spells the key with an ending, and with its last letter doubled again
+ * if `doubled` (Snowball undoubles it: "klasse" -> "klas"), into word;
+ * 1 and the first of them that begins with the prefix, stems back to the
+ * key and is a lexicon word (or, with compounds, ends in one). */
+static int spell_with(dks_analyzer *an, const char *prefix, size_t len, const candidate *cand,
+                      const char *const *endings, size_t n, int compounds, char *word,
+                      size_t cap, size_t *word_len)
+{
+    for (int doubled = 0; doubled < 2; doubled++)
+        for (size_t i = 0; i < n; i++) {
+            size_t el = strlen(endings[i]), wl = cand->len + (size_t)doubled + el;
+            if (wl >= cap || wl < len)
+                continue;
+            memcpy(word, cand->key, cand->len);
+            word[cand->len] = cand->key[cand->len - 1];
+            memcpy(word + cand->len + doubled, endings[i], el);
+            if (memcmp(word, prefix, len) == 0 &&
+                (compounds || dks_lexicon_find(word, wl, NULL)) &&
+                stems_to(an, word, wl, cand) && (!compounds || ends_in_word(word, wl))) {
+                *word_len = wl;
+                return 1;
+            }
+        }
+    return 0;
+}
+
 /* The word to show for a key: most stems are their word less an ending,
  * so the endings Snowball takes off are tried first, shortest first; then
- * the lexicon's words that begin with the prefix, the shortest that stems
- * to the key.  NULL (and the key is shown) if there is none. */
+ * for a compound the lexicon lacks ("celleområd") the ending that leaves a
+ * lexicon word at its end ("område"); then the lexicon's words that begin
+ * with the prefix, the shortest that stems to the key.  NULL (and the key
+ * is shown) if there is none. */
 static const char *word_of(dks_analyzer *an, const char *prefix, size_t len, const candidate *cand,
                            char *shown, size_t *word_len)
 {
     static const char *const endings[] = {"", "e", "r", "n", "s", "t", "en", "er", "et", "ne",
                                           "de", "te", "ere", "ede", "ene", "ers", "ens", "ets",
                                           "erne", "ende", "else", "hed", "ing", "ning", "lig"};
-    char word[DKS_MAX_KEY_TERM_BYTES + 8];
-    dks_lexicon_entry e;
-    /* (and with the last letter doubled again: Snowball undoubles it,
-     * "klasse" -> "klas") */
-    for (int doubled = 0; doubled < 2 && cand->len > 0; doubled++)
-        for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++) {
-            size_t el = strlen(endings[i]), wl = cand->len + (size_t)doubled + el;
-            if (wl >= sizeof word)
-                break;
-            memcpy(word, cand->key, cand->len);
-            word[cand->len] = cand->key[cand->len - 1];
-            memcpy(word + cand->len + doubled, endings[i], el);
-            if (dks_lexicon_find(word, wl, &e) && e.len >= len &&
-                memcmp(e.word, prefix, len) == 0 && stems_to(an, e.word, e.len, cand)) {
-                *word_len = e.len;
-                return e.word;
-            }
-        }
-    /* A compound the lexicon lacks ("celleområd"): the ending that makes
-     * the whole stem to the key and leaves a lexicon word at its end
-     * ("område"). */
     static const char *const compound_endings[] = {"", "e", "er", "en", "et"};
-    for (int doubled = 0; doubled < 2; doubled++)
-        for (size_t i = 0; i < sizeof compound_endings / sizeof compound_endings[0]; i++) {
-            size_t el = strlen(compound_endings[i]), wl = cand->len + (size_t)doubled + el;
-            if (wl >= sizeof word || (doubled && el == 0))
-                continue;
-            memcpy(word, cand->key, cand->len);
-            word[cand->len] = cand->key[cand->len - 1];
-            memcpy(word + cand->len + doubled, compound_endings[i], el);
-            if (wl >= len && memcmp(word, prefix, len) == 0 && stems_to(an, word, wl, cand) &&
-                ends_in_word(word, wl)) {
-                memcpy(shown, word, wl);
-                *word_len = wl;
-                return shown;
-            }
-        }
+    if (cand->len == 0)
+        return NULL;
+    if (spell_with(an, prefix, len, cand, endings, sizeof endings / sizeof endings[0], 0, shown,
+                   DKS_MAX_KEY_TERM_BYTES + 8, word_len) ||
+        spell_with(an, prefix, len, cand, compound_endings,
+                   sizeof compound_endings / sizeof compound_endings[0], 1, shown,
+                   DKS_MAX_KEY_TERM_BYTES + 8, word_len))
+        return shown;
+    dks_lexicon_entry e;
     const char *found = NULL;
     size_t i = dks_lexicon_lower_bound(prefix, len);
     for (size_t seen = 0; seen < COMPLETE_MAX_WORDS && dks_lexicon_entry_at(i, &e); i++, seen++) {
@@ -195,7 +188,8 @@ static int add_completion(dks_completions *out, const char *head, size_t head_le
     memcpy(c->word, word, word_len);
     c->word[word_len] = 0;
     memcpy(c->text, head, head_len);
-    memcpy(c->text + head_len, word, word_len + 1);
+    memcpy(c->text + head_len, word, word_len);
+    c->text[head_len + word_len] = 0;
     c->df = df;
     out->n++;
     return DKS_OK;
@@ -221,7 +215,7 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
     if (!query || len > DKS_MAX_QUERY_BYTES)
         return dks_fail(err, DKS_ELIMIT, -1, "the query is longer than %d bytes",
                         DKS_MAX_QUERY_BYTES);
-    uint64_t started = now_us();
+    uint64_t started = dks_clock_us();
     if (max == 0 || max > COMPLETE_MAX)
         max = max ? COMPLETE_MAX : 8;
     dks_completions *c = calloc(1, sizeof *c);
@@ -273,7 +267,7 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
         dks_completions_free(c);
         return dks_fail(err, rc, -1, "cannot complete the query: %s", dks_strerror(rc));
     }
-    c->took_us = now_us() - started;
+    c->took_us = dks_clock_us() - started;
     *out = c;
     return DKS_OK;
 }

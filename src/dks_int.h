@@ -961,6 +961,12 @@ int dks_html_parse(const char *data, size_t len, dks_html_page *out);
 void dks_html_page_free(dks_html_page *page);
 
 /* ------------------------------------------------------------------ */
+/* search.c: beyond the public interface                               */
+
+/* A monotonic clock in microseconds, for the took_us of answers. */
+uint64_t dks_clock_us(void);
+
+/* ------------------------------------------------------------------ */
 /* json.c: JSON text                                                   */
 
 /* Appends s as a JSON string literal (quotes included); invalid UTF-8

@@ -29,7 +29,7 @@ struct dks_results {
     size_t n_hits;
 };
 
-static uint64_t now_us(void)
+uint64_t dks_clock_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -308,7 +308,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
                const dks_search_options *options, dks_results **out, dks_error_detail *err)
 {
     *out = NULL;
-    uint64_t started = now_us();
+    uint64_t started = dks_clock_us();
     dks_search_options opt = options ? *options : (dks_search_options){0};
     if (opt.limit == 0)
         opt.limit = 10;
@@ -425,7 +425,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     dks_match_result_free(&m);
     dks_query_free(root);
     dks_analyzer_free(an);
-    r->took_us = now_us() - started;
+    r->took_us = dks_clock_us() - started;
     *out = r;
     return DKS_OK;
 fail:
