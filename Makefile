@@ -144,8 +144,8 @@ $(BUILD)/gen/web_files.c: $(wildcard web/*) scripts/embed-web.sh
 	@mkdir -p $(@D)
 	scripts/embed-web.sh web > $@.tmp && mv $@.tmp $@
 
-SERVE_SRC := server/main.c server/page.c
-$(BIN)/dksearch-serve: $(SERVE_SRC) server/serve.h server/web_files.h $(BUILD)/gen/web_files.c $(LIB)
+SERVE_SRC := server/main.c server/page.c server/cache.c
+$(BIN)/dksearch-serve: $(SERVE_SRC) server/serve.h server/cache.h cli/options.h server/web_files.h $(BUILD)/gen/web_files.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iserver $(SERVE_SRC) $(BUILD)/gen/web_files.c -o $@ $(LIB) \
 		$(ALL_LDFLAGS) $(DKS_LIBS) -lmicrohttpd
@@ -158,6 +158,11 @@ serve: $(PROGS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LIB) $(ALL_LDFLAGS) $(DKS_LIBS) -lcmocka
+
+# The server's cache of answers, tested on its own.
+$(BUILD)/tests/test_cache: tests/unit/test_cache.c server/cache.c server/cache.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iserver $< server/cache.c -o $@ $(ALL_LDFLAGS) -pthread -lcmocka
 
 $(BUILD)/tests/%: tests/e2e/%.c tests/e2e/e2e_util.h tests/unit/test_util.h $(LIB)
 	@mkdir -p $(@D)

@@ -36,6 +36,7 @@
 
 #include "dksearch.h"
 #include "../cli/fault.h"
+#include "../cli/options.h"
 
 #define PROG "dksearch-index"
 
@@ -648,19 +649,14 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--analysis") == 0 && i + 1 < argc) {
             analysis = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            char *end;
-            threads = strtol(argv[++i], &end, 10);
-            if (*end || threads < 1 || threads > 2) {
-                fprintf(stderr, PROG ": --threads takes 1 or 2\n");
+            if (cli_number(PROG, argv[i], argv[i + 1], 1, 2, &threads))
                 return 2;
-            }
+            i++;
         } else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
-            char *end;
-            memory_mib = strtol(argv[++i], &end, 10);
-            if (*end || memory_mib < 64 || memory_mib > 1 << 20) {
-                fprintf(stderr, PROG ": --memory takes a number of MiB, at least 64\n");
+            /* MiB */
+            if (cli_number(PROG, argv[i], argv[i + 1], 64, 1 << 20, &memory_mib))
                 return 2;
-            }
+            i++;
         } else if (strcmp(argv[i], "--delete") == 0) {
             deleting = 1;
         } else if (strcmp(argv[i], "--delete-missing") == 0) {

@@ -2,7 +2,8 @@
  * dksearch-serve - the search page and its JSON API over HTTP, read-only
  * on one index, for an intranet's web server to put on a sub-path.
  *
- *   dksearch-serve [--db PATH] [--listen 127.0.0.1:8080] [--facet FIELD]... [--quiet]
+ *   dksearch-serve [--db PATH] [--listen 127.0.0.1:8080] [--facet FIELD]... [--cache-mib N]
+ *                  [--quiet]
  *
  *   GET /                      the search page (web/, compiled in)
  *   GET /?q=...&offset=N       the results as a page, for browsers without JavaScript
@@ -15,7 +16,8 @@
  * Every search runs in a read transaction of its own, so commits of the
  * indexer show at once; when the indexer compacts the index into a copy,
  * the server opens the copy and lets the old handle go once its searches
- * are done.  Binds to loopback unless told otherwise, answers only GET and
+ * are done.  Answers are kept for requests that come again until the
+ * index changes (cache.h).  Binds to loopback unless told otherwise, answers only GET and
  * HEAD, refuses requests and parameters over named limits with 4xx, serves
  * nothing but its compiled-in files, and logs one line per request on
  * standard error.
@@ -35,6 +37,8 @@
 
 #include <microhttpd.h>
 
+#include "../cli/options.h"
+#include "cache.h"
 #include "dksearch.h"
 #include "serve.h"
 #include "web_files.h"
@@ -52,6 +56,9 @@
  * a copy (a stat of its directory). */
 #define RECHECK_NS 250000000L
 
+#define PAGE_TYPE "text/html; charset=utf-8"
+#define JSON_TYPE "application/json"
+
 static const char *const security_headers[][2] = {
     {"Content-Security-Policy",
      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -65,6 +72,7 @@ static const char *const security_headers[][2] = {
  * search ends. */
 typedef struct held_index {
     dks_index *index;
+    uint64_t number;    /* each handle the server opens has the next */
     unsigned refs;
     int retired;
 } held_index;
@@ -73,7 +81,9 @@ typedef struct server {
     const char *db;
     pthread_mutex_t lock;
     held_index *current;
+    uint64_t handles_opened;
     struct timespec checked;
+    answer_cache *cache;        /* NULL: every request is searched afresh */
     const char *facets[MAX_SERVER_FACETS];
     size_t n_facets;
     int quiet;
@@ -87,6 +97,7 @@ typedef struct request {
     struct timespec started;
     unsigned status;
     size_t bytes;
+    int cached;            /* answered from the cache */
 } request;
 
 static double elapsed_ms(const struct timespec *since)
@@ -126,6 +137,7 @@ static held_index *acquire(server *s)
             dks_index_open(s->db, DKS_OPEN_READ, &fresh, NULL) == DKS_OK) {
             if ((h = calloc(1, sizeof *h))) {
                 h->index = fresh;
+                h->number = ++s->handles_opened;
                 old = s->current;
                 old->retired = 1;
                 s->current = h;
@@ -158,6 +170,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, request *rq, unsi
         MHD_add_response_header(r, security_headers[i][0], security_headers[i][1]);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", cache);
+    if (rq->cached)
+        MHD_add_response_header(r, "X-Cache", "hit");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, "Allow", "GET, HEAD");
     rq->status = status;
@@ -182,13 +196,13 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, unsigne
     size_t len;
     if (dks_error_json(query ? query : "", query ? strlen(query) : 0, code, err, &json, &len))
         return send_text(c, rq, 500, "out of memory\n");
-    return send_response(c, rq, status, "application/json", "no-store", json, len,
+    return send_response(c, rq, status, JSON_TYPE, "no-store", json, len,
                          MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, request *rq, char *json, size_t len)
 {
-    return send_response(c, rq, MHD_HTTP_OK, "application/json", "no-store", json, len,
+    return send_response(c, rq, MHD_HTTP_OK, JSON_TYPE, "no-store", json, len,
                          MHD_RESPMEM_MUST_FREE);
 }
 
@@ -203,8 +217,42 @@ static enum MHD_Result send_page(struct MHD_Connection *c, request *rq, unsigned
         free(b.data);
         return send_text(c, rq, 500, "out of memory\n");
     }
-    return send_response(c, rq, status, "text/html; charset=utf-8", "no-store", b.data, b.len,
+    return send_response(c, rq, status, PAGE_TYPE, "no-store", b.data, b.len,
                          MHD_RESPMEM_MUST_FREE);
+}
+
+/* ---- the cache of answers ---------------------------------------------------- */
+
+/* The state of the index an answer comes from: 0 when there is no cache
+ * or the index cannot say, and the answer is not kept. */
+static int cache_state(const server *s, held_index *h, index_state *out)
+{
+    out->handle = h->number;
+    return s->cache && dks_index_commit_id(h->index, &out->commit) == DKS_OK;
+}
+
+/* Answers from the cache when it holds this request's answer for the
+ * index's state: MHD_YES or MHD_NO as sent, or -1 when it does not. */
+static int send_cached(server *s, struct MHD_Connection *c, request *rq, index_state state)
+{
+    char *body;
+    size_t len;
+    const char *type;
+    if (answer_cache_get(s->cache, rq->uri, state, &body, &len, &type) != 0)
+        return -1;
+    rq->cached = 1;
+    return send_response(c, rq, MHD_HTTP_OK, type, "no-store", body, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* A search's or a suggestion's answer, kept for the next request that
+ * asks the same when `state` is given. */
+static enum MHD_Result send_answer(server *s, struct MHD_Connection *c, request *rq,
+                                   const index_state *state, const char *type, char *body,
+                                   size_t len)
+{
+    if (state)
+        answer_cache_put(s->cache, rq->uri, *state, type, body, len);
+    return send_response(c, rq, MHD_HTTP_OK, type, "no-store", body, len, MHD_RESPMEM_MUST_FREE);
 }
 
 static void set_detail(dks_error_detail *err, const char *fmt, ...)
@@ -299,6 +347,12 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
         .facets = facets.values, .n_facets = facets.n,
     };
     held_index *h = acquire(s);
+    index_state state;
+    int cacheable = cache_state(s, h, &state), sent;
+    if (cacheable && (sent = send_cached(s, c, rq, state)) >= 0) {
+        release(s, h);
+        return (enum MHD_Result)sent;
+    }
     dks_results *res;
     int rc = dks_search(h->index, q ? q : "", q ? strlen(q) : 0, &opt, &res, &err);
     release(s, h);
@@ -311,16 +365,24 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
                              err.message[0] ? err.message : dks_strerror(rc));
         return send_error(c, rq, status, q, rc, &err);
     }
-    if (page) {
-        enum MHD_Result ok = send_page(c, rq, MHD_HTTP_OK, q, (size_t)offset, res, NULL);
-        dks_results_free(res);
-        return ok;
-    }
-    char *json;
+    char *body;
     size_t len;
-    rc = dks_results_json(res, &json, &len);
+    if (page) {
+        serve_buf b = {0};
+        render_page(&b, q ? q : "", (size_t)offset, res, NULL);
+        body = b.data;
+        len = b.len;
+        rc = b.failed ? DKS_ENOMEM : DKS_OK;
+    } else {
+        rc = dks_results_json(res, &body, &len);
+    }
     dks_results_free(res);
-    return rc ? send_text(c, rq, 500, "out of memory\n") : send_json(c, rq, json, len);
+    if (rc) {
+        free(body);
+        return send_text(c, rq, 500, "out of memory\n");
+    }
+    return send_answer(s, c, rq, cacheable ? &state : NULL, page ? PAGE_TYPE : JSON_TYPE, body,
+                       len);
 }
 
 static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request *rq)
@@ -333,6 +395,12 @@ static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request 
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q, DKS_ELIMIT, &err);
     }
     held_index *h = acquire(s);
+    index_state state;
+    int cacheable = cache_state(s, h, &state), sent;
+    if (cacheable && (sent = send_cached(s, c, rq, state)) >= 0) {
+        release(s, h);
+        return (enum MHD_Result)sent;
+    }
     dks_completions *done;
     int rc = dks_complete(h->index, q ? q : "", q ? strlen(q) : 0, (size_t)limit, &done, &err);
     release(s, h);
@@ -342,7 +410,8 @@ static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request 
     size_t len;
     rc = dks_completions_json(done, &json, &len);
     dks_completions_free(done);
-    return rc ? send_text(c, rq, 500, "out of memory\n") : send_json(c, rq, json, len);
+    return rc ? send_text(c, rq, 500, "out of memory\n")
+              : send_answer(s, c, rq, cacheable ? &state : NULL, JSON_TYPE, json, len);
 }
 
 static enum MHD_Result api_info(server *s, struct MHD_Connection *c, request *rq)
@@ -474,8 +543,8 @@ static void request_done(void *cls, struct MHD_Connection *c, void **ctx,
                               ? sprintf(uri + n, "%%%02X", *p)
                               : (uri[n] = (char)*p, 1));
         uri[n] = 0;
-        fprintf(stderr, "%s %s \"%s\" %u %zu %.2fms%s\n", when, addr, uri, rq->status,
-                rq->bytes, elapsed_ms(&rq->started),
+        fprintf(stderr, "%s %s \"%s\" %u %zu %.2fms%s%s\n", when, addr, uri, rq->status,
+                rq->bytes, elapsed_ms(&rq->started), rq->cached ? " cached" : "",
                 how == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
     }
     free(rq);
@@ -487,7 +556,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: " PROG " [--db PATH] [--listen ADDRESS:PORT] [--facet FIELD]... "
-            "[--threads N] [--quiet]\n"
+            "[--threads N] [--cache-mib N] [--quiet]\n"
             "\n"
             "Serves the search page and its JSON API for an index, read-only.\n"
             "\n"
@@ -496,6 +565,8 @@ static void usage(FILE *out)
             "                     free port; [::1]:8080 for IPv6)\n"
             "  --facet FIELD      a stored field the page offers as a filter (repeatable)\n"
             "  --threads N        threads answering requests (default: the cores)\n"
+            "  --cache-mib N      answers kept for repeated requests until the index\n"
+            "                     changes (default 32; 0: none)\n"
             "  --quiet            no line a request on standard error\n");
 }
 
@@ -525,7 +596,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *out)
 int main(int argc, char **argv)
 {
     const char *db = getenv("DKSEARCH_DB"), *listen_at = "127.0.0.1:8080";
-    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), cache_mib = 32;
     server s = {.lock = PTHREAD_MUTEX_INITIALIZER};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
@@ -539,12 +610,13 @@ int main(int argc, char **argv)
             }
             s.facets[s.n_facets++] = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            char *end;
-            threads = strtol(argv[++i], &end, 10);
-            if (*end || threads < 1 || threads > 64) {
-                fprintf(stderr, PROG ": --threads takes 1 to 64\n");
+            if (cli_number(PROG, argv[i], argv[i + 1], 1, 64, &threads))
                 return 2;
-            }
+            i++;
+        } else if (strcmp(argv[i], "--cache-mib") == 0 && i + 1 < argc) {
+            if (cli_number(PROG, argv[i], argv[i + 1], 0, 65536, &cache_mib))
+                return 2;
+            i++;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             s.quiet = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -571,8 +643,18 @@ int main(int argc, char **argv)
         free(h);
         return 2;
     }
+    /* the first requests would otherwise wait for the pages they read */
+    if (dks_index_warm(h->index, &err) != DKS_OK)
+        fprintf(stderr, PROG ": %s\n", err.message);
     s.current = h;
+    h->number = ++s.handles_opened;
     clock_gettime(CLOCK_MONOTONIC, &s.checked);
+    if (cache_mib && !(s.cache = answer_cache_new((size_t)cache_mib << 20))) {
+        fprintf(stderr, PROG ": out of memory for a cache of %ld MiB\n", cache_mib);
+        dks_index_close(h->index);
+        free(h);
+        return 2;
+    }
 
     /* Stopped by SIGINT or SIGTERM, taken by this thread alone: blocked
      * before the daemon's threads start, so they inherit the mask. */
@@ -608,6 +690,14 @@ int main(int argc, char **argv)
     int sig;
     sigwait(&stop, &sig);
     MHD_stop_daemon(d);
+    if (s.cache && !s.quiet) {
+        answer_cache_stats cs;
+        answer_cache_stats_get(s.cache, &cs);
+        fprintf(stderr, PROG ": cache: %llu hits, %llu misses, %llu answers in %.1f MiB at exit\n",
+                (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                (unsigned long long)cs.entries, cs.bytes / 1048576.0);
+    }
+    answer_cache_free(s.cache);
     dks_index_close(s.current->index);
     free(s.current);
     return 0;

@@ -228,6 +228,9 @@ const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)
  * words with it as a prefix follow), and entry i (0 past the last). */
 size_t dks_lexicon_lower_bound(const char *word, size_t len);
 int dks_lexicon_entry_at(size_t i, dks_lexicon_entry *out);
+/* Reads a byte of every page of the lexicon, which the binary maps from
+ * its file (a sum, so that the reads are not left out). */
+uint64_t dks_lexicon_touch(void);
 
 /* ------------------------------------------------------------------ */
 /* termdict.c: dense ids for the dictionary keys of an indexing run    */
@@ -375,6 +378,8 @@ void dks_store_unlock_writer(dks_store *s);
 uint64_t dks_store_size(dks_store *s);
 /* 1 when the directory at the store's path is not the one it has open. */
 int dks_store_replaced(const dks_store *s);
+/* The id of the last committed transaction. */
+int dks_store_last_commit(dks_store *s, uint64_t *out);
 /* Grows the map (between transactions) so that at least `headroom` bytes
  * are free for the next write transaction. */
 int dks_store_reserve(dks_store *s, size_t headroom);
@@ -527,6 +532,8 @@ int dks_doc_get(dks_txn *t, uint32_t doc, dks_doc_record *rec);
 typedef struct dks_text_reader dks_text_reader;
 int dks_text_reader_new(dks_index *index, dks_text_reader **out);
 void dks_text_reader_free(dks_text_reader *r);
+/* Makes the decompression dictionary now instead of at the first text. */
+int dks_text_reader_prepare(dks_text_reader *r, dks_txn *t);
 /* A document's text; DKS_ECORRUPT if it has none or it does not decode. */
 int dks_text_get(dks_text_reader *r, dks_txn *t, uint32_t doc, const void **text,
                  size_t *text_len);

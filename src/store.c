@@ -635,6 +635,14 @@ int dks_store_reserve(dks_store *s, size_t headroom)
     return map_error(remap(s, size));
 }
 
+int dks_store_last_commit(dks_store *s, uint64_t *out)
+{
+    MDB_envinfo info;
+    int rc = mdb_env_info(s->env, &info);
+    *out = rc ? 0 : info.me_last_txnid;
+    return map_error(rc);
+}
+
 size_t dks_store_map_size(dks_store *s)
 {
     MDB_envinfo info;

@@ -108,6 +108,17 @@ static int reader_ddict(dks_text_reader *r, dks_txn *t, ZSTD_DDict **out)
     return DKS_OK;
 }
 
+int dks_text_reader_prepare(dks_text_reader *r, dks_txn *t)
+{
+    ZSTD_DDict *d;
+    const void *dict;
+    size_t len;
+    int rc = dict_read(t, &dict, &len);
+    if (rc)
+        return rc == 1 ? DKS_OK : rc;  /* no text compressed with a dictionary yet */
+    return reader_ddict(r, t, &d);
+}
+
 int dks_text_reader_new(dks_index *index, dks_text_reader **out)
 {
     dks_text_reader *r = calloc(1, sizeof *r);

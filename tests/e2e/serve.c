@@ -3,7 +3,8 @@
  * fixture corpus, on 127.0.0.1 with a port of its choosing, asked over
  * plain HTTP: the API's answers (the same as dksearch-query's), hostile
  * requests, the headers every response carries, the page without
- * JavaScript, one log line a request, and an index compacted under it.
+ * JavaScript, one log line a request, repeated searches answered from the
+ * cache, and an index committed to and compacted under it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -313,7 +314,32 @@ static void test_log_lines(void **state)
     free(log);
 }
 
-/* The indexer commits and compacts beside the server: it sees both. */
+/* A search asked again is answered from the cache, byte for byte the
+ * same; another page of it is a search of its own. */
+static void test_repeated_search_from_cache(void **state)
+{
+    (void)state;
+    http_reply first = get_ok("/api/search?q=sygehus&limit=2");
+    assert_null(strstr(first.headers, "X-Cache"));
+    http_reply again = get_ok("/api/search?q=sygehus&limit=2");
+    expect_header(&again, "X-Cache: hit");
+    assert_int_equal(again.body_len, first.body_len);
+    assert_memory_equal(again.body, first.body, first.body_len);
+    http_reply next = get_ok("/api/search?q=sygehus&limit=2&offset=2");
+    assert_null(strstr(next.headers, "X-Cache"));
+    assert_true(next.body_len != first.body_len || memcmp(next.body, first.body, first.body_len));
+    reply_free(&first);
+    reply_free(&again);
+    reply_free(&next);
+    usleep(100000);
+    char *log = test_read_file(g_log, NULL);
+    assert_contains(log, "\"/api/search?q=sygehus&limit=2\" 200 ");
+    assert_contains(log, " cached\n");
+    free(log);
+}
+
+/* The indexer commits and compacts beside the server: it sees both, and
+ * no answer cached before a commit is given after it. */
 static void test_new_commits_and_compaction(void **state)
 {
     (void)state;
@@ -369,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_hostile_requests),
         cmocka_unit_test(test_page_and_static_files),
         cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_repeated_search_from_cache),
         cmocka_unit_test(test_new_commits_and_compaction),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
