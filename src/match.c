@@ -538,6 +538,7 @@ typedef struct or_iter {
     size_t *by_bound;
     size_t n_lazy;
     double *lazy_bound;
+    double *block_bound; /* the same from the blocks at the document at hand */
     double *part;       /* each operand's score for the document at hand */
     double score;       /* the current document's, found while pruning */
 } or_iter;
@@ -552,6 +553,28 @@ static void or_settle(or_iter *o)
 }
 
 static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[i]]; }
+
+/* The most an operand may add to doc's score, known without decoding: 0
+ * when it is past doc (it lacks it), for a term the bound of the block
+ * that would hold doc (moved to, not decoded), else its max_score. */
+static int bound_at(iter *it, uint32_t doc, double *bound)
+{
+    *bound = 0;
+    if (it->doc > doc)
+        return DKS_OK;
+    if (it->ops != &term_ops) {
+        *bound = it->max_score;
+        return DKS_OK;
+    }
+    term_iter *t = (term_iter *)it;
+    if (t->h.last_doc < doc) {
+        int rc = term_next_block(t, doc);
+        if (rc || it->doc > doc)
+            return rc;
+    }
+    *bound = t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+    return DKS_OK;
+}
 
 /* Pruning: from the operands' current documents on, finds the first
  * document an essential operand has whose score, completed from the lazy
@@ -579,8 +602,21 @@ static int or_find(or_iter *o)
             score += o->part[k];
         }
         size_t i = o->n_lazy;
-        for (; i > 0; i--) {
-            if ((score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+        /* can the lazy operands lift it enough, at their most? */
+        int hopeless = i > 0 && (score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min;
+        if (i > 0 && !hopeless) {
+            /* perhaps: what their blocks at doc allow is most often much
+             * less than their maximum */
+            double sum = 0;
+            for (size_t j = 0; j < o->n_lazy; j++) {
+                double b;
+                if ((rc = bound_at(o->subs[o->by_bound[j]], doc, &b)))
+                    return rc;
+                o->block_bound[j] = sum += b;
+            }
+        }
+        for (; i > 0 && !hopeless; i--) {
+            if ((score + o->block_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
                 break;  /* the lazy operands left cannot lift it enough */
             size_t k = o->by_bound[i - 1];
             if ((rc = o->subs[k]->ops->skip_to(o->subs[k], doc)))
@@ -591,7 +627,7 @@ static int or_find(or_iter *o)
                 return rc;
             score += o->part[k];
         }
-        if (i == 0) {
+        if (i == 0 && !hopeless) {
             /* summed in the operands' order, as without pruning, so a
              * score does not depend on when pruning began */
             score = 0;
@@ -677,8 +713,9 @@ static int or_prepare_pruning(or_iter *o)
     bound_entry *e = malloc(o->n * sizeof *e);
     o->by_bound = malloc(o->n * sizeof *o->by_bound);
     o->lazy_bound = malloc(o->n * sizeof *o->lazy_bound);
+    o->block_bound = malloc(o->n * sizeof *o->block_bound);
     o->part = malloc(o->n * sizeof *o->part);
-    if (!e || !o->by_bound || !o->lazy_bound || !o->part) {
+    if (!e || !o->by_bound || !o->lazy_bound || !o->block_bound || !o->part) {
         free(e);
         return DKS_ENOMEM;
     }
@@ -719,6 +756,7 @@ static void or_free(iter *it)
     or_iter *o = (or_iter *)it;
     free(o->by_bound);
     free(o->lazy_bound);
+    free(o->block_bound);
     free(o->part);
     free_iters(o->subs, o->n);
     free(o);
