@@ -855,6 +855,7 @@ typedef struct phrase_iter {
     size_t lead;         /* the rarest term: the others are skipped to its documents */
     double idf;          /* sum of the terms' idf */
     uint32_t freq;       /* phrase occurrences in the current document */
+    double min;          /* documents that cannot score above it are passed over */
     uint32_t **pos;      /* per-term position buffers */
     size_t *pos_cap;
     uint32_t *pos_n;
@@ -954,6 +955,32 @@ static int phrase_count(phrase_iter *p, uint32_t *freq)
     return DKS_OK;
 }
 
+/* Whether the current document, which has every word, cannot score above
+ * the minimum whatever its positions: an exact phrase occurs at most as
+ * often as its rarest word in the document.  Known from the frequencies
+ * and the length, so the positions need not be read. */
+static int phrase_cannot_beat(phrase_iter *p, int *cannot)
+{
+    *cannot = 0;
+    if (p->min <= 0 || p->slop)
+        return DKS_OK;
+    uint32_t most = UINT32_MAX;
+    for (size_t i = 0; i < p->n; i++) {
+        term_iter *t = p->terms[i];
+        int rc = term_decode(t);
+        if (rc)
+            return rc;
+        if (t->tfs[t->i] < most)
+            most = t->tfs[t->i];
+    }
+    double len;
+    int rc = doc_length(p->ctx, p->terms[p->lead]->base.doc, &len);
+    if (!rc)
+        *cannot = dks_bm25_term(&p->ctx->bm25, p->idf, most, len) * (1.0 + DKS_PRUNE_SLACK) <=
+                  p->min;
+    return rc;
+}
+
 /* From the lead term's document on, finds the next phrase match. */
 static int phrase_align(phrase_iter *p)
 {
@@ -977,10 +1004,15 @@ static int phrase_align(phrase_iter *p)
                 return rc;
             continue;
         }
-        if ((rc = phrase_count(p, &p->freq)))
+        int cannot;
+        if ((rc = phrase_cannot_beat(p, &cannot)))
             return rc;
-        if (p->freq)
-            break;
+        if (!cannot) {
+            if ((rc = phrase_count(p, &p->freq)))
+                return rc;
+            if (p->freq)
+                break;
+        }
         if ((rc = term_next(lead)))
             return rc;
     }
@@ -1065,8 +1097,13 @@ static int phrase_explain(iter *it, explanation *e)
     return rc;
 }
 
-static const iter_ops phrase_ops = {phrase_next, phrase_skip_to, phrase_score,
-                                    ignore_min,  phrase_free,    phrase_explain};
+static void phrase_set_min(iter *it, double min)
+{
+    ((phrase_iter *)it)->min = min;
+}
+
+static const iter_ops phrase_ops = {phrase_next,    phrase_skip_to, phrase_score,
+                                    phrase_set_min, phrase_free,    phrase_explain};
 
 static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
 {
