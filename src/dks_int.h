@@ -78,7 +78,7 @@
 #define DKS_KEY_PREFIX 0x05
 
 /* Version numbers stored in the index (see docs/index-format.md). */
-#define DKS_FORMAT_VERSION 11u
+#define DKS_FORMAT_VERSION 12u
 /* Bumped whenever analysis changes the terms it makes of a text: the
  * writer re-analyses stored text to delete documents, so it must not
  * mix analyzer versions in one index. */
@@ -289,21 +289,26 @@ int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len);
 /* ------------------------------------------------------------------ */
 /* postings.c: the posting block codec (format in the file's header)   */
 
+/* A patched section of a block (postings.c): count numbers packed at one
+ * width, the n_exc wider ones with their high bits apart. */
+typedef struct dks_packed {
+    uint64_t n, n_exc;
+    unsigned bits, high_bits, index_bits;
+    const unsigned char *low, *index, *high;
+} dks_packed;
+
 typedef struct dks_block_header {
     uint32_t n;          /* documents in the block, 1..DKS_BLOCK_DOCS */
     uint32_t first_doc;  /* from the key */
     uint32_t last_doc;
     uint32_t max_tf;
     uint32_t min_len;    /* shortest document in the block (for score bounds) */
-    unsigned gap_bits;   /* bits of each packed doc gap */
-    const unsigned char *docs;      /* doc-gap section */
-    size_t docs_len;
-    const unsigned char *tfs;       /* term-frequency section */
-    size_t tfs_len;
+    dks_packed gaps;     /* doc gaps */
+    dks_packed tfs;      /* term frequencies - 1 (none if max_tf is 1) */
     const unsigned char *positions; /* position section */
     size_t positions_len;           /* 0: the key records no positions */
-    unsigned first_bits, pos_gap_bits;
-    const unsigned char *firsts, *pos_gaps;  /* within the position section */
+    uint64_t n_pos_gaps;
+    const unsigned char *pos_sections;  /* first positions, then gaps: patched */
 } dks_block_header;
 
 /* A block held in memory, for writing and for merging. */
@@ -327,6 +332,9 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
 /* Decodes doc ids and term frequencies (arrays of h->n), and checks the
  * position section against the frequencies. */
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);
+/* Whether the exceptions of the position section are in order (searches
+ * do not look: a wrong position is no crash; checks and merges do). */
+int dks_block_check_positions(const dks_block_header *h);
 /* The tf positions of document i of a decoded block with positions, into
  * out; gap_at: the sum of tf - 1 over the documents before it. */
 int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,

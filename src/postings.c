@@ -12,27 +12,40 @@
  *   last_delta  last document id - first document id
  *   max_tf      largest term frequency in the block
  *   min_len     shortest document length (tokens) in the block
- *   gap_bits    bits of each doc gap, 0..32
- *   doc gaps    n-1 numbers doc[i] - doc[i-1] - 1, gap_bits each
+ *   doc gaps    patched: n-1 numbers doc[i] - doc[i-1] - 1
  *   tfs         n numbers tf - 1, each in as many bits as max_tf - 1 needs
  *   positions   the rest; empty for keys that record no positions
  *               (dks_key_has_positions), else:
- *     first_bits  u8, 0..32
- *     gap_bits    u8, 0..32
- *     firsts      n numbers, first_bits each: each document's first position
- *     gaps        sum(tf) - n numbers, gap_bits each: for each document in
- *                 turn, position - previous position - 1 for its others
+ *     n_gaps      varint, sum(tf) - n; only if max_tf > 1
+ *     firsts      patched: n numbers, each document's first position
+ *     gaps        patched: n_gaps numbers, for each document in turn,
+ *                 position - previous position - 1 for its others
+ *
+ * A patched section packs its numbers at one width, and the few that need
+ * more (exceptions) keep their high bits apart, so that one large gap
+ * does not widen all the others.  A section of no numbers has no bytes.
+ *
+ *   width       u8: the bits of every number's low part, 0..32, | 0x80
+ *               when there are exceptions; then:
+ *     n_exc       varint, 1..count
+ *     high_bits   u8, 1..32 - width
+ *     indexes     n_exc numbers, ascending, in the bits count - 1 needs
+ *     highs       n_exc numbers of high_bits bits: number >> width
+ *   lows        count numbers of `width` bits: number & (2^width - 1)
+ *
+ * The writer picks the width that makes the section shortest.  A gap
+ * between documents of a frequent term is mostly small and now and then
+ * large, and so is a gap between positions.
  *
  * The header lets a reader skip a block (last doc) or bound its score
  * (max_tf, min_len) without decoding it, and a ranked query that needs no
  * positions never touches the position section.  Everything after the
- * header is bit-packed, least significant bit first, each section padded
- * to a whole byte: most frequencies are 1, and a block whose largest is 1
- * spends no bits on them at all.  Positions are packed too, first
- * positions apart from the gaps (they spread over the whole document,
- * gaps are short), and a document's positions are found without reading
- * the others': its first is number i, its gaps start after the tf - 1 of
- * the documents before it.
+ * header is bit-packed, least significant bit first, each run of numbers
+ * padded to a whole byte: most frequencies are 1, and a block whose
+ * largest is 1 spends no bits on them at all.  First positions are apart
+ * from the gaps (they spread over the whole document, gaps are short), and
+ * a document's positions are found without reading the others': its first
+ * is number i, its gaps start after the tf - 1 of the documents before it.
  *
  * Index bytes are untrusted: every decoder checks every length and
  * returns DKS_ECORRUPT rather than reading past the value.
@@ -43,38 +56,120 @@
 #include "dks_int.h"
 
 /* Bits that hold v. */
-static unsigned bit_width(uint32_t v)
+static unsigned bit_width(uint64_t v)
 {
-    return v ? 32u - (unsigned)__builtin_clz(v) : 0;
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0;
 }
 
-static size_t packed_bytes(uint32_t n, unsigned bits)
+static uint64_t packed_bytes(uint64_t n, unsigned bits)
 {
-    return ((size_t)n * bits + 7) / 8;
+    return (n * bits + 7) / 8;
 }
 
-/* Appends n numbers of `bits` bits each (every one fits), padded to a byte. */
-static int pack(dks_buf *out, const uint32_t *v, size_t n, unsigned bits)
+static size_t varint_bytes(uint64_t v)
 {
-    size_t bytes = ((uint64_t)n * bits + 7) / 8;
-    int rc = dks_buf_reserve(out, bytes);
-    if (rc || bits == 0)
-        return rc;
-    unsigned char *o = out->data + out->len;
-    uint64_t acc = 0;
-    unsigned have = 0;
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+/* Writes numbers of a given width one after another into reserved bytes,
+ * least significant bit first. */
+typedef struct bit_writer {
+    unsigned char *o;
+    uint64_t acc;
+    unsigned have;
+} bit_writer;
+
+static void put_bits(bit_writer *w, uint32_t v, unsigned bits)
+{
+    w->acc |= (uint64_t)v << w->have;
+    w->have += bits;
+    while (w->have >= 8) {
+        *w->o++ = (unsigned char)w->acc;
+        w->acc >>= 8;
+        w->have -= 8;
+    }
+}
+
+/* Pads to a whole byte. */
+static void end_bits(bit_writer *w)
+{
+    if (w->have)
+        *w->o++ = (unsigned char)w->acc;
+    w->acc = 0;
+    w->have = 0;
+}
+
+/* The first byte of a patched section: the width, and this bit when there
+ * are exceptions. */
+#define PATCHED 0x80
+
+/* The section's length with low bits `bits` wide, `above` numbers wider
+ * than that and `widest` the bits of the largest. */
+static uint64_t patched_bytes(uint64_t n, unsigned bits, uint64_t above, unsigned widest)
+{
+    uint64_t len = 1 + packed_bytes(n, bits);
+    if (above)
+        len += varint_bytes(above) + 1 + packed_bytes(above, bit_width(n - 1)) +
+               packed_bytes(above, widest - bits);
+    return len;
+}
+
+/* Appends v[0..n) as a patched section, at the width that makes it
+ * shortest; nothing when n is 0. */
+static int pack_patched(dks_buf *out, const uint32_t *v, size_t n)
+{
+    if (n == 0)
+        return DKS_OK;
+    uint64_t count[33] = {0};
+    unsigned widest = 0;
     for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)v[i] << have;
-        have += bits;
-        while (have >= 8) {
-            *o++ = (unsigned char)acc;
-            acc >>= 8;
-            have -= 8;
+        unsigned w = bit_width(v[i]);
+        count[w]++;
+        if (w > widest)
+            widest = w;
+    }
+    unsigned bits = widest;
+    uint64_t best = patched_bytes(n, widest, 0, widest), above = 0, n_exc = 0;
+    for (unsigned b = widest; b-- > 0;) {
+        above += count[b + 1];
+        uint64_t len = patched_bytes(n, b, above, widest);
+        if (len < best) {
+            best = len;
+            bits = b;
+            n_exc = above;
         }
     }
-    if (have)
-        *o++ = (unsigned char)acc;
-    out->len += bytes;
+    int rc = dks_buf_reserve(out, best);
+    if (rc)
+        return rc;
+    bit_writer w = {out->data + out->len, 0, 0};
+    *w.o++ = (unsigned char)(bits | (n_exc ? PATCHED : 0));
+    if (n_exc) {
+        for (uint64_t x = n_exc;; x >>= 7) {
+            *w.o++ = (unsigned char)(x >= 0x80 ? (x & 0x7f) | 0x80 : x);
+            if (x < 0x80)
+                break;
+        }
+        unsigned index_bits = bit_width(n - 1), high_bits = widest - bits;
+        *w.o++ = (unsigned char)high_bits;
+        for (size_t i = 0; i < n; i++)
+            if (v[i] >> bits)
+                put_bits(&w, (uint32_t)i, index_bits);
+        end_bits(&w);
+        for (size_t i = 0; i < n; i++)
+            if (v[i] >> bits)
+                put_bits(&w, v[i] >> bits, high_bits);
+        end_bits(&w);
+    }
+    uint32_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    if (bits)
+        for (size_t i = 0; i < n; i++)
+            put_bits(&w, v[i] & mask, bits);
+    end_bits(&w);
+    out->len += best;
     return DKS_OK;
 }
 
@@ -104,89 +199,8 @@ static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *
     }
 }
 
-int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
-                    dks_block_header *h)
-{
-    const unsigned char *p = val, *end = val + len;
-    uint32_t last_delta, gap_bits;
-    int rc;
-    if ((rc = dks_varint_decode32(&p, end, &h->n)) ||
-        (rc = dks_varint_decode32(&p, end, &last_delta)) ||
-        (rc = dks_varint_decode32(&p, end, &h->max_tf)) ||
-        (rc = dks_varint_decode32(&p, end, &h->min_len)) ||
-        (rc = dks_varint_decode32(&p, end, &gap_bits)))
-        return rc;
-    /* (a larger max_tf would have readers allocate and walk positions that
-     * cannot be there) */
-    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || h->max_tf > DKS_MAX_TF ||
-        gap_bits > 32)
-        return DKS_ECORRUPT;
-    /* the last document is below DKS_DOC_END (in 64 bits: a first document
-     * of UINT32_MAX must not wrap the bound around) */
-    if ((uint64_t)first_doc + last_delta >= UINT32_MAX || (h->n == 1) != (last_delta == 0))
-        return DKS_ECORRUPT;
-    if (last_delta < h->n - 1)
-        return DKS_ECORRUPT;
-    size_t docs_len = packed_bytes(h->n - 1, gap_bits);
-    size_t tfs_len = packed_bytes(h->n, bit_width(h->max_tf - 1));
-    if (docs_len > (size_t)(end - p) || tfs_len > (size_t)(end - p) - docs_len)
-        return DKS_ECORRUPT;
-    h->first_doc = first_doc;
-    h->last_doc = first_doc + last_delta;
-    h->gap_bits = gap_bits;
-    h->docs = p;
-    h->docs_len = docs_len;
-    h->tfs = p + docs_len;
-    h->tfs_len = tfs_len;
-    h->positions = h->tfs + tfs_len;
-    h->positions_len = (size_t)(end - h->positions);
-    h->first_bits = h->pos_gap_bits = 0;
-    h->firsts = h->pos_gaps = NULL;
-    if (h->positions_len) {
-        if (h->positions_len < 2 || h->positions[0] > 32 || h->positions[1] > 32)
-            return DKS_ECORRUPT;
-        h->first_bits = h->positions[0];
-        h->pos_gap_bits = h->positions[1];
-        if (packed_bytes(h->n, h->first_bits) > h->positions_len - 2)
-            return DKS_ECORRUPT;
-        h->firsts = h->positions + 2;
-        h->pos_gaps = h->firsts + packed_bytes(h->n, h->first_bits);
-    }
-    return DKS_OK;
-}
-
-int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
-{
-    /* gaps into docs[1..], made absolute below */
-    unpack(h->docs, h->n - 1, h->gap_bits, docs + 1);
-    uint64_t doc = h->first_doc;
-    docs[0] = h->first_doc;
-    for (uint32_t i = 1; i < h->n; i++) {
-        doc += (uint64_t)docs[i] + 1;
-        if (doc > h->last_doc)
-            return DKS_ECORRUPT;
-        docs[i] = (uint32_t)doc;
-    }
-    if (doc != h->last_doc)
-        return DKS_ECORRUPT;
-    unpack(h->tfs, h->n, bit_width(h->max_tf - 1), tfs);
-    uint64_t gaps = 0;
-    for (uint32_t i = 0; i < h->n; i++) {
-        if (tfs[i] >= h->max_tf)
-            return DKS_ECORRUPT;
-        gaps += tfs[i];  /* tf - 1 gaps each */
-        tfs[i]++;
-    }
-    /* the position section holds exactly the numbers the frequencies say */
-    if (h->positions_len &&
-        h->positions_len != 2 + packed_bytes(h->n, h->first_bits) +
-                                (gaps * h->pos_gap_bits + 7) / 8)
-        return DKS_ECORRUPT;
-    return DKS_OK;
-}
-
-/* Number `index` of `bits` bits of a packed section whose bytes the
- * caller has checked. */
+/* Number `index` of `bits` bits of a packed run whose bytes the caller
+ * has checked. */
 static uint32_t packed_at(const unsigned char *p, uint64_t index, unsigned bits)
 {
     if (bits == 0)
@@ -198,19 +212,241 @@ static uint32_t packed_at(const unsigned char *p, uint64_t index, unsigned bits)
     return (uint32_t)((acc >> (bit & 7)) & (bits == 32 ? 0xffffffffu : (1u << bits) - 1));
 }
 
+/* Reads the patched section of n numbers at *p, up to end, and moves *p
+ * past it. */
+static int parse_patched(const unsigned char **p, const unsigned char *end, uint64_t n,
+                         dks_packed *s)
+{
+    memset(s, 0, sizeof *s);
+    if (n == 0)
+        return DKS_OK;
+    if (*p >= end || n > UINT32_MAX)
+        return DKS_ECORRUPT;
+    unsigned first = *(*p)++;
+    s->bits = first & ~PATCHED;
+    s->n = n;
+    s->index_bits = bit_width(n - 1);
+    if (s->bits > 32)
+        return DKS_ECORRUPT;
+    if (first & PATCHED) {
+        if (dks_varint_decode(p, end, &s->n_exc) || s->n_exc == 0 || s->n_exc > n ||
+            *p >= end)
+            return DKS_ECORRUPT;
+        uint64_t n_exc = s->n_exc;
+        s->high_bits = *(*p)++;
+        if (s->high_bits == 0 || s->bits + s->high_bits > 32)
+            return DKS_ECORRUPT;
+        uint64_t index_len = packed_bytes(n_exc, s->index_bits);
+        uint64_t high_len = packed_bytes(n_exc, s->high_bits);
+        if (index_len > (uint64_t)(end - *p) || high_len > (uint64_t)(end - *p) - index_len)
+            return DKS_ECORRUPT;
+        s->index = *p;
+        s->high = *p + index_len;
+        *p += index_len + high_len;
+    }
+    uint64_t low_len = packed_bytes(n, s->bits);
+    if (low_len > (uint64_t)(end - *p))
+        return DKS_ECORRUPT;
+    s->low = *p;
+    *p += low_len;
+    return DKS_OK;
+}
+
+/* Whether the exceptions' indexes ascend and stay below the count. */
+static int exceptions_valid(const dks_packed *s)
+{
+    uint64_t prev = 0;
+    for (uint64_t j = 0; j < s->n_exc; j++) {
+        uint64_t at = packed_at(s->index, j, s->index_bits);
+        if (at >= s->n || (j > 0 && at <= prev))
+            return 0;
+        prev = at;
+    }
+    return 1;
+}
+
+/* Every number of a section of at most DKS_BLOCK_DOCS. */
+static int unpack_patched(const dks_packed *s, uint32_t *out)
+{
+    unpack(s->low, (uint32_t)s->n, s->bits, out);
+    if (!s->n_exc)
+        return DKS_OK;
+    uint32_t at[DKS_BLOCK_DOCS], high[DKS_BLOCK_DOCS];
+    if (s->n > DKS_BLOCK_DOCS)
+        return DKS_ECORRUPT;
+    unpack(s->index, (uint32_t)s->n_exc, s->index_bits, at);
+    unpack(s->high, (uint32_t)s->n_exc, s->high_bits, high);
+    for (uint32_t j = 0; j < s->n_exc; j++) {
+        if (at[j] >= s->n || (j > 0 && at[j] <= at[j - 1]))
+            return DKS_ECORRUPT;
+        out[at[j]] |= high[j] << s->bits;
+    }
+    return DKS_OK;
+}
+
+/* The first exception at or after number i (n_exc if none). */
+static uint64_t exception_from(const dks_packed *s, uint64_t i)
+{
+    uint64_t lo = 0, hi = s->n_exc;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (packed_at(s->index, mid, s->index_bits) < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Reads numbers of a section in ascending order from a start, with the
+ * next exception at hand. */
+typedef struct patched_reader {
+    const dks_packed *s;
+    uint64_t exc;       /* the next exception */
+    uint64_t exc_at;    /* its index; UINT64_MAX when none is left */
+} patched_reader;
+
+static void exception_load(patched_reader *r)
+{
+    r->exc_at = r->exc < r->s->n_exc ? packed_at(r->s->index, r->exc, r->s->index_bits)
+                                     : UINT64_MAX;
+}
+
+static void patched_start(patched_reader *r, const dks_packed *s, uint64_t from)
+{
+    r->s = s;
+    r->exc = exception_from(s, from);
+    exception_load(r);
+}
+
+/* Number i, at or after the one read before. */
+static uint32_t patched_next(patched_reader *r, uint64_t i)
+{
+    uint32_t v = packed_at(r->s->low, i, r->s->bits);
+    if (i == r->exc_at) {
+        v |= packed_at(r->s->high, r->exc++, r->s->high_bits) << r->s->bits;
+        exception_load(r);
+    }
+    return v;
+}
+
+int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
+                    dks_block_header *h)
+{
+    const unsigned char *p = val, *end = val + len;
+    uint32_t last_delta;
+    int rc;
+    if ((rc = dks_varint_decode32(&p, end, &h->n)) ||
+        (rc = dks_varint_decode32(&p, end, &last_delta)) ||
+        (rc = dks_varint_decode32(&p, end, &h->max_tf)) ||
+        (rc = dks_varint_decode32(&p, end, &h->min_len)))
+        return rc;
+    /* (a larger max_tf would have readers allocate and walk positions that
+     * cannot be there) */
+    if (h->n == 0 || h->n > DKS_BLOCK_DOCS || h->max_tf == 0 || h->max_tf > DKS_MAX_TF)
+        return DKS_ECORRUPT;
+    /* the last document is below DKS_DOC_END (in 64 bits: a first document
+     * of UINT32_MAX must not wrap the bound around) */
+    if ((uint64_t)first_doc + last_delta >= UINT32_MAX || (h->n == 1) != (last_delta == 0))
+        return DKS_ECORRUPT;
+    if (last_delta < h->n - 1)
+        return DKS_ECORRUPT;
+    if ((rc = parse_patched(&p, end, h->n - 1, &h->gaps)))
+        return rc;
+    /* with every frequency 1 there are none to store */
+    if ((rc = parse_patched(&p, end, h->max_tf > 1 ? h->n : 0, &h->tfs)))
+        return rc;
+    h->first_doc = first_doc;
+    h->last_doc = first_doc + last_delta;
+    h->positions = p;
+    h->positions_len = (size_t)(end - h->positions);
+    h->n_pos_gaps = 0;
+    if (h->positions_len) {
+        /* with every frequency 1 there are no gaps, and no count of them */
+        p = h->positions;
+        if (h->max_tf > 1 && ((rc = dks_varint_decode(&p, end, &h->n_pos_gaps)) ||
+                              h->n_pos_gaps == 0 ||
+                              h->n_pos_gaps > (uint64_t)h->n * (h->max_tf - 1)))
+            return DKS_ECORRUPT;
+        /* the sections are read when positions are asked for */
+        h->pos_sections = p;
+    }
+    return DKS_OK;
+}
+
+/* The two sections of a block's positions, which must fill the rest of
+ * its value. */
+static int parse_positions(const dks_block_header *h, dks_packed *firsts, dks_packed *gaps)
+{
+    const unsigned char *p = h->pos_sections, *end = h->positions + h->positions_len;
+    if (!h->positions_len || parse_patched(&p, end, h->n, firsts) ||
+        parse_patched(&p, end, h->n_pos_gaps, gaps) || p != end)
+        return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
+{
+    /* gaps into docs[1..], made absolute below */
+    if (unpack_patched(&h->gaps, docs + 1))
+        return DKS_ECORRUPT;
+    uint64_t doc = h->first_doc;
+    docs[0] = h->first_doc;
+    for (uint32_t i = 1; i < h->n; i++) {
+        doc += (uint64_t)docs[i] + 1;
+        if (doc > h->last_doc)
+            return DKS_ECORRUPT;
+        docs[i] = (uint32_t)doc;
+    }
+    if (doc != h->last_doc)
+        return DKS_ECORRUPT;
+    if (h->max_tf == 1)
+        memset(tfs, 0, h->n * sizeof *tfs);
+    else if (unpack_patched(&h->tfs, tfs))
+        return DKS_ECORRUPT;
+    uint64_t gaps = 0;
+    for (uint32_t i = 0; i < h->n; i++) {
+        if (tfs[i] >= h->max_tf)
+            return DKS_ECORRUPT;
+        gaps += tfs[i];  /* tf - 1 gaps each */
+        tfs[i]++;
+    }
+    /* the position section holds exactly the numbers the frequencies say */
+    if (h->positions_len && h->n_pos_gaps != gaps)
+        return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+int dks_block_check_positions(const dks_block_header *h)
+{
+    dks_packed firsts, gaps;
+    if (!h->positions_len)
+        return DKS_OK;
+    return !parse_positions(h, &firsts, &gaps) && exceptions_valid(&firsts) &&
+                   exceptions_valid(&gaps)
+               ? DKS_OK
+               : DKS_ECORRUPT;
+}
+
 int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out)
 {
-    if (!h->positions_len || i >= h->n)
+    dks_packed firsts, gaps;
+    if (i >= h->n || parse_positions(h, &firsts, &gaps))
         return DKS_ECORRUPT;
-    uint64_t pos = packed_at(h->firsts, i, h->first_bits);
+    patched_reader r;
+    patched_start(&r, &firsts, i);
+    uint64_t pos = patched_next(&r, i);
     /* each position is above the one before, so tf of them from the first
      * must fit below the limit: known before reading tf - 1 gaps */
-    if (pos > DKS_MAX_POSITION || tf > DKS_MAX_POSITION + 1 - pos)
+    if (pos > DKS_MAX_POSITION || tf > DKS_MAX_POSITION + 1 - pos ||
+        (tf > 0 && gap_at + tf - 1 > h->n_pos_gaps))
         return DKS_ECORRUPT;
+    if (tf > 1)
+        patched_start(&r, &gaps, gap_at);
     for (uint32_t k = 0; k < tf; k++) {
         if (k)
-            pos += (uint64_t)packed_at(h->pos_gaps, gap_at + k - 1, h->pos_gap_bits) + 1;
+            pos += (uint64_t)patched_next(&r, gap_at + k - 1) + 1;
         if (pos > DKS_MAX_POSITION)
             return DKS_ECORRUPT;
         out[k] = (uint32_t)pos;
@@ -220,7 +456,7 @@ int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, 
 
 int dks_block_encode(dks_block_data *b, dks_buf *out)
 {
-    uint32_t min_len = UINT32_MAX, max_tf = 0, max_gap = 0;
+    uint32_t min_len = UINT32_MAX, max_tf = 0;
     uint32_t gaps[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     uint64_t total_tf = 0;
     if (b->n == 0 || b->n > DKS_BLOCK_DOCS)
@@ -230,8 +466,6 @@ int dks_block_encode(dks_block_data *b, dks_buf *out)
             if (b->docs[i] <= b->docs[i - 1])
                 return DKS_EINVAL;
             gaps[i - 1] = b->docs[i] - b->docs[i - 1] - 1;
-            if (gaps[i - 1] > max_gap)
-                max_gap = gaps[i - 1];
         }
         if (b->tfs[i] == 0)
             return DKS_EINVAL;
@@ -244,44 +478,34 @@ int dks_block_encode(dks_block_data *b, dks_buf *out)
     }
     if (b->pos_n && b->pos_n != total_tf)
         return DKS_EINVAL;
-    unsigned gap_bits = bit_width(max_gap);
     out->len = 0;
     int rc;
     if ((rc = dks_buf_put_varint(out, b->n)) ||
         (rc = dks_buf_put_varint(out, b->docs[b->n - 1] - b->docs[0])) ||
         (rc = dks_buf_put_varint(out, max_tf)) ||
         (rc = dks_buf_put_varint(out, min_len)) ||
-        (rc = dks_buf_put_varint(out, gap_bits)) ||
-        (rc = pack(out, gaps, b->n - 1, gap_bits)) ||
-        (rc = pack(out, tfs, b->n, bit_width(max_tf - 1))))
+        (rc = pack_patched(out, gaps, b->n - 1)) ||
+        (rc = pack_patched(out, tfs, max_tf > 1 ? b->n : 0)))
         return rc;
     if (!b->pos_n)
         return DKS_OK;
-    /* the first positions and the gaps, each packed at the width of its
-     * largest */
     size_t n_gaps = b->pos_n - b->n;
     while (b->gaps_cap < n_gaps)
         if ((rc = dks_grow(&b->gaps, b->gaps_cap, &b->gaps_cap, sizeof *b->gaps, 1024)))
             return rc;
-    uint32_t firsts[DKS_BLOCK_DOCS], max_first = 0, max_pos_gap = 0;
+    uint32_t firsts[DKS_BLOCK_DOCS];
     size_t at = 0, g = 0;
     for (uint32_t i = 0; i < b->n; i++) {
         firsts[i] = b->pos[at];
-        if (firsts[i] > max_first)
-            max_first = firsts[i];
         for (uint32_t k = 1; k < b->tfs[i]; k++, g++) {
             if (b->pos[at + k] <= b->pos[at + k - 1])
                 return DKS_EINVAL;
             b->gaps[g] = b->pos[at + k] - b->pos[at + k - 1] - 1;
-            if (b->gaps[g] > max_pos_gap)
-                max_pos_gap = b->gaps[g];
         }
         at += b->tfs[i];
     }
-    unsigned char widths[2] = {(unsigned char)bit_width(max_first),
-                               (unsigned char)bit_width(max_pos_gap)};
-    if ((rc = dks_buf_append(out, widths, 2)) || (rc = pack(out, firsts, b->n, widths[0])) ||
-        (rc = pack(out, b->gaps, n_gaps, widths[1])))
+    if ((max_tf > 1 && (rc = dks_buf_put_varint(out, n_gaps))) ||
+        (rc = pack_patched(out, firsts, b->n)) || (rc = pack_patched(out, b->gaps, n_gaps)))
         return rc;
     return DKS_OK;
 }
@@ -305,6 +529,8 @@ void dks_block_data_free(dks_block_data *b)
 int dks_block_load(const dks_block_header *h, dks_block_data *b)
 {
     int rc = dks_block_decode(h, b->docs, b->tfs);
+    if (!rc)
+        rc = dks_block_check_positions(h);
     if (rc)
         return rc;
     b->n = h->n;

@@ -57,23 +57,31 @@ static void test_varint_round_trip(void **state)
     assert_int_equal(dks_varint_decode32(&p, big + n, &v32), DKS_ECORRUPT);
 }
 
+/* A gap up to max; with skew, most are small and one in sixteen is any
+ * size, as between the documents of a frequent word: the encoder then
+ * packs the small ones narrow and patches the others. */
+static uint32_t random_gap(uint32_t max, int skew)
+{
+    return 1 + (skew && rnd() % 16 ? rnd() % 4 : rnd() % max);
+}
+
 /* Fills a block with n random documents and positions. */
 static void random_block(dks_block_data *b, uint32_t n, uint32_t first, uint32_t max_gap,
-                         uint32_t max_tf, uint32_t positions[][16])
+                         uint32_t max_tf, int skew, uint32_t positions[][16])
 {
     b->n = n;
     b->pos_n = 0;
     uint32_t doc = first;
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            doc += 1 + rnd() % max_gap;
+            doc += random_gap(max_gap, skew);
         b->docs[i] = doc;
         b->tfs[i] = 1 + rnd() % max_tf;
         b->lens[i] = 5 + rnd() % 5000;
         uint32_t pos = rnd() % 1000;
         for (uint32_t j = 0; j < b->tfs[i]; j++) {
             positions[i][j] = pos;
-            pos += 1 + rnd() % 300;
+            pos += random_gap(300, skew);
         }
         assert_int_equal(dks_block_pos_reserve(b, b->tfs[i]), DKS_OK);
         memcpy(b->pos + b->pos_n, positions[i], b->tfs[i] * sizeof *b->pos);
@@ -92,7 +100,7 @@ static void test_block_round_trip(void **state)
         uint32_t max_gap = round % 3 == 0 ? 1 : round % 3 == 1 ? 100 : 1000000;
         uint32_t first = rnd() % 1000000;
         /* all frequencies 1 (packed in no bits at all) every fifth round */
-        random_block(&b, n, first, max_gap, round % 5 ? 16 : 1, positions);
+        random_block(&b, n, first, max_gap, round % 5 ? 16 : 1, round % 2, positions);
         assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
 
         dks_block_header h;
@@ -170,7 +178,7 @@ static void test_damaged_blocks_are_detected(void **state)
     static uint32_t positions[DKS_BLOCK_DOCS][16];
     dks_block_data b = {0};
     dks_buf enc = {0};
-    random_block(&b, 100, 1000, 50, 16, positions);
+    random_block(&b, 100, 1000, 5000, 16, 1, positions);
     assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
     assert_int_equal(decode_all(enc.data, enc.len, 1000), DKS_OK);
 
@@ -212,22 +220,60 @@ static void test_impossible_frequencies_are_corrupt(void **state)
     /* one document, tf 2^31: more occurrences than a document has bytes,
      * refused from the header */
     static const unsigned char too_many[] = {
-        1, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 0,  /* n, last, max_tf 2^31, min_len, gap bits */
-        0xff, 0xff, 0xff, 0x7f,                    /* tf - 1 in 31 bits */
-        0, 0};                                     /* first bits 0, gap bits 0 */
+        1, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 1,  /* n, last, max_tf 2^31, min_len (no gaps) */
+        31, 0xff, 0xff, 0xff, 0x7f,             /* tf - 1 in 31 bits */
+        0xfe, 0xff, 0xff, 0xff, 0x07,           /* 2^31 - 1 position gaps */
+        0, 0};                                  /* first in 0 bits, gaps in 0 bits */
     dks_block_header h;
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     assert_int_equal(dks_block_parse(too_many, sizeof too_many, 7, &h), DKS_ECORRUPT);
     /* tf 2^24 is possible, but not from a first position near the limit */
     static const unsigned char past_limit[] = {
-        1, 0, 0x80, 0x80, 0x80, 0x08, 1, 0,  /* max_tf 2^24 */
-        0xff, 0xff, 0xff,                    /* tf - 1 in 24 bits */
-        30, 0, 0xf5, 0xff, 0xff, 0x3f};      /* first bits 30, gap bits 0, first 2^30 - 11 */
+        1, 0, 0x80, 0x80, 0x80, 0x08, 1,  /* max_tf 2^24 */
+        24, 0xff, 0xff, 0xff,             /* tf - 1 in 24 bits */
+        0xff, 0xff, 0xff, 0x07,           /* 2^24 - 1 position gaps */
+        30, 0xf5, 0xff, 0xff, 0x3f,       /* first in 30 bits: 2^30 - 11 */
+        0};                               /* gaps in 0 bits */
     assert_int_equal(dks_block_parse(past_limit, sizeof past_limit, 7, &h), DKS_OK);
     assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
     assert_int_equal(tfs[0], (uint32_t)1 << 24);
     uint32_t pos[1];
     assert_int_equal(dks_block_positions(&h, 0, 0, tfs[0], pos), DKS_ECORRUPT);
+}
+
+/* One large gap among small ones is patched: the others stay narrow. */
+static void test_large_gaps_are_patched(void **state)
+{
+    (void)state;
+    dks_block_data b = {0};
+    dks_buf enc = {0};
+    b.n = DKS_BLOCK_DOCS;
+    for (uint32_t i = 0; i < b.n; i++) {
+        b.docs[i] = i + (i >= 64 ? 1000000 : 0);
+        b.tfs[i] = 1;
+        b.lens[i] = 10;
+    }
+    assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
+    /* at the widest gap's 20 bits the gaps alone would take 318 bytes */
+    assert_true(enc.len < 24);
+    dks_block_header h;
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    assert_int_equal(dks_block_parse(enc.data, enc.len, 0, &h), DKS_OK);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
+    assert_memory_equal(docs, b.docs, sizeof docs);
+    dks_buf_free(&enc);
+
+    /* Three documents from 10, the gaps 5 and 5 as two exceptions of a
+     * 0-bit section (their high bits 4 wide); then the same with the
+     * exceptions' indexes out of order. */
+    static const unsigned char patched[] = {3, 12, 1, 5, 0x80, 2, 4, 0x02, 0x55};
+    assert_int_equal(dks_block_parse(patched, sizeof patched, 10, &h), DKS_OK);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
+    assert_int_equal(docs[1], 16);
+    assert_int_equal(docs[2], 22);
+    static const unsigned char disordered[] = {3, 12, 1, 5, 0x80, 2, 4, 0x01, 0x55};
+    assert_int_equal(dks_block_parse(disordered, sizeof disordered, 10, &h), DKS_OK);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_ECORRUPT);
 }
 
 static void test_posting_keys(void **state)
@@ -257,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_encode_rejects_unsorted_docs),
         cmocka_unit_test(test_damaged_blocks_are_detected),
         cmocka_unit_test(test_impossible_frequencies_are_corrupt),
+        cmocka_unit_test(test_large_gaps_are_patched),
         cmocka_unit_test(test_posting_keys),
     };
     return cmocka_run_group_tests_name("postings", tests, NULL, NULL);
