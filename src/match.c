@@ -379,7 +379,29 @@ typedef struct and_iter {
     size_t n;
     iter **excluded;
     size_t n_excluded;
+    double min;         /* documents that cannot score above it are passed over */
 } and_iter;
+
+static int bound_at(iter *it, uint32_t doc, double *bound);
+
+/* Whether the lead's document cannot score above the minimum, from the
+ * lead's score and what the blocks of the others at it allow: then the
+ * others need not be moved to it and decoded. */
+static int and_cannot_beat(and_iter *a, uint32_t target, int *cannot)
+{
+    *cannot = 0;
+    if (a->min <= 0)
+        return DKS_OK;
+    double sum;
+    int rc = a->subs[0]->ops->score(a->subs[0], &sum);
+    for (size_t i = 1; i < a->n && !rc; i++) {
+        double b;
+        rc = bound_at(a->subs[i], target, &b);
+        sum += b;
+    }
+    *cannot = !rc && sum * (1.0 + DKS_PRUNE_SLACK) <= a->min;
+    return rc;
+}
 
 /* From subs[0]'s document on, finds the next document all operands share
  * and no excluded operand has. */
@@ -391,6 +413,14 @@ static int and_align(and_iter *a)
         if (target == DKS_DOC_END) {
             a->base.doc = DKS_DOC_END;
             return DKS_OK;
+        }
+        int cannot;
+        if ((rc = and_cannot_beat(a, target, &cannot)))
+            return rc;
+        if (cannot) {
+            if ((rc = a->subs[0]->ops->next(a->subs[0])))
+                return rc;
+            continue;
         }
         size_t i;
         for (i = 1; i < a->n; i++) {
@@ -456,6 +486,7 @@ static int and_score(iter *it, double *score)
 static void and_set_min(iter *it, double min)
 {
     and_iter *a = (and_iter *)it;
+    a->min = min;
     for (size_t i = 0; i < a->n; i++) {
         double others = a->base.max_score - a->subs[i]->max_score;
         if (min - others > 0)
@@ -556,12 +587,26 @@ static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[
 
 /* The most an operand may add to doc's score, known without decoding: 0
  * when it is past doc (it lacks it), for a term the bound of the block
- * that would hold doc (moved to, not decoded), else its max_score. */
+ * that would hold doc (moved to, not decoded), for an OR the sum of its
+ * operands', else its max_score. */
+static const iter_ops or_ops;
 static int bound_at(iter *it, uint32_t doc, double *bound)
 {
     *bound = 0;
     if (it->doc > doc)
         return DKS_OK;
+    if (it->ops == &or_ops) {
+        /* the sum of its operands' (an OR's are terms, phrases and ANDs) */
+        or_iter *o = (or_iter *)it;
+        for (size_t i = 0; i < o->n; i++) {
+            double b;
+            int rc = bound_at(o->subs[i], doc, &b);
+            if (rc)
+                return rc;
+            *bound += b;
+        }
+        return DKS_OK;
+    }
     if (it->ops != &term_ops) {
         *bound = it->max_score;
         return DKS_OK;
