@@ -379,29 +379,7 @@ typedef struct and_iter {
     size_t n;
     iter **excluded;
     size_t n_excluded;
-    double min;         /* documents that cannot score above it are passed over */
 } and_iter;
-
-static int bound_at(iter *it, uint32_t doc, double *bound);
-
-/* Whether the lead's document cannot score above the minimum, from the
- * lead's score and what the blocks of the others at it allow: then the
- * others need not be moved to it and decoded. */
-static int and_cannot_beat(and_iter *a, uint32_t target, int *cannot)
-{
-    *cannot = 0;
-    if (a->min <= 0)
-        return DKS_OK;
-    double sum;
-    int rc = a->subs[0]->ops->score(a->subs[0], &sum);
-    for (size_t i = 1; i < a->n && !rc; i++) {
-        double b;
-        rc = bound_at(a->subs[i], target, &b);
-        sum += b;
-    }
-    *cannot = !rc && sum * (1.0 + DKS_PRUNE_SLACK) <= a->min;
-    return rc;
-}
 
 /* From subs[0]'s document on, finds the next document all operands share
  * and no excluded operand has. */
@@ -413,14 +391,6 @@ static int and_align(and_iter *a)
         if (target == DKS_DOC_END) {
             a->base.doc = DKS_DOC_END;
             return DKS_OK;
-        }
-        int cannot;
-        if ((rc = and_cannot_beat(a, target, &cannot)))
-            return rc;
-        if (cannot) {
-            if ((rc = a->subs[0]->ops->next(a->subs[0])))
-                return rc;
-            continue;
         }
         size_t i;
         for (i = 1; i < a->n; i++) {
@@ -486,7 +456,6 @@ static int and_score(iter *it, double *score)
 static void and_set_min(iter *it, double min)
 {
     and_iter *a = (and_iter *)it;
-    a->min = min;
     for (size_t i = 0; i < a->n; i++) {
         double others = a->base.max_score - a->subs[i]->max_score;
         if (min - others > 0)
@@ -569,7 +538,6 @@ typedef struct or_iter {
     size_t *by_bound;
     size_t n_lazy;
     double *lazy_bound;
-    double *block_bound; /* the same from the blocks at the document at hand */
     double *part;       /* each operand's score for the document at hand */
     double score;       /* the current document's, found while pruning */
 } or_iter;
@@ -587,26 +555,12 @@ static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[
 
 /* The most an operand may add to doc's score, known without decoding: 0
  * when it is past doc (it lacks it), for a term the bound of the block
- * that would hold doc (moved to, not decoded), for an OR the sum of its
- * operands', else its max_score. */
-static const iter_ops or_ops;
+ * that would hold doc (moved to, not decoded), else its max_score. */
 static int bound_at(iter *it, uint32_t doc, double *bound)
 {
     *bound = 0;
     if (it->doc > doc)
         return DKS_OK;
-    if (it->ops == &or_ops) {
-        /* the sum of its operands' (an OR's are terms, phrases and ANDs) */
-        or_iter *o = (or_iter *)it;
-        for (size_t i = 0; i < o->n; i++) {
-            double b;
-            int rc = bound_at(o->subs[i], doc, &b);
-            if (rc)
-                return rc;
-            *bound += b;
-        }
-        return DKS_OK;
-    }
     if (it->ops != &term_ops) {
         *bound = it->max_score;
         return DKS_OK;
@@ -647,23 +601,22 @@ static int or_find(or_iter *o)
             score += o->part[k];
         }
         size_t i = o->n_lazy;
-        /* can the lazy operands lift it enough, at their most? */
-        int hopeless = i > 0 && (score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min;
-        if (i > 0 && !hopeless) {
-            /* perhaps: what their blocks at doc allow is most often much
-             * less than their maximum */
-            double sum = 0;
-            for (size_t j = 0; j < o->n_lazy; j++) {
-                double b;
-                if ((rc = bound_at(o->subs[o->by_bound[j]], doc, &b)))
-                    return rc;
-                o->block_bound[j] = sum += b;
-            }
-        }
-        for (; i > 0 && !hopeless; i--) {
-            if ((score + o->block_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
-                break;  /* the lazy operands left cannot lift it enough */
+        for (; i > 0; i--) {
+            /* the lazy operands left, at their most */
+            if ((score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+                break;
+            /* this one as far as its block at doc allows (most often much
+             * less than its maximum; 0 when its next block starts later),
+             * the others below it at their most */
             size_t k = o->by_bound[i - 1];
+            double bound;
+            if ((rc = bound_at(o->subs[k], doc, &bound)))
+                return rc;
+            double below = i > 1 ? o->lazy_bound[i - 2] : 0;
+            if ((score + bound + below) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+                break;
+            if (bound == 0)
+                continue;  /* it lacks doc */
             if ((rc = o->subs[k]->ops->skip_to(o->subs[k], doc)))
                 return rc;
             if (o->subs[k]->doc != doc)
@@ -672,7 +625,7 @@ static int or_find(or_iter *o)
                 return rc;
             score += o->part[k];
         }
-        if (i == 0 && !hopeless) {
+        if (i == 0) {
             /* summed in the operands' order, as without pruning, so a
              * score does not depend on when pruning began */
             score = 0;
@@ -758,9 +711,8 @@ static int or_prepare_pruning(or_iter *o)
     bound_entry *e = malloc(o->n * sizeof *e);
     o->by_bound = malloc(o->n * sizeof *o->by_bound);
     o->lazy_bound = malloc(o->n * sizeof *o->lazy_bound);
-    o->block_bound = malloc(o->n * sizeof *o->block_bound);
     o->part = malloc(o->n * sizeof *o->part);
-    if (!e || !o->by_bound || !o->lazy_bound || !o->block_bound || !o->part) {
+    if (!e || !o->by_bound || !o->lazy_bound || !o->part) {
         free(e);
         return DKS_ENOMEM;
     }
@@ -801,7 +753,6 @@ static void or_free(iter *it)
     or_iter *o = (or_iter *)it;
     free(o->by_bound);
     free(o->lazy_bound);
-    free(o->block_bound);
     free(o->part);
     free_iters(o->subs, o->n);
     free(o);
