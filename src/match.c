@@ -1794,69 +1794,111 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
 
 /* ---- a first threshold --------------------------------------------------- */
 
-/* A term's list is read for a first threshold only up to this many
- * documents: more would cost what the threshold saves. */
+/* The lists read for a first threshold: at most this many terms, of at
+ * most this many documents each and in all; more would cost what the
+ * threshold saves. */
+#define PRIME_TERMS 4
 #define PRIME_MAX_DF 512
+#define PRIME_MAX_POSTINGS 2048
+/* A query that visits fewer documents than this is over before a first
+ * threshold would pay for itself. */
+#define PRIME_MIN_COST 16384
 
-/* The keep-th best score the term t alone gives a document (0 if fewer
- * documents have it), read from a list of its own into a heap like the
- * hits'. */
-static int kth_score(match_ctx *ctx, const term_iter *t, size_t keep, double *kth)
+/* The keep-th best score the terms alone give a document (0 if fewer
+ * documents have any), read from lists of their own merged by document
+ * into a heap like the hits'. */
+static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, size_t keep,
+                     double *kth)
 {
     *kth = 0;
-    iter *it;
-    double idf;
-    int rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &it, &idf);
-    if (rc)
-        return rc;
-    ((term_iter *)it)->weight = t->weight;  /* a title key's weight was set already */
-    dks_hit_ref *best = malloc(keep * sizeof *best);
-    size_t n = 0;
-    if (!best)
-        rc = DKS_ENOMEM;
-    while (!rc && it->doc != DKS_DOC_END) {
-        dks_hit_ref h = {.doc = it->doc};
-        if ((rc = it->ops->score(it, &h.score)))
+    iter *its[PRIME_TERMS] = {0};
+    dks_hit_ref *best = calloc(keep ? keep : 1, sizeof *best);
+    int rc = best ? DKS_OK : DKS_ENOMEM;
+    for (size_t i = 0; i < n && !rc; i++) {
+        double idf;
+        const term_iter *t = terms[i];
+        rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &its[i], &idf);
+        if (!rc)
+            ((term_iter *)its[i])->weight = t->weight;  /* a title key's was set already */
+    }
+    size_t have = 0;
+    while (!rc) {
+        uint32_t doc = DKS_DOC_END;
+        for (size_t i = 0; i < n; i++)
+            if (its[i]->doc < doc)
+                doc = its[i]->doc;
+        if (doc == DKS_DOC_END)
             break;
-        if (n < keep) {
-            best[n] = h;
-            sift_up(best, n++);
+        /* a lower bound of the document's score: the parts these terms give */
+        dks_hit_ref h = {.doc = doc};
+        for (size_t i = 0; i < n && !rc; i++) {
+            double part = 0;
+            if (its[i]->doc != doc)
+                continue;
+            if (!(rc = its[i]->ops->score(its[i], &part)))
+                rc = its[i]->ops->next(its[i]);
+            h.score += part;
+        }
+        if (rc)
+            break;
+        if (have < keep) {
+            best[have] = h;
+            sift_up(best, have++);
         } else if (worse(&best[0], &h)) {
             best[0] = h;
-            sift_down(best, n, 0);
+            sift_down(best, have, 0);
         }
-        rc = it->ops->next(it);
     }
-    if (!rc && n == keep)
+    if (!rc && keep > 0 && have == keep)
         *kth = best[0].score;
     free(best);
-    it->ops->free(it);
+    for (size_t i = 0; i < n; i++)
+        if (its[i])
+            its[i]->ops->free(its[i]);
     return rc;
 }
 
+/* Orders terms by max_score, largest first. */
+static int cmp_max_score(const void *x, const void *y)
+{
+    const iter *a = *(iter *const *)x, *b = *(iter *const *)y;
+    return (a->max_score < b->max_score) - (a->max_score > b->max_score);
+}
+
 /* A lower bound of the keep-th best score, for an OR (or a single term)
- * at the root: every document of one of its terms is a hit, scored at
- * least what that term gives it, so the keep-th best that one term gives
- * bounds the keep-th best hit.  Pruning can start from there instead of
- * from the first keep documents in id order, which for a word whose rare
- * alternatives (a title word, a compound's head) decide the ranking are
- * far from the best. */
+ * at the root: every document of its terms is a hit, scored at least what
+ * those terms give it, so the keep-th best that a few short terms give
+ * together bounds the keep-th best hit.  Pruning can start from there
+ * instead of from the first keep documents in id order, which for a word
+ * whose rare alternatives (a title word, a compound's head) decide the
+ * ranking are far from the best. */
 static int first_threshold(match_ctx *ctx, iter *root, size_t keep, double *theta)
 {
     *theta = 0;
     iter **subs = &root;
     size_t n = 1;
+    if (root->cost < PRIME_MIN_COST)
+        return DKS_OK;
     if (root->ops == &or_ops) {
         subs = ((or_iter *)root)->subs;
         n = ((or_iter *)root)->n;
     }
-    /* the term with the most to give, of those short enough to read */
-    const term_iter *best = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (subs[i]->ops == &term_ops && subs[i]->cost >= keep && subs[i]->cost <= PRIME_MAX_DF &&
-            (!best || subs[i]->max_score > best->base.max_score))
-            best = (const term_iter *)subs[i];
-    return best ? kth_score(ctx, best, keep, theta) : DKS_OK;
+    /* the terms with the most to give, of those short enough to read */
+    const term_iter *short_terms[DKS_MAX_QUERY_TERMS * 8];
+    size_t n_short = 0;
+    for (size_t i = 0; i < n && n_short < sizeof short_terms / sizeof short_terms[0]; i++)
+        if (subs[i]->ops == &term_ops && subs[i]->cost <= PRIME_MAX_DF)
+            short_terms[n_short++] = (const term_iter *)subs[i];
+    qsort(short_terms, n_short, sizeof *short_terms, cmp_max_score);
+    const term_iter *chosen[PRIME_TERMS];
+    size_t n_chosen = 0;
+    uint64_t postings = 0;
+    for (size_t i = 0; i < n_short && n_chosen < PRIME_TERMS; i++)
+        if (postings + short_terms[i]->base.cost <= PRIME_MAX_POSTINGS) {
+            postings += short_terms[i]->base.cost;
+            chosen[n_chosen++] = short_terms[i];
+        }
+    return postings >= keep ? kth_score(ctx, chosen, n_chosen, keep, theta) : DKS_OK;
 }
 
 int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
