@@ -97,7 +97,13 @@ typedef struct request {
     struct timespec started;
     unsigned status;
     size_t bytes;
-    int cached;            /* answered from the cache */
+    /* for a search or a completion: the index it reads, the state of it
+     * its answer is kept for (when `cacheable`), and whether it came from
+     * the cache */
+    dks_index *index;
+    index_state state;
+    int cacheable;
+    int cached;
 } request;
 
 static double elapsed_ms(const struct timespec *since)
@@ -223,35 +229,13 @@ static enum MHD_Result send_page(struct MHD_Connection *c, request *rq, unsigned
 
 /* ---- the cache of answers ---------------------------------------------------- */
 
-/* The state of the index an answer comes from: 0 when there is no cache
- * or the index cannot say, and the answer is not kept. */
-static int cache_state(const server *s, held_index *h, index_state *out)
-{
-    out->handle = h->number;
-    return s->cache && dks_index_commit_id(h->index, &out->commit) == DKS_OK;
-}
-
-/* Answers from the cache when it holds this request's answer for the
- * index's state: MHD_YES or MHD_NO as sent, or -1 when it does not. */
-static int send_cached(server *s, struct MHD_Connection *c, request *rq, index_state state)
-{
-    char *body;
-    size_t len;
-    const char *type;
-    if (answer_cache_get(s->cache, rq->uri, state, &body, &len, &type) != 0)
-        return -1;
-    rq->cached = 1;
-    return send_response(c, rq, MHD_HTTP_OK, type, "no-store", body, len, MHD_RESPMEM_MUST_FREE);
-}
-
-/* A search's or a suggestion's answer, kept for the next request that
- * asks the same when `state` is given. */
+/* A search's or a completion's answer, kept for the next request that
+ * asks the same. */
 static enum MHD_Result send_answer(server *s, struct MHD_Connection *c, request *rq,
-                                   const index_state *state, const char *type, char *body,
-                                   size_t len)
+                                   const char *type, char *body, size_t len)
 {
-    if (state)
-        answer_cache_put(s->cache, rq->uri, *state, type, body, len);
+    if (rq->cacheable)
+        answer_cache_put(s->cache, rq->uri, rq->state, type, body, len);
     return send_response(c, rq, MHD_HTTP_OK, type, "no-store", body, len, MHD_RESPMEM_MUST_FREE);
 }
 
@@ -346,16 +330,8 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
         .filters = filters.values, .n_filters = filters.n,
         .facets = facets.values, .n_facets = facets.n,
     };
-    held_index *h = acquire(s);
-    index_state state;
-    int cacheable = cache_state(s, h, &state), sent;
-    if (cacheable && (sent = send_cached(s, c, rq, state)) >= 0) {
-        release(s, h);
-        return (enum MHD_Result)sent;
-    }
     dks_results *res;
-    int rc = dks_search(h->index, q ? q : "", q ? strlen(q) : 0, &opt, &res, &err);
-    release(s, h);
+    int rc = dks_search(rq->index, q ? q : "", q ? strlen(q) : 0, &opt, &res, &err);
     if (rc) {
         unsigned status = rc == DKS_EQUERY || rc == DKS_ELIMIT || rc == DKS_EINVAL
                               ? MHD_HTTP_BAD_REQUEST
@@ -381,8 +357,7 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
         free(body);
         return send_text(c, rq, 500, "out of memory\n");
     }
-    return send_answer(s, c, rq, cacheable ? &state : NULL, page ? PAGE_TYPE : JSON_TYPE, body,
-                       len);
+    return send_answer(s, c, rq, page ? PAGE_TYPE : JSON_TYPE, body, len);
 }
 
 static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request *rq)
@@ -394,16 +369,8 @@ static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request 
         set_detail(&err, "limit is 0 to 20");
         return send_error(c, rq, MHD_HTTP_BAD_REQUEST, q, DKS_ELIMIT, &err);
     }
-    held_index *h = acquire(s);
-    index_state state;
-    int cacheable = cache_state(s, h, &state), sent;
-    if (cacheable && (sent = send_cached(s, c, rq, state)) >= 0) {
-        release(s, h);
-        return (enum MHD_Result)sent;
-    }
     dks_completions *done;
-    int rc = dks_complete(h->index, q ? q : "", q ? strlen(q) : 0, (size_t)limit, &done, &err);
-    release(s, h);
+    int rc = dks_complete(rq->index, q ? q : "", q ? strlen(q) : 0, (size_t)limit, &done, &err);
     if (rc)
         return send_error(c, rq, rc == DKS_ELIMIT ? MHD_HTTP_BAD_REQUEST : 500, q, rc, &err);
     char *json;
@@ -411,7 +378,7 @@ static enum MHD_Result api_suggest(server *s, struct MHD_Connection *c, request 
     rc = dks_completions_json(done, &json, &len);
     dks_completions_free(done);
     return rc ? send_text(c, rq, 500, "out of memory\n")
-              : send_answer(s, c, rq, cacheable ? &state : NULL, JSON_TYPE, json, len);
+              : send_answer(s, c, rq, JSON_TYPE, json, len);
 }
 
 static enum MHD_Result api_info(server *s, struct MHD_Connection *c, request *rq)
@@ -444,18 +411,45 @@ static const dks_web_file *web_file(const char *path)
     return NULL;
 }
 
+/* A search (as JSON or as a page) or a completion: from the cache when it
+ * holds this URI's answer for the index as it is now (only answers that
+ * succeeded are kept, so a request refused is never found there), else
+ * worked out, and kept. */
+static enum MHD_Result search_or_complete(server *s, struct MHD_Connection *c, request *rq,
+                                          int suggest, int page)
+{
+    held_index *h = acquire(s);
+    rq->index = h->index;
+    rq->state.handle = h->number;
+    rq->cacheable = s->cache && dks_index_commit_id(h->index, &rq->state.commit) == DKS_OK;
+    char *body;
+    size_t len;
+    const char *type;
+    enum MHD_Result ok;
+    if (rq->cacheable &&
+        answer_cache_get(s->cache, rq->uri, rq->state, &body, &len, &type) == 0) {
+        rq->cached = 1;
+        ok = send_response(c, rq, MHD_HTTP_OK, type, "no-store", body, len,
+                           MHD_RESPMEM_MUST_FREE);
+    } else {
+        ok = suggest ? api_suggest(s, c, rq) : api_search(s, c, rq, page);
+    }
+    release(s, h);
+    return ok;
+}
+
 static enum MHD_Result route(server *s, struct MHD_Connection *c, request *rq, const char *url)
 {
     if (strcmp(url, "/api/search") == 0)
-        return api_search(s, c, rq, 0);
+        return search_or_complete(s, c, rq, 0, 0);
     if (strcmp(url, "/api/suggest") == 0)
-        return api_suggest(s, c, rq);
+        return search_or_complete(s, c, rq, 1, 0);
     if (strcmp(url, "/api/info") == 0)
         return api_info(s, c, rq);
     if (strcmp(url, "/healthz") == 0)
         return send_text(c, rq, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/") == 0 && MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"))
-        return api_search(s, c, rq, 1);
+        return search_or_complete(s, c, rq, 0, 1);
     const dks_web_file *f = web_file(strcmp(url, "/") == 0 ? "/index.html" : url);
     if (f)
         return send_response(c, rq, MHD_HTTP_OK, f->type,
