@@ -308,7 +308,7 @@ typedef struct dks_block_header {
     const unsigned char *positions; /* position section */
     size_t positions_len;           /* 0: the key records no positions */
     uint64_t n_pos_gaps;
-    const unsigned char *pos_sections;  /* first positions, then gaps: patched */
+    dks_packed firsts, pos_gaps;    /* within the position section */
 } dks_block_header;
 
 /* A block held in memory, for writing and for merging. */

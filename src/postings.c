@@ -368,20 +368,13 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
                               h->n_pos_gaps == 0 ||
                               h->n_pos_gaps > (uint64_t)h->n * (h->max_tf - 1)))
             return DKS_ECORRUPT;
-        /* the sections are read when positions are asked for */
-        h->pos_sections = p;
+        /* the two sections fill the rest of the value */
+        if ((rc = parse_patched(&p, end, h->n, &h->firsts)) ||
+            (rc = parse_patched(&p, end, h->n_pos_gaps, &h->pos_gaps)))
+            return rc;
+        if (p != end)
+            return DKS_ECORRUPT;
     }
-    return DKS_OK;
-}
-
-/* The two sections of a block's positions, which must fill the rest of
- * its value. */
-static int parse_positions(const dks_block_header *h, dks_packed *firsts, dks_packed *gaps)
-{
-    const unsigned char *p = h->pos_sections, *end = h->positions + h->positions_len;
-    if (!h->positions_len || parse_patched(&p, end, h->n, firsts) ||
-        parse_patched(&p, end, h->n_pos_gaps, gaps) || p != end)
-        return DKS_ECORRUPT;
     return DKS_OK;
 }
 
@@ -419,11 +412,7 @@ int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
 
 int dks_block_check_positions(const dks_block_header *h)
 {
-    dks_packed firsts, gaps;
-    if (!h->positions_len)
-        return DKS_OK;
-    return !parse_positions(h, &firsts, &gaps) && exceptions_valid(&firsts) &&
-                   exceptions_valid(&gaps)
+    return !h->positions_len || (exceptions_valid(&h->firsts) && exceptions_valid(&h->pos_gaps))
                ? DKS_OK
                : DKS_ECORRUPT;
 }
@@ -431,11 +420,10 @@ int dks_block_check_positions(const dks_block_header *h)
 int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out)
 {
-    dks_packed firsts, gaps;
-    if (i >= h->n || parse_positions(h, &firsts, &gaps))
+    if (!h->positions_len || i >= h->n)
         return DKS_ECORRUPT;
     patched_reader r;
-    patched_start(&r, &firsts, i);
+    patched_start(&r, &h->firsts, i);
     uint64_t pos = patched_next(&r, i);
     /* each position is above the one before, so tf of them from the first
      * must fit below the limit: known before reading tf - 1 gaps */
@@ -443,7 +431,7 @@ int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, 
         (tf > 0 && gap_at + tf - 1 > h->n_pos_gaps))
         return DKS_ECORRUPT;
     if (tf > 1)
-        patched_start(&r, &gaps, gap_at);
+        patched_start(&r, &h->pos_gaps, gap_at);
     for (uint32_t k = 0; k < tf; k++) {
         if (k)
             pos += (uint64_t)patched_next(&r, gap_at + k - 1) + 1;
