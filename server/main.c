@@ -50,8 +50,7 @@
 #define MAX_LIMIT 50                /* hits a page */
 #define MAX_OFFSET 1000             /* paging past this is for programs, not people */
 #define MAX_FILTERS 8
-#define MAX_FACETS 8
-#define MAX_SERVER_FACETS 16
+#define MAX_FACETS 8          /* also of --facet: the page asks for all of them */
 /* How often at most the server asks whether the index was compacted into
  * a copy (a stat of its directory). */
 #define RECHECK_NS 250000000L
@@ -84,7 +83,7 @@ typedef struct server {
     uint64_t handles_opened;
     struct timespec checked;
     answer_cache *cache;        /* NULL: every request is searched afresh */
-    const char *facets[MAX_SERVER_FACETS];
+    const char *facets[MAX_FACETS];
     size_t n_facets;
     int quiet;
 } server;
@@ -170,8 +169,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, request *rq, unsi
                                      enum MHD_ResponseMemoryMode mode)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-    if (!r)
+    if (!r) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(body);
         return MHD_NO;
+    }
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
         MHD_add_response_header(r, security_headers[i][0], security_headers[i][1]);
     MHD_add_response_header(r, "Content-Type", type);
@@ -321,9 +323,6 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
         return page ? send_page(c, rq, MHD_HTTP_BAD_REQUEST, q, 0, NULL, err.message)
                     : send_error(c, rq, MHD_HTTP_BAD_REQUEST, q, DKS_ELIMIT, &err);
     }
-    if (page && facets.n == 0)
-        for (size_t i = 0; i < s->n_facets && i < MAX_FACETS; i++)
-            facets.values[facets.n++] = s->facets[i];
     dks_search_options opt = {
         .limit = (size_t)limit, .offset = (size_t)offset,
         .as_you_type = typing && strcmp(typing, "1") == 0,
@@ -448,7 +447,9 @@ static enum MHD_Result route(server *s, struct MHD_Connection *c, request *rq, c
         return api_info(s, c, rq);
     if (strcmp(url, "/healthz") == 0)
         return send_text(c, rq, MHD_HTTP_OK, "ok\n");
-    if (strcmp(url, "/") == 0 && MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"))
+    /* the form sent without a query is the page itself */
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+    if (strcmp(url, "/") == 0 && q && *q)
         return search_or_complete(s, c, rq, 0, 1);
     const dks_web_file *f = web_file(strcmp(url, "/") == 0 ? "/index.html" : url);
     if (f)
@@ -598,8 +599,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             listen_at = argv[++i];
         } else if (strcmp(argv[i], "--facet") == 0 && i + 1 < argc) {
-            if (s.n_facets == MAX_SERVER_FACETS) {
-                fprintf(stderr, PROG ": at most %d --facet\n", MAX_SERVER_FACETS);
+            if (s.n_facets == MAX_FACETS) {
+                fprintf(stderr, PROG ": at most %d --facet\n", MAX_FACETS);
                 return 2;
             }
             s.facets[s.n_facets++] = argv[++i];

@@ -281,6 +281,10 @@ static void test_page_and_static_files(void **state)
     r = get_ok("/style.css");
     expect_header(&r, "Content-Type: text/css");
     reply_free(&r);
+    /* the form sent with an empty box: the page, not an error */
+    r = get_ok("/?q=");
+    assert_contains(r.body, "<form");
+    reply_free(&r);
     /* without JavaScript: the form's answer is a page with the hits marked */
     r = get_ok("/?q=cyklerne");
     assert_contains(r.body, "resultat");
