@@ -66,6 +66,12 @@ static uint64_t packed_bytes(uint64_t n, unsigned bits)
     return (n * bits + 7) / 8;
 }
 
+/* The low `bits` bits set (bits 0..32). */
+static uint32_t low_mask(unsigned bits)
+{
+    return bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+}
+
 static size_t varint_bytes(uint64_t v)
 {
     size_t n = 1;
@@ -148,11 +154,7 @@ static int pack_patched(dks_buf *out, const uint32_t *v, size_t n)
     bit_writer w = {out->data + out->len, 0, 0};
     *w.o++ = (unsigned char)(bits | (n_exc ? PATCHED : 0));
     if (n_exc) {
-        for (uint64_t x = n_exc;; x >>= 7) {
-            *w.o++ = (unsigned char)(x >= 0x80 ? (x & 0x7f) | 0x80 : x);
-            if (x < 0x80)
-                break;
-        }
+        w.o += dks_varint_encode(w.o, n_exc);
         unsigned index_bits = bit_width(n - 1), high_bits = widest - bits;
         *w.o++ = (unsigned char)high_bits;
         for (size_t i = 0; i < n; i++)
@@ -164,7 +166,7 @@ static int pack_patched(dks_buf *out, const uint32_t *v, size_t n)
                 put_bits(&w, v[i] >> bits, high_bits);
         end_bits(&w);
     }
-    uint32_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    uint32_t mask = low_mask(bits);
     if (bits)
         for (size_t i = 0; i < n; i++)
             put_bits(&w, v[i] & mask, bits);
@@ -187,7 +189,7 @@ static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *
     size_t bytes = packed_bytes(n, bits);
     memcpy(buf, p, bytes);
     memset(buf + bytes, 0, 8);
-    uint64_t mask = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
+    uint64_t mask = low_mask(bits);
     size_t bit = 0;
     for (uint32_t i = 0; i < n; i++, bit += bits) {
         uint64_t word;
@@ -209,7 +211,7 @@ static uint32_t packed_at(const unsigned char *p, uint64_t index, unsigned bits)
     size_t first = (size_t)(bit >> 3), last = (size_t)((bit + bits - 1) >> 3);
     for (size_t b = last + 1; b-- > first;)
         acc = acc << 8 | p[b];
-    return (uint32_t)((acc >> (bit & 7)) & (bits == 32 ? 0xffffffffu : (1u << bits) - 1));
+    return (uint32_t)(acc >> (bit & 7)) & low_mask(bits);
 }
 
 /* Reads the patched section of n numbers at *p, up to end, and moves *p
@@ -268,12 +270,12 @@ static int exceptions_valid(const dks_packed *s)
 /* Every number of a section of at most DKS_BLOCK_DOCS. */
 static int unpack_patched(const dks_packed *s, uint32_t *out)
 {
+    if (s->n > DKS_BLOCK_DOCS)
+        return DKS_ECORRUPT;
     unpack(s->low, (uint32_t)s->n, s->bits, out);
     if (!s->n_exc)
         return DKS_OK;
     uint32_t at[DKS_BLOCK_DOCS], high[DKS_BLOCK_DOCS];
-    if (s->n > DKS_BLOCK_DOCS)
-        return DKS_ECORRUPT;
     unpack(s->index, (uint32_t)s->n_exc, s->index_bits, at);
     unpack(s->high, (uint32_t)s->n_exc, s->high_bits, high);
     for (uint32_t j = 0; j < s->n_exc; j++) {
