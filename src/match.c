@@ -126,13 +126,19 @@ static int term_decode(term_iter *t)
     return DKS_OK;
 }
 
+/* The most a document of the current block can score (worked out when
+ * asked: most blocks a search passes are never asked). */
+static double term_block_bound(const term_iter *t)
+{
+    return t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+}
+
 /* Can a document of the current block score above the minimum? */
 static int term_block_competes(const term_iter *t)
 {
     if (t->min <= 0)
         return 1;
-    double bound = t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
-    return bound * (1.0 + DKS_PRUNE_SLACK) > t->min;
+    return term_block_bound(t) * (1.0 + DKS_PRUNE_SLACK) > t->min;
 }
 
 /* Moves to the next block that can compete, or the first from target on
@@ -571,7 +577,7 @@ static int bound_at(iter *it, uint32_t doc, double *bound)
         if (rc || it->doc > doc)
             return rc;
     }
-    *bound = t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+    *bound = term_block_bound(t);
     return DKS_OK;
 }
 
@@ -1812,7 +1818,7 @@ static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, si
 {
     *kth = 0;
     iter *its[PRIME_TERMS] = {0};
-    dks_hit_ref *best = calloc(keep ? keep : 1, sizeof *best);
+    dks_hit_ref *best = calloc(keep, sizeof *best);
     int rc = best ? DKS_OK : DKS_ENOMEM;
     for (size_t i = 0; i < n && !rc; i++) {
         double idf;
@@ -1849,7 +1855,7 @@ static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, si
             sift_down(best, have, 0);
         }
     }
-    if (!rc && keep > 0 && have == keep)
+    if (!rc && have == keep)
         *kth = best[0].score;
     free(best);
     for (size_t i = 0; i < n; i++)
@@ -1858,46 +1864,40 @@ static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, si
     return rc;
 }
 
-/* Orders terms by max_score, largest first. */
-static int cmp_max_score(const void *x, const void *y)
-{
-    const iter *a = *(iter *const *)x, *b = *(iter *const *)y;
-    return (a->max_score < b->max_score) - (a->max_score > b->max_score);
-}
-
-/* A lower bound of the keep-th best score, for an OR (or a single term)
- * at the root: every document of its terms is a hit, scored at least what
- * those terms give it, so the keep-th best that a few short terms give
- * together bounds the keep-th best hit.  Pruning can start from there
- * instead of from the first keep documents in id order, which for a word
- * whose rare alternatives (a title word, a compound's head) decide the
- * ranking are far from the best. */
+/* A lower bound of the keep-th best score, for an OR at the root: every
+ * document of its terms is a hit, scored at least what those terms give
+ * it, so the keep-th best that a few short terms give together bounds the
+ * keep-th best hit.  Pruning can start from there instead of from the
+ * first keep documents in id order, which for a word whose rare
+ * alternatives (a title word, a compound's head) decide the ranking are
+ * far from the best. */
 static int first_threshold(match_ctx *ctx, iter *root, size_t keep, double *theta)
 {
     *theta = 0;
-    iter **subs = &root;
-    size_t n = 1;
-    if (root->cost < PRIME_MIN_COST)
+    if (root->ops != &or_ops || root->cost < PRIME_MIN_COST)
         return DKS_OK;
-    if (root->ops == &or_ops) {
-        subs = ((or_iter *)root)->subs;
-        n = ((or_iter *)root)->n;
-    }
-    /* the terms with the most to give, of those short enough to read */
-    const term_iter *short_terms[DKS_MAX_QUERY_TERMS * 8];
-    size_t n_short = 0;
-    for (size_t i = 0; i < n && n_short < sizeof short_terms / sizeof short_terms[0]; i++)
-        if (subs[i]->ops == &term_ops && subs[i]->cost <= PRIME_MAX_DF)
-            short_terms[n_short++] = (const term_iter *)subs[i];
-    qsort(short_terms, n_short, sizeof *short_terms, cmp_max_score);
+    const or_iter *o = (const or_iter *)root;
+    /* the short terms with the most to give, as many as the budget allows */
     const term_iter *chosen[PRIME_TERMS];
     size_t n_chosen = 0;
     uint64_t postings = 0;
-    for (size_t i = 0; i < n_short && n_chosen < PRIME_TERMS; i++)
-        if (postings + short_terms[i]->base.cost <= PRIME_MAX_POSTINGS) {
-            postings += short_terms[i]->base.cost;
-            chosen[n_chosen++] = short_terms[i];
+    while (n_chosen < PRIME_TERMS) {
+        const term_iter *best = NULL;
+        for (size_t i = 0; i < o->n; i++) {
+            const iter *sub = o->subs[i];
+            int taken = 0;
+            for (size_t k = 0; k < n_chosen; k++)
+                taken |= &chosen[k]->base == sub;
+            if (sub->ops == &term_ops && !taken && sub->cost <= PRIME_MAX_DF &&
+                postings + sub->cost <= PRIME_MAX_POSTINGS &&
+                (!best || sub->max_score > best->base.max_score))
+                best = (const term_iter *)sub;
         }
+        if (!best)
+            break;
+        postings += best->base.cost;
+        chosen[n_chosen++] = best;
+    }
     return postings >= keep ? kth_score(ctx, chosen, n_chosen, keep, theta) : DKS_OK;
 }
 
