@@ -202,6 +202,34 @@ static inline void put_string(const char *dir, const char *name, const char *s)
     put_file(dir, name, s, strlen(s));
 }
 
+/* Writes `unit` over and over, `bytes` in all (the last one cut short). */
+static inline void put_repeated(FILE *f, const char *unit, size_t bytes)
+{
+    static char block[1 << 16];
+    size_t ul = strlen(unit);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = unit[i % ul];
+    size_t period = sizeof block / ul * ul;  /* whole units, so that blocks join up */
+    for (size_t left = bytes; left > 0;) {
+        size_t n = left < period ? left : period;
+        assert_int_equal(fwrite(block, 1, n, f), n);
+        left -= n;
+    }
+}
+
+/* A file of `head`, `unit` repeated to `bytes` bytes, then `tail`. */
+static inline void put_big(const char *path, const char *head, const char *unit, size_t bytes,
+                    const char *tail)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    fputs(head, f);
+    put_repeated(f, unit, bytes);
+    fputs(tail, f);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* Indexes tests/fixtures/FIXTURE (with --analysis ANALYSIS unless NULL)
  * into a new temporary directory.  Only a failed run stops the group; wrong
  * counts are for the tests to report. */

@@ -50,34 +50,6 @@ static int group_setup(void **state)
 
 /* ---- making inputs ------------------------------------------------------------ */
 
-/* Writes `unit` over and over, `bytes` in all (the last one cut short). */
-static void put_repeated(FILE *f, const char *unit, size_t bytes)
-{
-    static char block[1 << 16];
-    size_t ul = strlen(unit);
-    for (size_t i = 0; i < sizeof block; i++)
-        block[i] = unit[i % ul];
-    size_t period = sizeof block / ul * ul;  /* whole units, so that blocks join up */
-    for (size_t left = bytes; left > 0;) {
-        size_t n = left < period ? left : period;
-        assert_int_equal(fwrite(block, 1, n, f), n);
-        left -= n;
-    }
-}
-
-/* A file of `head`, `unit` repeated to `bytes` bytes, then `tail`. */
-static void put_big(const char *path, const char *head, const char *unit, size_t bytes,
-                    const char *tail)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        fail_msg("cannot write %s", path);
-    fputs(head, f);
-    put_repeated(f, unit, bytes);
-    fputs(tail, f);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* Bytes that look like compressed data, the same on every run. */
 static void noise(unsigned char *out, size_t len, uint32_t seed, int with_nul)
 {

@@ -204,13 +204,9 @@ static void test_large_page_is_one_document(void **state)
     test_dir("stor", dir, sizeof dir);
     snprintf(db, sizeof db, "%s/db", dir);
     snprintf(path, sizeof path, "%s/stor.html", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("<html lang=da><title>Stor side</title><p>begyndelsesord</p>\n", f);
-    for (size_t written = 0; written < ((size_t)10 << 20); written += 33)
-        fputs("<p>fyld af <b>almindelig</b> tekst\n", f);
-    fputs("<p>slutningsord</p></html>\n", f);
-    assert_int_equal(fclose(f), 0);
+    put_big(path, "<html lang=da><title>Stor side</title><p>begyndelsesord</p>\n",
+            "<p>fyld af <b>almindelig</b> tekst\n", (size_t)10 << 20,
+            "<p>slutningsord</p></html>\n");
     summary s = index_ok(NULL, db, dir, NULL);
     assert_int_equal(s.indexed, 1);
     assert_int_equal(s.docs, 1);
