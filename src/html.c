@@ -382,8 +382,13 @@ static int read_enter(void *ctx, const xmlNode *n)
     if (n->type != XML_ELEMENT_NODE)
         return 0;  /* comments, processing instructions */
     const element *e = element_of(n);
-    if (is_left_out(r, n, e))
+    if (is_left_out(r, n, e)) {
+        /* the text on either side of a block left out stays apart, as it
+         * was around the block ("før<nav>menu</nav>efter") */
+        if (e->kind != EL_INLINE && !(e->flags & EL_INERT))
+            reader_space(r, PENDING_LINE);
         return 0;
+    }
     if (e->kind != EL_INLINE)
         reader_space(r, e->kind == EL_SPACE ? PENDING_SPACE : PENDING_LINE);
     if (is_named(n, "img")) {

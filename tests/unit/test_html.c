@@ -175,6 +175,12 @@ static void test_scripts_styles_and_navigation_are_left_out(void **state)
         assert_has(p->body, kept[i]);
     for (size_t i = 0; left_out[i]; i++)
         assert_lacks(p->body, left_out[i]);
+    /* words around a block left out do not run together */
+    p = parse("<html><body><p>før<nav>menu</nav>efter abc<aside>x</aside>def "
+              "a<div hidden>y</div>b</p></body></html>");
+    assert_has(p->body, "før\nefter");
+    assert_has(p->body, "abc\ndef");
+    assert_has(p->body, "a\nb");
 }
 
 static void test_main_only(void **state)
