@@ -214,13 +214,13 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *rq, char *js
                          MHD_RESPMEM_MUST_FREE);
 }
 
-/* The results (or an error message) as a page of its own. */
-static enum MHD_Result send_page(struct MHD_Connection *c, request *rq, unsigned status,
-                                 const char *q, size_t offset, const dks_results *res,
-                                 const char *error)
+/* An error message as a results page of its own. */
+static enum MHD_Result send_page_error(struct MHD_Connection *c, request *rq, unsigned status,
+                                       const char *q, const char *error)
 {
     serve_buf b = {0};
-    render_page(&b, q ? q : "", offset, res, error);
+    serve_paging at = {0, SERVE_PAGE_HITS, MAX_OFFSET};
+    render_page(&b, q ? q : "", &at, NULL, error);
     if (b.failed) {
         free(b.data);
         return send_text(c, rq, 500, "out of memory\n");
@@ -309,7 +309,7 @@ static enum MHD_Result collect(void *ctx, enum MHD_ValueKind kind, const char *k
 static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *rq, int page)
 {
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
-    long limit = number_arg(c, "limit", 10, MAX_LIMIT);
+    long limit = number_arg(c, "limit", SERVE_PAGE_HITS, MAX_LIMIT);
     long offset = number_arg(c, "offset", 0, MAX_OFFSET);
     const char *typing = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "typing");
     repeated filters = {.name = "filter", .max = MAX_FILTERS};
@@ -320,7 +320,7 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
     if (limit < 1 || offset < 0 || filters.too_many || facets.too_many) {
         set_detail(&err, "limit is 1 to %d, offset 0 to %d, at most %d filters and %d facets",
                    MAX_LIMIT, MAX_OFFSET, MAX_FILTERS, MAX_FACETS);
-        return page ? send_page(c, rq, MHD_HTTP_BAD_REQUEST, q, 0, NULL, err.message)
+        return page ? send_page_error(c, rq, MHD_HTTP_BAD_REQUEST, q, err.message)
                     : send_error(c, rq, MHD_HTTP_BAD_REQUEST, q, DKS_ELIMIT, &err);
     }
     dks_search_options opt = {
@@ -336,15 +336,16 @@ static enum MHD_Result api_search(server *s, struct MHD_Connection *c, request *
                               ? MHD_HTTP_BAD_REQUEST
                               : MHD_HTTP_INTERNAL_SERVER_ERROR;
         if (page)
-            return send_page(c, rq, status, q, 0, NULL,
-                             err.message[0] ? err.message : dks_strerror(rc));
+            return send_page_error(c, rq, status, q,
+                                   err.message[0] ? err.message : dks_strerror(rc));
         return send_error(c, rq, status, q, rc, &err);
     }
     char *body;
     size_t len;
     if (page) {
         serve_buf b = {0};
-        render_page(&b, q ? q : "", (size_t)offset, res, NULL);
+        serve_paging at = {(size_t)offset, (size_t)limit, MAX_OFFSET};
+        render_page(&b, q ? q : "", &at, res, NULL);
         body = b.data;
         len = b.len;
         rc = b.failed ? DKS_ENOMEM : DKS_OK;

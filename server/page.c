@@ -117,13 +117,15 @@ void serve_json_string(serve_buf *b, const char *s)
 /* A link to the results page of query q from offset.  Links, the form
  * and the style sheet are relative, so that the page works on whatever
  * sub-path a web server in front puts it. */
-static void page_link(serve_buf *b, const char *q, size_t offset, const char *label,
-                      const char *id, int hidden)
+static void page_link(serve_buf *b, const char *q, size_t offset, size_t limit,
+                      const char *label, const char *id, int hidden)
 {
     serve_printf(b, "<a id=\"%s\"%s href=\"?q=", id, hidden ? " hidden" : "");
     serve_url_value(b, q);
     if (offset)
         serve_printf(b, "&amp;offset=%zu", offset);
+    if (limit != SERVE_PAGE_HITS)
+        serve_printf(b, "&amp;limit=%zu", limit);
     serve_append(b, "\">", 2);
     serve_html(b, label, strlen(label));
     serve_append(b, "</a>", 4);
@@ -149,9 +151,10 @@ static void marked_snippet(serve_buf *b, const dks_hit *h)
 /* The results part of the page: every element the page's script looks
  * for is there (empty and hidden when it has nothing to show), so that it
  * can take the page over; error: a message instead of hits. */
-static void hits(serve_buf *b, const char *q, size_t offset, const dks_results *res,
+static void hits(serve_buf *b, const char *q, const serve_paging *at, const dks_results *res,
                  const char *error)
 {
+    size_t offset = at->offset, limit = at->limit;
     size_t n = res ? dks_results_count(res) : 0;
     unsigned long long total = res ? (unsigned long long)dks_results_total(res) : 0;
     if (res) {
@@ -170,7 +173,7 @@ static void hits(serve_buf *b, const char *q, size_t offset, const dks_results *
     const char *suggestion = res ? dks_results_suggestion(res) : NULL;
     serve_printf(b, "<p id=\"suggestion\" class=\"suggestion\"%s>Mente du ",
                  suggestion ? "" : " hidden");
-    page_link(b, suggestion ? suggestion : "", 0, suggestion ? suggestion : "",
+    page_link(b, suggestion ? suggestion : "", 0, limit, suggestion ? suggestion : "",
               "suggestion-link", 0);
     serve_cstr(b, "?</p>\n<ul id=\"notes\" class=\"notes\" hidden></ul>\n"
                   "<div class=\"layout\">\n<aside id=\"facets\" class=\"facets\" "
@@ -188,16 +191,17 @@ static void hits(serve_buf *b, const char *q, size_t offset, const dks_results *
         serve_html(b, h->id, strlen(h->id));
         serve_cstr(b, "</p></li>\n");
     }
+    /* pages of `limit` hits, the next only as far as the server pages */
+    int more = offset + n < total && offset + limit <= at->max_offset;
     serve_printf(b, "</ol>\n<nav id=\"pager\" class=\"pager paging\" aria-label=\"Sider\"%s>",
-                 offset > 0 || offset + n < total ? "" : " hidden");
-    size_t page = n ? n : 10;
-    page_link(b, q, offset > page ? offset - page : 0, "Forrige", "prev", offset == 0);
+                 offset > 0 || more ? "" : " hidden");
+    page_link(b, q, offset > limit ? offset - limit : 0, limit, "Forrige", "prev", offset == 0);
     serve_cstr(b, "<span id=\"page-info\" class=\"page-info\"></span>");
-    page_link(b, q, offset + n, "Næste", "next", offset + n >= total);
+    page_link(b, q, offset + limit, limit, "Næste", "next", !more);
     serve_cstr(b, "</nav>\n</div>\n</div>\n");
 }
 
-void render_page(serve_buf *b, const char *q, size_t offset, const dks_results *res,
+void render_page(serve_buf *b, const char *q, const serve_paging *at, const dks_results *res,
                  const char *error)
 {
     /* The search page's own skeleton (web/index.html), filled in: with
@@ -222,7 +226,7 @@ void render_page(serve_buf *b, const char *q, size_t offset, const dks_results *
                     "aria-label=\"Forslag\" hidden></ul>\n</div>\n"
                     "<button type=\"submit\" class=\"search-button\">Søg</button>\n</div>\n"
                     "</form>\n</header>\n<main class=\"results\">\n");
-    hits(b, q, offset, error ? NULL : res, error ? error : "");
+    hits(b, q, at, error ? NULL : res, error ? error : "");
     serve_printf(b, "</main>\n<footer id=\"footer\" class=\"footer\"></footer>\n"
                     "</body>\n</html>\n");
 }

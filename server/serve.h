@@ -27,10 +27,19 @@ void serve_html(serve_buf *b, const char *s, size_t len);
 void serve_url_value(serve_buf *b, const char *s);
 void serve_json_string(serve_buf *b, const char *s);
 
+/* Hits a page shows unless the request says otherwise. */
+#define SERVE_PAGE_HITS 10
+
+/* Which page of hits a results page shows, and the last offset the server
+ * pages to. */
+typedef struct serve_paging {
+    size_t offset, limit, max_offset;
+} serve_paging;
+
 /* The page for GET /?q=...: the search form, then the hits of res (from
- * offset) with their highlights marked, paging links and the "Mente du"
- * suggestion; or the error message when res is NULL. */
-void render_page(serve_buf *b, const char *q, size_t offset, const dks_results *res,
+ * at->offset) with their highlights marked, paging links and the "Mente
+ * du" suggestion; or the error message when res is NULL. */
+void render_page(serve_buf *b, const char *q, const serve_paging *at, const dks_results *res,
                  const char *error);
 
 #endif

@@ -33,6 +33,18 @@
   const facetBox = document.getElementById('facets');
   const hitList = document.getElementById('hits');
   const pager = document.getElementById('pager');
+  // The server's results page, for browsers without JavaScript, pages
+  // with links; the script pages by itself, with the buttons of index.html.
+  for (const id of ['prev', 'next']) {
+    const link = document.getElementById(id);
+    if (link && link.tagName === 'A') {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.id = id;
+      button.textContent = link.textContent;
+      link.replaceWith(button);
+    }
+  }
   const prev = document.getElementById('prev');
   const next = document.getElementById('next');
   const pageInfo = document.getElementById('page-info');

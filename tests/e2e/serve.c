@@ -281,6 +281,13 @@ static void test_page_and_static_files(void **state)
     r = get_ok("/style.css");
     expect_header(&r, "Content-Type: text/css");
     reply_free(&r);
+    /* paging without JavaScript keeps the page size */
+    r = get_ok("/?q=kommune&limit=2");
+    assert_contains(r.body, "id=\"next\" href=\"?q=kommune&amp;offset=2&amp;limit=2\"");
+    reply_free(&r);
+    r = get_ok("/?q=kommune&limit=2&offset=2");
+    assert_contains(r.body, "id=\"prev\" href=\"?q=kommune&amp;limit=2\"");
+    reply_free(&r);
     /* the form sent with an empty box: the page, not an error */
     r = get_ok("/?q=");
     assert_contains(r.body, "<form");
