@@ -106,6 +106,14 @@ static http_reply get_ok(const char *target)
     return r;
 }
 
+/* GET target answers 200 with needle in its body. */
+static void expect_body(const char *target, const char *needle)
+{
+    http_reply r = get_ok(target);
+    assert_contains(r.body, needle);
+    reply_free(&r);
+}
+
 static int start_server(const char *db, const char *facet)
 {
     char bin[4200];
@@ -180,9 +188,7 @@ static void test_search_as_the_query_binary(void **state)
     assert_contains(r.body, "\"facets\":{\"party\":");
     assert_contains(r.body, "\"query\":\"kommune\"");
     reply_free(&r);
-    r = get_ok("/api/search?q=klima&typing=1");
-    assert_contains(r.body, "\"hits\":[{");
-    reply_free(&r);
+    expect_body("/api/search?q=klima&typing=1", "\"hits\":[{");
 }
 
 static void test_suggest(void **state)
@@ -192,13 +198,9 @@ static void test_suggest(void **state)
     assert_contains(r.body, "\"prefix\":\"kommun\"");
     assert_contains(r.body, "{\"text\":\"kommune\",\"word\":\"kommune\",\"df\":");
     reply_free(&r);
-    r = get_ok("/api/suggest?q=den%20offentlige%20sek");
-    assert_contains(r.body, "\"text\":\"den offentlige sektor\"");
-    reply_free(&r);
+    expect_body("/api/suggest?q=den%20offentlige%20sek", "\"text\":\"den offentlige sektor\"");
     /* a query that ends in a space is no word being typed */
-    r = get_ok("/api/suggest?q=kommun%20");
-    assert_contains(r.body, "\"completions\":[]");
-    reply_free(&r);
+    expect_body("/api/suggest?q=kommun%20", "\"completions\":[]");
 }
 
 /* ---- hostile requests ------------------------------------------------------- */
@@ -282,25 +284,17 @@ static void test_page_and_static_files(void **state)
     expect_header(&r, "Content-Type: text/css");
     reply_free(&r);
     /* paging without JavaScript keeps the page size */
-    r = get_ok("/?q=kommune&limit=2");
-    assert_contains(r.body, "id=\"next\" href=\"?q=kommune&amp;offset=2&amp;limit=2\"");
-    reply_free(&r);
-    r = get_ok("/?q=kommune&limit=2&offset=2");
-    assert_contains(r.body, "id=\"prev\" href=\"?q=kommune&amp;limit=2\"");
-    reply_free(&r);
+    expect_body("/?q=kommune&limit=2", "id=\"next\" href=\"?q=kommune&amp;offset=2&amp;limit=2\"");
+    expect_body("/?q=kommune&limit=2&offset=2", "id=\"prev\" href=\"?q=kommune&amp;limit=2\"");
     /* the form sent with an empty box: the page, not an error */
-    r = get_ok("/?q=");
-    assert_contains(r.body, "<form");
-    reply_free(&r);
+    expect_body("/?q=", "<form");
     /* without JavaScript: the form's answer is a page with the hits marked */
     r = get_ok("/?q=cyklerne");
     assert_contains(r.body, "resultat");
     assert_contains(r.body, "<mark>");
     assert_contains(r.body, "value=\"cyklerne\"");
     reply_free(&r);
-    r = get_ok("/?q=kilma");
-    assert_contains(r.body, "Mente du <a id=\"suggestion-link\" href=\"?q=klimaet\">klimaet</a>?");
-    reply_free(&r);
+    expect_body("/?q=kilma", "Mente du <a id=\"suggestion-link\" href=\"?q=klimaet\">klimaet</a>?");
     r = http("GET", "/?q=%28velf%C3%A6rd");
     assert_int_equal(r.status, 400);
     assert_contains(r.body, "status error\"");
@@ -354,16 +348,12 @@ static void test_repeated_search_from_cache(void **state)
 static void test_new_commits_and_compaction(void **state)
 {
     (void)state;
-    http_reply r = get_ok("/api/search?q=vindm%C3%B8lleparken");
-    assert_contains(r.body, "\"total\":0");
-    reply_free(&r);
+    expect_body("/api/search?q=vindm%C3%B8lleparken", "\"total\":0");
     test_run t = test_tool_stdin("{\"id\": \"ny\", \"body\": \"Vindmølleparken ved kysten.\"}\n",
                                  "dksearch-index", "--db", g_db, "-", NULL);
     assert_int_equal(t.status, 0);
     test_run_free(&t);
-    r = get_ok("/api/search?q=vindm%C3%B8lleparken");
-    assert_contains(r.body, "\"total\":1");
-    reply_free(&r);
+    expect_body("/api/search?q=vindm%C3%B8lleparken", "\"total\":1");
     t = test_tool("dksearch-index", "--db", g_db, "--compact", NULL);
     assert_int_equal(t.status, 0);
     test_run_free(&t);
@@ -372,9 +362,7 @@ static void test_new_commits_and_compaction(void **state)
     assert_int_equal(t.status, 0);
     test_run_free(&t);
     usleep(300000);  /* past the server's recheck of the directory */
-    r = get_ok("/api/search?q=vindm%C3%B8lleparken");
-    assert_contains(r.body, "\"total\":2");
-    reply_free(&r);
+    expect_body("/api/search?q=vindm%C3%B8lleparken", "\"total\":2");
 }
 
 static int setup(void **state)
