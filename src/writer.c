@@ -636,18 +636,30 @@ static int source_term(const merge_source *s, const unsigned char **term, size_t
 }
 
 /* Appends one block (parsed as h) to the term's output block b, which is
- * written to db whenever it fills.  A full block with nothing waiting goes
- * over as it is. */
+ * written to db whenever it fills.  A full block goes over as it is,
+ * after what waits in b as a short block of its own: decoding and
+ * packing again every block after the first generation's last, short one
+ * (the most of a term's blocks) made merges at the end of a bulk load
+ * take longer than all its batches' flushes, for a few short blocks'
+ * worth of size. */
 static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
                        const dks_block_header *h, const unsigned char *v, size_t vl,
                        dks_block_data *b, size_t *written)
 {
-    if (b->n == 0 && h->n == DKS_BLOCK_DOCS) {
+    int rc;
+    if (h->n == DKS_BLOCK_DOCS) {
+        if (b->n) {
+            if ((rc = put_block(w, db, term, len, b, 1)))
+                return rc;
+            *written += w->scratch.len;
+            b->n = 0;
+            b->pos_n = 0;
+        }
         *written += vl;
         return put_encoded(w, db, term, len, h->first_doc, v, vl, 1);
     }
     dks_block_data *in = &w->merge_in;
-    int rc = dks_block_load(h, in);
+    rc = dks_block_load(h, in);
     if (rc)
         return rc;
     if (b->n && in->docs[0] <= b->docs[b->n - 1])
