@@ -694,9 +694,10 @@ typedef struct dks_pipeline dks_pipeline;
 int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out);
 /* Stops the thread (after the jobs given) and frees everything. */
 void dks_pipeline_free(dks_pipeline *p);
-int dks_pipeline_full(dks_pipeline *p);
+/* Whether the ring has no free slot, or holds max_bytes of documents. */
+int dks_pipeline_full(dks_pipeline *p, size_t max_bytes);
 int dks_pipeline_empty(dks_pipeline *p);
-/* Copies doc into the next slot; the pipeline must not be full.  The
+/* Copies doc into the next slot; a slot must be free.  The
  * job comes back with tag, the caller's. */
 int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag);
 /* The oldest job given, once analysed (waiting for it if wait), or NULL;

@@ -6,11 +6,18 @@
  * and LMDB's write transaction belongs to one thread.  So the writer hands
  * each document to a worker thread with an analyzer of its own, and
  * inverts and stores the documents the worker has finished, in the order
- * they were given.  (Compressing on the worker instead was measured: the
- * worker is the busier thread already.)  The
- * jobs form a ring: the writer fills a free slot with a copy of the
+ * they were given.  (Compressing texts on the worker as well, whenever
+ * the writer had fallen behind, was measured: a little slower on the
+ * 200 MiB benchmark corpus, and more CPU time.)  The jobs form a ring: the writer fills a free slot with a copy of the
  * document, the worker analyses slots in order, the writer takes them
  * back in order.  Counters only grow; slot = counter % PIPELINE_JOBS.
+ *
+ * The ring is deep because the writer stops taking documents for as long
+ * as a flush lasts (a third of a second and more on a large run): the
+ * worker goes on analysing what was submitted before, instead of idling
+ * after a few dozen documents.  What is in flight is bounded in bytes
+ * too (a share of the writer's memory budget), so a run of large
+ * documents cannot hold thousands of them.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,8 +25,11 @@
 
 #include "dks_int.h"
 
-/* Enough documents in flight to ride out a long one on either side. */
-#define PIPELINE_JOBS 64
+/* Enough documents in flight for the worker to analyse through a flush:
+ * about a second of its work in documents of a few KiB. */
+#define PIPELINE_JOBS 4096
+/* A slot that held a larger document gives its memory back when taken. */
+#define PIPELINE_KEEP_BYTES ((size_t)256 << 10)
 /* A writer that has to wait sleeps until this many documents are ready,
  * not one: waking it for each would cost two system calls a document.  A
  * worker that has caught up sleeps likewise, until this many documents
@@ -35,8 +45,9 @@ struct dks_pipeline {
     pthread_cond_t analysed_cond;   /* the writer waits for results */
     dks_analyzer *an;               /* the worker's */
     dks_termdict *dict;             /* the writer's, interned in by the worker */
-    dks_job jobs[PIPELINE_JOBS];
+    dks_job *jobs;                  /* PIPELINE_JOBS of them */
     uint64_t submitted, analysed, taken;
+    size_t bytes;                   /* of the documents submitted, not yet taken */
     uint64_t writer_wants;          /* > 0: the writer sleeps until analysed reaches it */
     int worker_sleeps;              /* the worker waits for work, until woken */
     int stop;
@@ -75,8 +86,10 @@ int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out)
     dks_pipeline *p = calloc(1, sizeof *p);
     if (!p)
         return DKS_ENOMEM;
-    int rc = dks_analyzer_new_with(features, &p->an);
+    p->jobs = calloc(PIPELINE_JOBS, sizeof *p->jobs);
+    int rc = p->jobs ? dks_analyzer_new_with(features, &p->an) : DKS_ENOMEM;
     if (rc) {
+        free(p->jobs);
         free(p);
         return rc;
     }
@@ -110,14 +123,15 @@ void dks_pipeline_free(dks_pipeline *p)
     pthread_cond_destroy(&p->analysed_cond);
     for (size_t i = 0; i < PIPELINE_JOBS; i++)
         dks_job_free(&p->jobs[i]);
+    free(p->jobs);
     dks_analyzer_free(p->an);
     free(p);
 }
 
-int dks_pipeline_full(dks_pipeline *p)
+int dks_pipeline_full(dks_pipeline *p, size_t max_bytes)
 {
-    /* only the writer's thread moves submitted and taken */
-    return p->submitted - p->taken == PIPELINE_JOBS;
+    /* only the writer's thread moves submitted, taken and bytes */
+    return p->submitted - p->taken == PIPELINE_JOBS || p->bytes >= max_bytes;
 }
 
 int dks_pipeline_empty(dks_pipeline *p)
@@ -136,7 +150,7 @@ static void wake_worker(dks_pipeline *p)
 
 int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag)
 {
-    if (dks_pipeline_full(p))
+    if (p->submitted - p->taken == PIPELINE_JOBS)
         return DKS_EINVAL;
     /* the slot is neither analysed nor read by anyone now */
     dks_job *j = &p->jobs[p->submitted % PIPELINE_JOBS];
@@ -144,6 +158,7 @@ int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag)
     if (rc)
         return rc;
     j->tag = tag;
+    p->bytes += j->arena.len;
     pthread_mutex_lock(&p->lock);
     p->submitted++;
     if (p->submitted - p->analysed >= PIPELINE_WAKE_BATCH)
@@ -172,5 +187,12 @@ dks_job *dks_pipeline_take(dks_pipeline *p, int wait)
 
 void dks_pipeline_release(dks_pipeline *p)
 {
+    dks_job *j = &p->jobs[p->taken % PIPELINE_JOBS];
+    p->bytes -= j->arena.len;
+    if (j->arena.cap + j->fields_encoded.cap + j->terms.cap * sizeof *j->terms.pairs >
+        PIPELINE_KEEP_BYTES) {
+        dks_job_free(j);
+        *j = (dks_job){0};
+    }
     p->taken++;
 }

@@ -48,6 +48,9 @@
 #define TEXT_SHARE 16       /* of the budget: 32 MiB of text for 512 MiB */
 #define POSTINGS_SHARE 4    /* 128 MiB of postings */
 #define MERGE_SHARE 8       /* 64 MiB written per merge transaction */
+#define PIPELINE_SHARE 32   /* 16 MiB of documents waiting for analysis, or analysed
+                             * and waiting for the writer (their terms about as much
+                             * again) */
 /* The dictionary that deleted documents are analysed with starts afresh
  * past this, so that deleting many documents does not hold all their
  * words. */
@@ -1395,17 +1398,17 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
             return fail_store(w, rc, err, "cannot analyse document");
         return add_analysed(w, doc, w->open_source, &w->terms_scratch, replaced, err);
     }
-    /* Make room, hand the document over, and add what is analysed. */
-    dks_job *j;
+    /* Make room and hand the document over.  Documents are taken back only
+     * to make room, so the worker always has the whole ring to analyse:
+     * taking every one it had finished left it idle until the writer was
+     * through them, after every flush. */
     int rc = DKS_OK;
-    while (!rc && dks_pipeline_full(w->pipeline))
+    while (!rc && dks_pipeline_full(w->pipeline, w->memory / PIPELINE_SHARE))
         rc = add_from_pipeline(w, dks_pipeline_take(w->pipeline, 1), err);
     if (!rc && (rc = dks_pipeline_submit(w->pipeline, doc, w->open_source)))
         return fail_store(w, rc, err, "cannot queue document");
     if (!rc && w->open_source)
         w->open_source->in_flight++;
-    while (!rc && (j = dks_pipeline_take(w->pipeline, 0)))
-        rc = add_from_pipeline(w, j, err);
     return rc;
 }
 
