@@ -268,6 +268,12 @@ int dks_writer_set_threads(dks_writer *writer, unsigned threads);
  * and grow with the vocabulary, not with the number of documents. */
 int dks_writer_set_memory(dks_writer *writer, size_t bytes);
 
+/* Commits a batch after at most this many documents (at least 1), so that
+ * a crash loses at most that many, and searches see new documents that
+ * often; by default batches are as large as the memory allows, which is
+ * fastest.  More than 100,000 counts as 100,000. */
+int dks_writer_set_commit_docs(dks_writer *writer, size_t docs);
+
 /* Deletes the document with this id; `*found` tells whether it existed. */
 int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
                       int *found, dks_error_detail *err);

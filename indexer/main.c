@@ -103,6 +103,8 @@ static void usage(FILE *out)
             "                     or more cores): analysis on a second thread\n"
             "  --memory MIB       what indexing may use (default 512, at least 64):\n"
             "                     batches are committed before they outgrow it\n"
+            "  --commit-every N   commit after at most N documents (default: as\n"
+            "                     the memory allows, the fastest)\n"
             "  --delete-missing   also delete the documents of files that are gone\n"
             "                     from the directories given\n"
             "  --reindex          read every file again, changed or not\n"
@@ -639,7 +641,7 @@ int main(int argc, char **argv)
     const char *db = getenv("DKSEARCH_DB");
     const char *analysis = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
-    long memory_mib = 512;
+    long memory_mib = 512, commit_docs = 0;
     int deleting = 0, checking = 0, compacting = 0;
     run r = {.progress = isatty(STDERR_FILENO)};
     int first_input = argc;
@@ -655,6 +657,10 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc) {
             /* MiB */
             if (cli_number(PROG, argv[i], argv[i + 1], 64, 1 << 20, &memory_mib))
+                return 2;
+            i++;
+        } else if (strcmp(argv[i], "--commit-every") == 0 && i + 1 < argc) {
+            if (cli_number(PROG, argv[i], argv[i + 1], 1, 100000, &commit_docs))
                 return 2;
             i++;
         } else if (strcmp(argv[i], "--delete") == 0) {
@@ -737,6 +743,9 @@ int main(int argc, char **argv)
     rc = dks_writer_open(index, &r.writer, &err);
     if (!rc && (rc = dks_writer_set_memory(r.writer, (size_t)memory_mib << 20)))
         snprintf(err.message, sizeof err.message, "--memory %ld: %s", memory_mib,
+                 dks_strerror(rc));
+    if (!rc && commit_docs && (rc = dks_writer_set_commit_docs(r.writer, (size_t)commit_docs)))
+        snprintf(err.message, sizeof err.message, "--commit-every %ld: %s", commit_docs,
                  dks_strerror(rc));
     if (!rc && (rc = dks_writer_set_threads(r.writer, (unsigned)threads)))
         snprintf(err.message, sizeof err.message, "cannot start a thread: %s",

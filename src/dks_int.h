@@ -704,6 +704,8 @@ int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag);
  * hand it back with dks_pipeline_release() before the next take. */
 dks_job *dks_pipeline_take(dks_pipeline *p, int wait);
 void dks_pipeline_release(dks_pipeline *p);
+/* Frees what the jobs hold, when none is in flight. */
+void dks_pipeline_trim(dks_pipeline *p);
 
 /* Document lengths live in chunks of DKS_LENGTH_CHUNK little-endian
  * uint32 values keyed by doc / DKS_LENGTH_CHUNK, so that scoring reads

@@ -185,6 +185,16 @@ dks_job *dks_pipeline_take(dks_pipeline *p, int wait)
     return ready ? &p->jobs[p->taken % PIPELINE_JOBS] : NULL;
 }
 
+void dks_pipeline_trim(dks_pipeline *p)
+{
+    if (!dks_pipeline_empty(p))
+        return;
+    for (size_t i = 0; i < PIPELINE_JOBS; i++) {
+        dks_job_free(&p->jobs[i]);
+        p->jobs[i] = (dks_job){0};
+    }
+}
+
 void dks_pipeline_release(dks_pipeline *p)
 {
     dks_job *j = &p->jobs[p->taken % PIPELINE_JOBS];

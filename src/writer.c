@@ -29,13 +29,21 @@
 
 #include "dks_int.h"
 
-/* A batch is committed when its documents reach this number, or its text
- * or the postings it holds in memory their shares of the writer's memory
- * budget (dks_writer_set_memory): the text is stored in the batch's write
+/* A batch is committed when its documents reach a number (this, unless
+ * dks_writer_set_commit_docs says less), or its text or the postings it
+ * holds in memory their shares of the writer's memory budget
+ * (dks_writer_set_memory): the text is stored in the batch's write
  * transaction, whose pages LMDB keeps in memory until the commit.  The
  * rest of the budget goes to the term dictionary, the word caches, and
- * the transactions of merges and compactions. */
-#define DKS_BATCH_DOCS 20000
+ * the transactions of merges and compactions.
+ *
+ * Batches are as large as the budget allows because each costs a flush
+ * that rewrites the statistics of every term it holds (most of them rare
+ * ones, the same in every batch) and a generation the end merges: on the
+ * 200 MiB benchmark corpus, batches of 20,000 documents and 32 MiB of
+ * text took about a tenth longer to index, on one thread and on two,
+ * than the ~57,000 documents that 85 MiB of text holds. */
+#define DKS_BATCH_DOCS 100000
 /* Before every write transaction the map is grown to leave this much
  * free, and twice the memory budget if that is more: a batch writes at
  * most its text and postings shares of the budget (and their B-tree
@@ -45,7 +53,8 @@
 #define DKS_BATCH_MAP_HEADROOM ((size_t)1 << 30)
 #define DKS_DEFAULT_MEMORY ((size_t)512 << 20)
 #define DKS_MIN_MEMORY ((size_t)64 << 20)
-#define TEXT_SHARE 16       /* of the budget: 32 MiB of text for 512 MiB */
+#define TEXT_SHARE 6        /* of the budget: 85 MiB of text for 512 MiB (compressed
+                             * to about 35 MiB in the transaction) */
 #define POSTINGS_SHARE 4    /* 128 MiB of postings */
 #define MERGE_SHARE 8       /* 64 MiB written per merge transaction */
 #define PIPELINE_SHARE 32   /* 16 MiB of documents waiting for analysis, or analysed
@@ -125,6 +134,7 @@ struct dks_writer {
     batch_doc *docs;       /* the batch's documents, by local doc (id - pending_from) */
     size_t n_docs, docs_cap;
     size_t memory;         /* the budget: see DKS_DEFAULT_MEMORY */
+    size_t commit_docs;    /* documents in a batch at most */
     uint64_t merged_bytes; /* of the generations merged since the last compaction */
     uint64_t compacted_at; /* stats.bytes + deleted_bytes then */
     uint64_t deleted_bytes;  /* title and text of the documents deleted */
@@ -235,6 +245,14 @@ static int stream_get(const dks_writer *w, stream_reader *r, uint64_t *v)
     r->at += n;
     *v = x;
     return 1;
+}
+
+/* Gives back the stream pool's pages (reset_batch keeps them). */
+static void free_pool(dks_writer *w)
+{
+    for (size_t i = 0; i < w->n_pages; i++)
+        free(w->pages[i]);
+    w->n_pages = 0;
 }
 
 /* Forgets the batch's postings, keeping the memory for the next. */
@@ -799,13 +817,20 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
     return rc;
 }
 
+enum settle {
+    SETTLE_GEOMETRIC,  /* as the sizes say */
+    SETTLE_TWO,        /* at least the newest two */
+    SETTLE_ALL,        /* into one */
+};
+
 /* Keeps the generations few and their sizes geometric, so that queries
  * look a term up in few databases and a merge rewrites each block
  * O(log n) times over the index's life: the newest generations are merged
  * together with every older one that is no more than twice their size.
- * force: merge at least the newest two (a flush needs two free slots,
- * one for its generation and one for the merge after). */
-static int settle_generations(dks_writer *w, int force)
+ * SETTLE_TWO: merge at least the newest two (a flush needs two free
+ * slots, one for its generation and one for the merge after);
+ * SETTLE_ALL: all of them (at the end of a bulk load). */
+static int settle_generations(dks_writer *w, enum settle how)
 {
     dks_txn *t;
     dks_meta m;
@@ -825,8 +850,10 @@ static int settle_generations(dks_writer *w, int force)
     total = size[from];
     while (from > 0 && size[from - 1] <= 2 * total)
         total += size[--from];
-    if (from == m.n_gens - 1 && force)
+    if (from == m.n_gens - 1 && how == SETTLE_TWO)
         from = m.n_gens / 2;
+    if (how == SETTLE_ALL)
+        from = 0;
     if (from == m.n_gens - 1)
         return DKS_OK;
     rc = merge_generations(w, from, m.n_gens - 1);
@@ -1064,7 +1091,7 @@ static int begin_batch(dks_writer *w)
             break;
         dks_txn_abort(w->txn);
         w->txn = NULL;
-        if ((rc = settle_generations(w, 1)))
+        if ((rc = settle_generations(w, SETTLE_TWO)))
             return rc;
     }
     int rc;
@@ -1116,6 +1143,7 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
     w->index = index;
     w->store = dks_index_store(index);
     w->memory = DKS_DEFAULT_MEMORY;
+    w->commit_docs = DKS_BATCH_DOCS;
     unsigned features;
     int rc = dks_index_analysis(index, &features);
     if (!rc)
@@ -1171,7 +1199,7 @@ static int commit_batch(dks_writer *w, dks_error_detail *err)
 
 static int commit_if_full(dks_writer *w, dks_error_detail *err)
 {
-    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->n_docs >= DKS_BATCH_DOCS ||
+    if (w->batch_bytes >= w->memory / TEXT_SHARE || w->n_docs >= w->commit_docs ||
         batch_memory(w) >= w->memory / POSTINGS_SHARE)
         return commit_batch(w, err);
     return DKS_OK;
@@ -1186,11 +1214,16 @@ static int commit_if_full(dks_writer *w, dks_error_detail *err)
  * of it free, the index is rewritten compact: its size stays within a few
  * tenths of a fresh index's however often its documents change, and the
  * rewrites cost at most a few times what was written. */
+static int wrote_much(const dks_writer *w)
+{
+    uint64_t written = w->stats.bytes + w->deleted_bytes - w->compacted_at + w->merged_bytes;
+    return written * 4 >= dks_store_size(w->store);
+}
+
 static int maybe_compact(dks_writer *w)
 {
     uint64_t free_bytes, size = dks_store_size(w->store);
-    uint64_t written = w->stats.bytes + w->deleted_bytes - w->compacted_at + w->merged_bytes;
-    if (written * 4 < size)
+    if (!wrote_much(w))
         return DKS_OK;
     int rc = dks_store_free_bytes(w->store, &free_bytes);
     if (rc || free_bytes * 10 < size)
@@ -1211,9 +1244,18 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
     int rc = drain(w, err);
     if (!rc)
         rc = commit_batch(w, err);
-    /* The end of a unit of work: the generations it made are merged as
-     * settle_generations decides (all of them after a bulk load). */
-    if (!rc && !(rc = settle_generations(w, 0)))
+    /* The end of a unit of work: what held its batches is given back
+     * before the merges and a compaction, which would otherwise come on
+     * top of it (on the 1 GiB benchmark corpus, the peak of the run).  The
+     * generations it made are merged as settle_generations decides, and
+     * all into one after as much work as would compact the index (a bulk
+     * load: few large batches need not have geometric sizes). */
+    if (!rc && w->live_pages == 0) {
+        free_pool(w);
+        if (w->pipeline)
+            dks_pipeline_trim(w->pipeline);
+    }
+    if (!rc && !(rc = settle_generations(w, wrote_much(w) ? SETTLE_ALL : SETTLE_GEOMETRIC)))
         rc = maybe_compact(w);
     if (rc) {
         w->failed = rc;
@@ -1346,6 +1388,14 @@ int dks_writer_set_memory(dks_writer *w, size_t bytes)
     if (bytes < DKS_MIN_MEMORY)
         return DKS_EINVAL;
     w->memory = bytes;
+    return DKS_OK;
+}
+
+int dks_writer_set_commit_docs(dks_writer *w, size_t docs)
+{
+    if (docs == 0)
+        return DKS_EINVAL;
+    w->commit_docs = docs < DKS_BATCH_DOCS ? docs : DKS_BATCH_DOCS;
     return DKS_OK;
 }
 
@@ -1706,8 +1756,7 @@ void dks_writer_close(dks_writer *w)
     }
     dks_buf_free(&w->record);
     dks_txn_abort(w->txn);
-    for (size_t i = 0; i < w->n_pages; i++)
-        free(w->pages[i]);
+    free_pool(w);
     free(w->pages);
     free(w->terms);
     free(w->batch_terms);

@@ -31,7 +31,7 @@
 #else
 #define KILLS 20
 #endif
-/* Some 5 MiB: several batches with --memory 64, then merges and a
+/* Some 5 MiB: batches of 2,000 documents, then merges and a
  * compaction, in about half a second. */
 #define CORPUS_DOCS 12000
 
@@ -131,7 +131,8 @@ static pid_t start_indexer(const char *db, const char *input, const char *extra)
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        char *argv[] = {bin, "--db", (char *)db, "--memory", "64", "--quiet",
+        char *argv[] = {bin, "--db", (char *)db, "--memory", "64", "--commit-every", "2000",
+                        "--quiet",
                         (char *)(extra ? extra : input), (char *)(extra ? input : NULL), NULL};
         execv(bin, argv);
         _exit(127);
@@ -248,7 +249,8 @@ static void test_full_disk(void **state)
         dup2(errfd[1], 2);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
-        execl(bin, bin, "--db", db, "--memory", "64", g_input, (char *)NULL);
+        execl(bin, bin, "--db", db, "--memory", "64", "--commit-every", "2000", g_input,
+              (char *)NULL);
         _exit(127);
     }
     close(errfd[1]);

@@ -595,6 +595,9 @@ static void test_error_unknown_option(void **state)
     expect_refused("--limit needs a number from 1", "dksearch-query",
                    "--db", g_db, "--limit", "0", "velfærd");
     expect_refused("--offset needs a value", "dksearch-query", "--db", g_db, "velfærd", "--offset");
+    /* A batch holds at least one document. */
+    expect_refused("--commit-every takes 1 to 100000", "dksearch-index", "--db", g_db,
+                   "--commit-every", "0", g_corpus);
 }
 
 static void test_index_missing_file(void **state)
