@@ -406,13 +406,12 @@ void dks_store_release_map(dks_store *s);
 /* Bytes of the free pages in the index file: pages a writer reuses, but
  * that the file keeps until it is compacted. */
 int dks_store_free_bytes(dks_store *s, uint64_t *bytes);
-/* Rewrites the index into a copy without free pages and every page full
- * (committing every txn_bytes written), and exchanges it for the index
- * directory atomically: whoever opens the index afterwards sees the copy;
- * a reader that has it open goes on reading the old files until it opens
- * the index again.  The caller holds the writer lock (it moves to the
- * copy) and no transaction. */
-int dks_store_compact(dks_store *s, size_t txn_bytes);
+/* Rewrites the index into a copy without free pages and every page full,
+ * and exchanges it for the index directory atomically: whoever opens the
+ * index afterwards sees the copy; a reader that has it open goes on
+ * reading the old files until it opens the index again.  The caller holds
+ * the writer lock (it moves to the copy) and no transaction. */
+int dks_store_compact(dks_store *s);
 /* Bytes of the pages a database uses as of t. */
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes);
 int dks_txn_commit(dks_txn *t);

@@ -185,7 +185,7 @@ void dks_store_close(dks_store *s)
  * from the old directory and the other from the new; it is opened through
  * a descriptor of the directory instead (/proc/self/fd/N), which holds
  * both. */
-static int open_env(dks_store *s, const char *path, int writable, size_t mapsize)
+static int open_env(dks_store *s, const char *path, unsigned flags, size_t mapsize)
 {
     s->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->dir_fd < 0)
@@ -201,7 +201,7 @@ static int open_env(dks_store *s, const char *path, int writable, size_t mapsize
     if (!rc)
         rc = mdb_env_set_maxreaders(s->env, 512);
     if (!rc)
-        rc = mdb_env_open(s->env, env_path, MDB_NOTLS | (writable ? 0 : MDB_RDONLY), 0666);
+        rc = mdb_env_open(s->env, env_path, MDB_NOTLS | flags, 0666);
     return rc;
 }
 
@@ -316,11 +316,12 @@ int dks_store_open(const char *path, int mode, dks_store **out, dks_error_detail
     s->lock_fd = -1;
     s->dir_fd = -1;
     s->path = strdup(path);
-    int rc = s->path ? open_env(s, path, writable, writable ? DKS_MAP_MIN : 0) : ENOMEM;
+    unsigned flags = writable ? 0 : MDB_RDONLY;
+    int rc = s->path ? open_env(s, path, flags, writable ? DKS_MAP_MIN : 0) : ENOMEM;
     /* Opened just as a compaction removed the old files: open the copy. */
     for (int retry = 0; rc == ENOENT && retry < 3 && !still_at_path(s); retry++) {
         close_env(s);
-        rc = open_env(s, path, writable, writable ? DKS_MAP_MIN : 0);
+        rc = open_env(s, path, flags, writable ? DKS_MAP_MIN : 0);
     }
     int code = rc ? open_failed(path, rc, err) : check_file_size(s, path, err);
     if (!code && (rc = open_dbs(s, writable)))
@@ -365,7 +366,7 @@ int dks_store_lock_writer(dks_store *s)
         close_env(s);
         if (attempt == 3)
             return DKS_ESTORE;
-        int rc = open_env(s, s->path, 1, DKS_MAP_MIN);
+        int rc = open_env(s, s->path, 0, DKS_MAP_MIN);
         if (rc || (rc = open_dbs(s, 1)))
             return map_error(rc);
         locate_map(s);
@@ -498,10 +499,16 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
 
 /* Copies every entry of every database of `from` (as of a read
  * transaction) into the new, empty `to`, in key order with MDB_APPEND, so
- * that every page of the copy is full; commits every txn_bytes. */
+ * that every page of the copy is full; commits every COPY_TXN_BYTES.
+ * Small transactions of a copy opened with MDB_NOSYNC (it is synced
+ * once, whole, before it replaces the index) reuse the same few pages of
+ * memory: on the 200 MiB benchmark index a compaction took 1.0 s with
+ * 64 MiB transactions that each waited for the disk, 0.5 s with 4 MiB
+ * ones that do not. */
 #define RELEASE_BYTES ((size_t)4 << 20)
+#define COPY_TXN_BYTES ((size_t)4 << 20)
 
-static int copy_entries(dks_store *from, dks_store *to, size_t txn_bytes)
+static int copy_entries(dks_store *from, dks_store *to)
 {
     MDB_txn *r = NULL, *w = NULL;
     int rc = mdb_txn_begin(from->env, NULL, MDB_RDONLY, &r);
@@ -527,7 +534,7 @@ static int copy_entries(dks_store *from, dks_store *to, size_t txn_bytes)
                 dks_store_release_map(from);
                 since_release = 0;
             }
-            if (!rc && bytes >= txn_bytes) {
+            if (!rc && bytes >= COPY_TXN_BYTES) {
                 rc = mdb_txn_commit(w);
                 w = NULL;
                 bytes = 0;
@@ -558,7 +565,7 @@ static void remove_env_files(const char *dir)
     rmdir(dir);
 }
 
-int dks_store_compact(dks_store *s, size_t txn_bytes)
+int dks_store_compact(dks_store *s)
 {
     char tmp[4200];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.compacting", s->path) >= sizeof tmp)
@@ -570,13 +577,16 @@ int dks_store_compact(dks_store *s, size_t txn_bytes)
     dks_store copy = {.lock_fd = -1, .dir_fd = -1, .path = tmp};
     int rc = mdb_env_info(s->env, &info);
     if (!rc)
-        rc = open_env(&copy, tmp, 1, info.me_mapsize);
+        rc = open_env(&copy, tmp, MDB_NOSYNC, info.me_mapsize);
     if (!rc)
         rc = open_dbs(&copy, 1);
     if (!rc)
-        rc = copy_entries(s, &copy, txn_bytes);
+        rc = copy_entries(s, &copy);
     if (!rc)
         rc = mdb_env_sync(copy.env, 1);
+    /* the copy becomes the index: its commits wait for the disk again */
+    if (!rc)
+        rc = mdb_env_set_flags(copy.env, MDB_NOSYNC, 0);
     int code = map_error(rc);
     /* the copy is locked before anyone can find it at the index's path */
     if (!code && (code = dks_store_lock_writer(&copy)) == DKS_ELOCKED)

@@ -1231,7 +1231,7 @@ static int maybe_compact(dks_writer *w)
     /* A compaction that fails (a full disk, a file system without
      * RENAME_EXCHANGE) leaves the index as committed: it only saves
      * space, so the commit still succeeds. */
-    if (dks_store_compact(w->store, w->memory / MERGE_SHARE) == DKS_OK) {
+    if (dks_store_compact(w->store) == DKS_OK) {
         w->stats.compactions++;
         w->compacted_at = w->stats.bytes + w->deleted_bytes;
         w->merged_bytes = 0;
@@ -1724,7 +1724,7 @@ int dks_writer_compact(dks_writer *w, dks_error_detail *err)
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));
     }
-    if ((rc = dks_store_compact(w->store, w->memory / MERGE_SHARE)))
+    if ((rc = dks_store_compact(w->store)))
         return dks_fail(err, rc, -1, "cannot rewrite the index compact (it stays as it was): %s",
                         dks_strerror(rc));
     w->stats.compactions++;
