@@ -253,7 +253,7 @@ int dks_writer_add(dks_writer *writer, const dks_document *doc, int *replaced,
                    dks_error_detail *err);
 
 /* With threads = 2, documents are analysed on a second thread while the
- * calling thread inverts and stores the ones before (about 1.4 times the
+ * calling thread inverts and stores the ones before (1.3 to 1.6 times the
  * speed on two cores); 1 (the default) does everything on the calling
  * thread.  Then dks_writer_add() returns once the document is copied:
  * `*replaced` stays 0 (dks_writer_stats counts replacements), and an
