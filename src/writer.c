@@ -656,6 +656,20 @@ static int source_term(const merge_source *s, const unsigned char **term, size_t
     return 1;
 }
 
+/* Writes the merge's output block b, if it holds documents, at the end of
+ * db, and empties it. */
+static int put_waiting(dks_writer *w, dks_db db, const char *term, size_t len,
+                       dks_block_data *b, size_t *written)
+{
+    if (b->n == 0)
+        return DKS_OK;
+    int rc = put_block(w, db, term, len, b, 1);
+    *written += w->scratch.len;
+    b->n = 0;
+    b->pos_n = 0;
+    return rc;
+}
+
 /* Appends one block (parsed as h) to the term's output block b, which is
  * written to db whenever it fills.  A full block goes over as it is,
  * after what waits in b as a short block of its own: decoding and
@@ -669,13 +683,8 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
 {
     int rc;
     if (h->n == DKS_BLOCK_DOCS) {
-        if (b->n) {
-            if ((rc = put_block(w, db, term, len, b, 1)))
-                return rc;
-            *written += w->scratch.len;
-            b->n = 0;
-            b->pos_n = 0;
-        }
+        if ((rc = put_waiting(w, db, term, len, b, written)))
+            return rc;
         *written += vl;
         return put_encoded(w, db, term, len, h->first_doc, v, vl, 1);
     }
@@ -687,13 +696,8 @@ static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
         return DKS_ECORRUPT;  /* sources out of document order */
     const uint32_t *pos = in->pos;
     for (uint32_t i = 0; i < in->n; i++) {
-        if (b->n == DKS_BLOCK_DOCS) {
-            if ((rc = put_block(w, db, term, len, b, 1)))
-                return rc;
-            *written += w->scratch.len;
-            b->n = 0;
-            b->pos_n = 0;
-        }
+        if (b->n == DKS_BLOCK_DOCS && (rc = put_waiting(w, db, term, len, b, written)))
+            return rc;
         if (in->pos_n) {  /* else the key records no positions */
             if ((rc = dks_block_pos_reserve(b, in->tfs[i])))
                 return rc;
@@ -772,8 +776,8 @@ static int merge_generations(dks_writer *w, unsigned from, unsigned to)
                         rc = source_step(&src[i], 0);
                 }
             }
-            if (!rc && b->n && !(rc = put_block(w, out, term, term_len, b, 1)))
-                written += w->scratch.len;
+            if (!rc)
+                rc = put_waiting(w, out, term, term_len, b, &written);
         }
         int done = !rc && written < txn_bytes;
         for (unsigned i = 0; i < n; i++) {
