@@ -682,6 +682,7 @@ typedef struct dks_job {
 } dks_job;
 int dks_job_set(dks_job *j, const dks_document *doc);
 void dks_job_analyze(dks_job *j, dks_analyzer *an, dks_termdict *dict);
+/* Frees what the job holds; it is empty again, ready for dks_job_set. */
 void dks_job_free(dks_job *j);
 
 /* ------------------------------------------------------------------ */

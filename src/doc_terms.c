@@ -171,4 +171,5 @@ void dks_job_free(dks_job *j)
     dks_buf_free(&j->fields_encoded);
     dks_doc_terms_free(&j->terms);
     free(j->fields);
+    *j = (dks_job){0};
 }

@@ -8,9 +8,9 @@
  * inverts and stores the documents the worker has finished, in the order
  * they were given.  (Compressing texts on the worker as well, whenever
  * the writer had fallen behind, was measured: a little slower on the
- * 200 MiB benchmark corpus, and more CPU time.)  The jobs form a ring: the writer fills a free slot with a copy of the
- * document, the worker analyses slots in order, the writer takes them
- * back in order.  Counters only grow; slot = counter % PIPELINE_JOBS.
+ * 200 MiB benchmark corpus, and more CPU time.)  The jobs form a ring:
+ * the writer fills a free slot with a copy of the document, the worker
+ * analyses slots in order, the writer takes them back in order.  Counters only grow; slot = counter % PIPELINE_JOBS.
  *
  * The ring is deep because the writer stops taking documents for as long
  * as a flush lasts (a third of a second and more on a large run): the
@@ -128,10 +128,15 @@ void dks_pipeline_free(dks_pipeline *p)
     free(p);
 }
 
+/* Only the writer's thread moves submitted, taken and bytes. */
+static int no_free_slot(const dks_pipeline *p)
+{
+    return p->submitted - p->taken == PIPELINE_JOBS;
+}
+
 int dks_pipeline_full(dks_pipeline *p, size_t max_bytes)
 {
-    /* only the writer's thread moves submitted, taken and bytes */
-    return p->submitted - p->taken == PIPELINE_JOBS || p->bytes >= max_bytes;
+    return no_free_slot(p) || p->bytes >= max_bytes;
 }
 
 int dks_pipeline_empty(dks_pipeline *p)
@@ -150,7 +155,7 @@ static void wake_worker(dks_pipeline *p)
 
 int dks_pipeline_submit(dks_pipeline *p, const dks_document *doc, void *tag)
 {
-    if (p->submitted - p->taken == PIPELINE_JOBS)
+    if (no_free_slot(p))
         return DKS_EINVAL;
     /* the slot is neither analysed nor read by anyone now */
     dks_job *j = &p->jobs[p->submitted % PIPELINE_JOBS];
@@ -189,10 +194,8 @@ void dks_pipeline_trim(dks_pipeline *p)
 {
     if (!dks_pipeline_empty(p))
         return;
-    for (size_t i = 0; i < PIPELINE_JOBS; i++) {
+    for (size_t i = 0; i < PIPELINE_JOBS; i++)
         dks_job_free(&p->jobs[i]);
-        p->jobs[i] = (dks_job){0};
-    }
 }
 
 void dks_pipeline_release(dks_pipeline *p)
@@ -200,9 +203,7 @@ void dks_pipeline_release(dks_pipeline *p)
     dks_job *j = &p->jobs[p->taken % PIPELINE_JOBS];
     p->bytes -= j->arena.len;
     if (j->arena.cap + j->fields_encoded.cap + j->terms.cap * sizeof *j->terms.pairs >
-        PIPELINE_KEEP_BYTES) {
+        PIPELINE_KEEP_BYTES)
         dks_job_free(j);
-        *j = (dks_job){0};
-    }
     p->taken++;
 }
