@@ -854,10 +854,10 @@ static int settle_generations(dks_writer *w, enum settle how)
     total = size[from];
     while (from > 0 && size[from - 1] <= 2 * total)
         total += size[--from];
-    if (from == m.n_gens - 1 && how == SETTLE_TWO)
-        from = m.n_gens / 2;
     if (how == SETTLE_ALL)
         from = 0;
+    else if (from == m.n_gens - 1 && how == SETTLE_TWO)
+        from = m.n_gens / 2;
     if (from == m.n_gens - 1)
         return DKS_OK;
     rc = merge_generations(w, from, m.n_gens - 1);
@@ -1248,18 +1248,19 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
     int rc = drain(w, err);
     if (!rc)
         rc = commit_batch(w, err);
-    /* The end of a unit of work: what held its batches is given back
-     * before the merges and a compaction, which would otherwise come on
-     * top of it (on the 1 GiB benchmark corpus, the peak of the run).  The
-     * generations it made are merged as settle_generations decides, and
-     * all into one after as much work as would compact the index (a bulk
-     * load: few large batches need not have geometric sizes). */
-    if (!rc && w->live_pages == 0) {
-        free_pool(w);
+    /* The end of a unit of work: the generations it made are merged as
+     * settle_generations decides, and all into one after as much work as
+     * would compact the index (a bulk load: few large batches need not
+     * have geometric sizes).  Before such a merge and compaction, what
+     * held the batches is given back: they would otherwise come on top of
+     * it (on the 1 GiB benchmark corpus, the peak of the run). */
+    int much = !rc && wrote_much(w);
+    if (much) {
+        free_pool(w);  /* the batch was flushed: no stream is live */
         if (w->pipeline)
             dks_pipeline_trim(w->pipeline);
     }
-    if (!rc && !(rc = settle_generations(w, wrote_much(w) ? SETTLE_ALL : SETTLE_GEOMETRIC)))
+    if (!rc && !(rc = settle_generations(w, much ? SETTLE_ALL : SETTLE_GEOMETRIC)))
         rc = maybe_compact(w);
     if (rc) {
         w->failed = rc;
