@@ -332,6 +332,13 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
 /* Decodes doc ids and term frequencies (arrays of h->n), and checks the
  * position section against the frequencies. */
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);
+/* The two halves of dks_block_decode: a search that only moves through a
+ * block needs its documents, and the frequencies of few of them. */
+int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs);
+int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs);
+/* The frequency of document i of the block alone, without decoding the
+ * others' (DKS_ECORRUPT past the block's max_tf). */
+int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf);
 /* Whether the exceptions of the position section are in order (searches
  * do not look: a wrong position is no crash; checks and merges do). */
 int dks_block_check_positions(const dks_block_header *h);

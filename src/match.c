@@ -6,9 +6,10 @@
  * moment it is built, and offers next(), skip_to(target) (first document
  * >= target) and score() for the current document.  A term iterator walks
  * the term's posting blocks (plist.c): skip_to() moves from block to block
- * reading only their headers, or seeks far ahead, and a block's gaps and
- * frequencies are decoded only when a document in it is needed; positions
- * only for phrases.  AND leapfrogs its operands from the rarest, OR merges
+ * reading only their headers, or seeks far ahead; a block's gaps are
+ * decoded only when a document in it is needed, and its frequencies one
+ * by one for the few documents of it that are scored, all at once when
+ * more are (or positions are read); positions only for phrases.  AND leapfrogs its operands from the rarest, OR merges
  * them, NOT operands of an AND reject candidates, PHRASE is an AND whose
  * candidates must have the terms at the right relative positions.
  *
@@ -95,7 +96,8 @@ typedef struct term_iter {
     unsigned char prefix[DKS_MAX_TERM_BYTES + 1];  /* term + 0x00 */
     size_t prefix_len;
     dks_block_header h;              /* the list's current block */
-    int decoded;
+    int decoded, tfs_decoded;         /* docs, and tfs, hold the block's */
+    uint32_t tfs_read;                /* frequencies read one by one */
     uint32_t i;                       /* index of the current doc in the block */
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     uint64_t gap_at;                  /* of document pos_i: see dks_block_positions */
@@ -110,6 +112,8 @@ static void term_take_block(term_iter *t)
 {
     t->h = t->list.h;
     t->decoded = 0;
+    t->tfs_decoded = 0;
+    t->tfs_read = 0;
     t->i = 0;
 }
 
@@ -117,12 +121,43 @@ static int term_decode(term_iter *t)
 {
     if (t->decoded)
         return DKS_OK;
-    int rc = dks_block_decode(&t->h, t->docs, t->tfs);
+    int rc = dks_block_decode_docs(&t->h, t->docs);
     if (rc)
         return rc;
     t->decoded = 1;
+    return DKS_OK;
+}
+
+/* Every frequency of the block, for positions (which follow from them). */
+static int term_decode_tfs(term_iter *t)
+{
+    int rc = term_decode(t);
+    if (rc || t->tfs_decoded)
+        return rc;
+    if ((rc = dks_block_decode_tfs(&t->h, t->tfs)))
+        return rc;
+    t->tfs_decoded = 1;
     t->gap_at = 0;
     t->pos_i = 0;
+    return DKS_OK;
+}
+
+/* The current document's frequency.  An AND scores few documents of the
+ * blocks it passes through, so their frequencies are read one by one; a
+ * block that is scored more than that is decoded whole. */
+#define TFS_READ_ALONE 4
+static int term_tf(term_iter *t, uint32_t *tf)
+{
+    int rc = term_decode(t);
+    if (rc)
+        return rc;
+    if (!t->tfs_decoded && t->tfs_read < TFS_READ_ALONE) {
+        t->tfs_read++;
+        return dks_block_tf(&t->h, t->i, tf);
+    }
+    if ((rc = term_decode_tfs(t)))
+        return rc;
+    *tf = t->tfs[t->i];
     return DKS_OK;
 }
 
@@ -225,12 +260,13 @@ static int term_score(iter *it, double *score)
 {
     term_iter *t = (term_iter *)it;
     double len;
-    int rc = term_decode(t);
+    uint32_t tf;
+    int rc = term_tf(t, &tf);
     if (!rc)
         rc = doc_length(t->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, t->tfs[t->i], len);
+    *score = t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, tf, len);
     return DKS_OK;
 }
 
@@ -238,7 +274,7 @@ static int term_score(iter *it, double *score)
  * none (*n = 0) for a key that records none. */
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
-    int rc = term_decode(t);
+    int rc = term_decode_tfs(t);
     if (rc)
         return rc;
     *n = 0;
@@ -281,7 +317,7 @@ static int term_explain(iter *it, explanation *e)
     static const char *const kinds[] = {"word", "part", "head", "lemma", "spelling", "word",
                                         "form", "title", "field"};
     double len;
-    int rc = term_decode(t);
+    int rc = term_decode_tfs(t);
     if (!rc)
         rc = doc_length(t->ctx, it->doc, &len);
     if (rc)
@@ -968,12 +1004,12 @@ static int phrase_cannot_beat(phrase_iter *p, int *cannot)
         return DKS_OK;
     uint32_t most = UINT32_MAX;
     for (size_t i = 0; i < p->n; i++) {
-        term_iter *t = p->terms[i];
-        int rc = term_decode(t);
+        uint32_t tf;
+        int rc = term_tf(p->terms[i], &tf);
         if (rc)
             return rc;
-        if (t->tfs[t->i] < most)
-            most = t->tfs[t->i];
+        if (tf < most)
+            most = tf;
     }
     double len;
     int rc = doc_length(p->ctx, p->terms[p->lead]->base.doc, &len);

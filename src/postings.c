@@ -380,35 +380,68 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
     return DKS_OK;
 }
 
-int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
+int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs)
 {
     /* gaps into docs[1..], made absolute below */
     if (unpack_patched(&h->gaps, docs + 1))
         return DKS_ECORRUPT;
+    /* the sum only grows, and 127 gaps of 32 bits cannot carry a 64-bit
+     * one over: the last document alone says whether any went past */
     uint64_t doc = h->first_doc;
     docs[0] = h->first_doc;
     for (uint32_t i = 1; i < h->n; i++) {
         doc += (uint64_t)docs[i] + 1;
-        if (doc > h->last_doc)
-            return DKS_ECORRUPT;
         docs[i] = (uint32_t)doc;
     }
-    if (doc != h->last_doc)
-        return DKS_ECORRUPT;
-    if (h->max_tf == 1)
-        memset(tfs, 0, h->n * sizeof *tfs);
-    else if (unpack_patched(&h->tfs, tfs))
+    return doc == h->last_doc ? DKS_OK : DKS_ECORRUPT;
+}
+
+int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
+{
+    if (h->max_tf == 1) {
+        for (uint32_t i = 0; i < h->n; i++)
+            tfs[i] = 1;
+        return DKS_OK;  /* and no gaps between positions */
+    }
+    if (unpack_patched(&h->tfs, tfs))
         return DKS_ECORRUPT;
     uint64_t gaps = 0;
+    uint32_t most = 0;
     for (uint32_t i = 0; i < h->n; i++) {
-        if (tfs[i] >= h->max_tf)
-            return DKS_ECORRUPT;
+        most = tfs[i] > most ? tfs[i] : most;
         gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;
     }
+    if (most >= h->max_tf)
+        return DKS_ECORRUPT;
     /* the position section holds exactly the numbers the frequencies say */
     if (h->positions_len && h->n_pos_gaps != gaps)
         return DKS_ECORRUPT;
+    return DKS_OK;
+}
+
+int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
+{
+    int rc = dks_block_decode_docs(h, docs);
+    return rc ? rc : dks_block_decode_tfs(h, tfs);
+}
+
+int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf)
+{
+    if (i >= h->n)
+        return DKS_EINVAL;
+    if (h->max_tf == 1) {
+        *tf = 1;
+        return DKS_OK;
+    }
+    const dks_packed *s = &h->tfs;
+    uint32_t v = packed_at(s->low, i, s->bits);
+    uint64_t e = exception_from(s, i);
+    if (e < s->n_exc && packed_at(s->index, e, s->index_bits) == i)
+        v |= packed_at(s->high, e, s->high_bits) << s->bits;
+    if (v >= h->max_tf)
+        return DKS_ECORRUPT;
+    *tf = v + 1;
     return DKS_OK;
 }
 

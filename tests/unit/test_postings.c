@@ -76,7 +76,8 @@ static void random_block(dks_block_data *b, uint32_t n, uint32_t first, uint32_t
         if (i)
             doc += random_gap(max_gap, skew);
         b->docs[i] = doc;
-        b->tfs[i] = 1 + rnd() % max_tf;
+        /* skewed, most are 1 and a few any: patched frequencies */
+        b->tfs[i] = skew && rnd() % 8 ? 1 : 1 + rnd() % max_tf;
         b->lens[i] = 5 + rnd() % 5000;
         uint32_t pos = rnd() % 1000;
         for (uint32_t j = 0; j < b->tfs[i]; j++) {
@@ -95,6 +96,7 @@ static void test_block_round_trip(void **state)
     static uint32_t positions[DKS_BLOCK_DOCS][16];
     dks_block_data b = {0};
     dks_buf enc = {0};
+    int patched_tfs = 0;
     for (int round = 0; round < 2000; round++) {
         uint32_t n = 1 + rnd() % DKS_BLOCK_DOCS;
         uint32_t max_gap = round % 3 == 0 ? 1 : round % 3 == 1 ? 100 : 1000000;
@@ -115,11 +117,20 @@ static void test_block_round_trip(void **state)
         }
         assert_int_equal(h.max_tf, max_tf);
         assert_int_equal(h.min_len, min_len);
+        patched_tfs += h.tfs.n_exc > 0;
 
         uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
         assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
         assert_memory_equal(docs, b.docs, n * sizeof *docs);
         assert_memory_equal(tfs, b.tfs, n * sizeof *tfs);
+        /* each frequency alone, as a search reads those of few documents */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t tf;
+            assert_int_equal(dks_block_tf(&h, i, &tf), DKS_OK);
+            assert_int_equal(tf, b.tfs[i]);
+        }
+        uint32_t past;
+        assert_int_equal(dks_block_tf(&h, n, &past), DKS_EINVAL);
 
         /* any document's positions, read without the others' (backwards) */
         uint64_t gap_at = 0;
@@ -138,6 +149,7 @@ static void test_block_round_trip(void **state)
         assert_int_equal(h.positions_len, 0);
         assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
     }
+    assert_true(patched_tfs > 100);
     dks_buf_free(&enc);
     dks_block_data_free(&b);
 }
@@ -239,6 +251,17 @@ static void test_impossible_frequencies_are_corrupt(void **state)
     assert_int_equal(tfs[0], (uint32_t)1 << 24);
     uint32_t pos[1];
     assert_int_equal(dks_block_positions(&h, 0, 0, tfs[0], pos), DKS_ECORRUPT);
+    /* a frequency above the header's largest, read alone or with the rest */
+    static const unsigned char above_max[] = {
+        2, 1, 2, 1,  /* n 2, last 1, max_tf 2, min_len 1 */
+        0,           /* the one gap in 0 bits */
+        2, 0x0c};    /* tf - 1 in 2 bits: 0 and 3 */
+    assert_int_equal(dks_block_parse(above_max, sizeof above_max, 7, &h), DKS_OK);
+    uint32_t tf;
+    assert_int_equal(dks_block_tf(&h, 0, &tf), DKS_OK);
+    assert_int_equal(tf, 1);
+    assert_int_equal(dks_block_tf(&h, 1, &tf), DKS_ECORRUPT);
+    assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_ECORRUPT);
 }
 
 /* One large gap among small ones is patched: the others stay narrow. */
