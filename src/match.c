@@ -227,12 +227,20 @@ static int term_skip_to(iter *it, uint32_t target)
     if ((rc = term_decode(t)))
         return rc;
     uint32_t lo = t->i, hi = t->h.n - 1;  /* docs[hi] = last_doc >= target */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (t->docs[mid] < target)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* an AND moves its operands in small steps: the next few documents
+     * are looked at one by one, the rest is halved without branches (the
+     * halves are a coin toss that a branch predictor would lose) */
+    uint32_t near = hi - lo > 4 ? lo + 4 : hi;
+    while (lo < near && t->docs[lo] < target)
+        lo++;
+    if (t->docs[lo] < target) {
+        const uint32_t *base = t->docs + lo;
+        for (uint32_t len = hi - lo + 1; len > 1;) {
+            uint32_t half = len / 2;
+            base = base[half] < target ? base + half : base;
+            len -= half;
+        }
+        lo = (uint32_t)(base - t->docs) + (*base < target);
     }
     t->i = lo;
     it->doc = t->docs[lo];
@@ -436,7 +444,8 @@ static int and_align(and_iter *a)
         }
         size_t i;
         for (i = 1; i < a->n; i++) {
-            if ((rc = a->subs[i]->ops->skip_to(a->subs[i], target)))
+            if (a->subs[i]->doc < target &&
+                (rc = a->subs[i]->ops->skip_to(a->subs[i], target)))
                 return rc;
             if (a->subs[i]->doc != target)
                 break;
@@ -690,8 +699,10 @@ static int or_move(or_iter *o, uint32_t target, int skip)
     for (size_t i = o->min > 0 ? o->n_lazy : 0; i < o->n; i++) {
         iter *sub = o->min > 0 ? essential(o, i) : o->subs[i];
         int rc = DKS_OK;
-        if (skip)
-            rc = sub->ops->skip_to(sub, target);
+        if (skip) {
+            if (sub->doc < target)
+                rc = sub->ops->skip_to(sub, target);
+        }
         else if (sub->doc == o->base.doc)
             rc = sub->ops->next(sub);
         if (rc)
