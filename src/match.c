@@ -766,7 +766,13 @@ static int or_prepare_pruning(or_iter *o)
     o->lazy_bound = malloc(o->n * sizeof *o->lazy_bound);
     o->part = malloc(o->n * sizeof *o->part);
     if (!e || !o->by_bound || !o->lazy_bound || !o->part) {
+        /* none kept: the next try allocates them all again */
         free(e);
+        free(o->by_bound);
+        free(o->lazy_bound);
+        free(o->part);
+        o->by_bound = NULL;
+        o->lazy_bound = o->part = NULL;
         return DKS_ENOMEM;
     }
     for (size_t i = 0; i < o->n; i++)
