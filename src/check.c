@@ -323,6 +323,7 @@ int dks_index_check(dks_index *index, dks_index_check_report *out, dks_error_det
     dks_text_reader_free(c.texts);
     free(c.pos);
     free(c.live);
+    dks_length_reader_close(&c.lengths);
     dks_txn_abort(c.txn);
     return rc;
 }

@@ -719,14 +719,17 @@ void dks_pipeline_trim(dks_pipeline *p);
  * one map page for many documents. */
 #define DKS_LENGTH_CHUNK 256
 int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length);
-/* Reader side: caches the chunk pointer between calls. */
+/* Reader side: keeps the chunk between calls, and a cursor that steps to
+ * the next one (a search reads lengths in document order). */
 typedef struct dks_length_reader {
     dks_txn *txn;
     uint32_t chunk;
     const unsigned char *data;  /* NULL: no chunk loaded */
     size_t len;
+    dks_cursor *cur;            /* NULL until the first chunk */
 } dks_length_reader;
 int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
+void dks_length_reader_close(dks_length_reader *r);
 
 /* ------------------------------------------------------------------ */
 /* index.c: the dks_index handle                                       */

@@ -369,22 +369,51 @@ int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
     return dks_kv_put(t, DKS_DB_LENGTHS, key, sizeof key, chunk, sizeof chunk);
 }
 
+/* Loads a chunk: the one after the last by a step of the cursor, which
+ * costs much less than a search from the root, any other by a seek. */
+static int load_length_chunk(dks_length_reader *r, uint32_t chunk)
+{
+    unsigned char key[4];
+    const void *k, *v;
+    size_t kl;
+    int rc;
+    dks_put_be32(key, chunk);
+    if (!r->cur && (rc = dks_cursor_open(r->txn, DKS_DB_LENGTHS, &r->cur)))
+        return rc;
+    int stepped = r->data && chunk == r->chunk + 1;
+    rc = stepped ? dks_cursor_next(r->cur, &k, &kl, &v, &r->len)
+                 : dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &r->len);
+    /* a step lands past the chunk when the one before was deleted */
+    if (stepped && (rc == 1 || (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))))
+        rc = dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &r->len);
+    if (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))
+        rc = 1;
+    r->data = NULL;
+    if (rc == 1)
+        return DKS_ECORRUPT;  /* a posting names a document with no length */
+    if (rc)
+        return rc;
+    if (r->len != DKS_LENGTH_CHUNK * 4)
+        return DKS_ECORRUPT;
+    r->data = v;
+    r->chunk = chunk;
+    return DKS_OK;
+}
+
+void dks_length_reader_close(dks_length_reader *r)
+{
+    dks_cursor_close(r->cur);
+    r->cur = NULL;
+    r->data = NULL;
+}
+
 int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
 {
     uint32_t chunk = doc / DKS_LENGTH_CHUNK;
     if (!r->data || r->chunk != chunk) {
-        unsigned char key[4];
-        const void *v;
-        dks_put_be32(key, chunk);
-        int rc = dks_kv_get(r->txn, DKS_DB_LENGTHS, key, sizeof key, &v, &r->len);
-        if (rc == 1)
-            return DKS_ECORRUPT;  /* a posting names a document with no length */
+        int rc = load_length_chunk(r, chunk);
         if (rc)
             return rc;
-        if (r->len != DKS_LENGTH_CHUNK * 4)
-            return DKS_ECORRUPT;
-        r->data = v;
-        r->chunk = chunk;
     }
     *length = get_le32(r->data + (doc % DKS_LENGTH_CHUNK) * 4);
     return DKS_OK;

@@ -1800,6 +1800,7 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_wei
                           match_ctx *ctx)
 {
     dks_meta meta;
+    *ctx = (match_ctx){.txn = t};  /* nothing to release yet, whatever happens */
     int rc = dks_meta_read(t, &meta);
     if (rc)
         return rc == 1 ? DKS_ENOINDEX : rc;
@@ -1835,6 +1836,7 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
         rc = it->ops->explain(it, &e);
     if (it)
         it->ops->free(it);
+    dks_length_reader_close(&ctx.lengths);
     /* the bonus the hit was given, if it was in the rescored pool */
     if (!rc && hit->bonus > 0) {
         dks_score_part part = {.kind = "proximity", .weight = PROXIMITY_WEIGHT,
@@ -2031,6 +2033,7 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
         goto fail;
     it->ops->free(it);
     proximity_free(&px);
+    dks_length_reader_close(&ctx.lengths);
     if (n)
         qsort(out->hits, n, sizeof *out->hits, cmp_hits);
     out->n_hits = n;
@@ -2041,6 +2044,7 @@ fail:
     if (it)
         it->ops->free(it);
     proximity_free(&px);
+    dks_length_reader_close(&ctx.lengths);
     dks_match_result_free(out);
     return rc;
 }
@@ -2109,6 +2113,7 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
     }
     free(buf);
     free(order);
+    dks_length_reader_close(&ctx.lengths);
     dks_match_result_free(&scratch);
     return rc;
 }
