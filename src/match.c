@@ -429,7 +429,64 @@ typedef struct and_iter {
     size_t n;
     iter **excluded;
     size_t n_excluded;
+    double min;          /* documents that cannot score above it are passed over */
+    uint32_t lead_doc;   /* the lead's document that lead_score is of */
+    double lead_score;
+    /* the bound check's record over its last sample, and how many lead
+     * documents go unchecked before the next */
+    unsigned checked, rejected, unchecked;
 } and_iter;
+
+/* The bound check pays where it rejects many lead documents.  Where most
+ * compete, it costs more than it saves, so after a sample that rejected
+ * fewer than a quarter it is left off for a while, then sampled again. */
+#define AND_CHECK_SAMPLE 32
+#define AND_CHECK_PAUSE 256
+
+static int operand_bound_at(iter *it, uint32_t doc, double *bound);
+
+/* The lead's score at its document, kept for and_score. */
+static int and_lead_score(and_iter *a, double *score)
+{
+    iter *lead = a->subs[0];
+    if (a->lead_doc != lead->doc) {
+        int rc = lead->ops->score(lead, &a->lead_score);
+        if (rc)
+            return rc;
+        a->lead_doc = lead->doc;
+    }
+    *score = a->lead_score;
+    return DKS_OK;
+}
+
+/* Whether the lead's document cannot score above the minimum, from the
+ * lead's score and what the blocks of the others at it allow: then the
+ * others need not be moved to it and decoded. */
+static int and_cannot_beat(and_iter *a, uint32_t target, int *cannot)
+{
+    *cannot = 0;
+    if (a->min <= 0)
+        return DKS_OK;
+    if (a->unchecked) {
+        a->unchecked--;
+        return DKS_OK;
+    }
+    double sum;
+    int rc = and_lead_score(a, &sum);
+    for (size_t i = 1; i < a->n && !rc; i++) {
+        double b;
+        rc = operand_bound_at(a->subs[i], target, &b);
+        sum += b;
+    }
+    *cannot = !rc && sum * (1.0 + DKS_PRUNE_SLACK) <= a->min;
+    a->rejected += (unsigned)*cannot;
+    if (++a->checked == AND_CHECK_SAMPLE) {
+        if (a->rejected * 4 < a->checked)
+            a->unchecked = AND_CHECK_PAUSE;
+        a->checked = a->rejected = 0;
+    }
+    return rc;
+}
 
 /* From subs[0]'s document on, finds the next document all operands share
  * and no excluded operand has. */
@@ -441,6 +498,14 @@ static int and_align(and_iter *a)
         if (target == DKS_DOC_END) {
             a->base.doc = DKS_DOC_END;
             return DKS_OK;
+        }
+        int cannot;
+        if ((rc = and_cannot_beat(a, target, &cannot)))
+            return rc;
+        if (cannot) {
+            if ((rc = a->subs[0]->ops->next(a->subs[0])))
+                return rc;
+            continue;
         }
         size_t i;
         for (i = 1; i < a->n; i++) {
@@ -492,21 +557,20 @@ static int and_skip_to(iter *it, uint32_t target)
 static int and_score(iter *it, double *score)
 {
     and_iter *a = (and_iter *)it;
-    *score = 0;
-    for (size_t i = 0; i < a->n; i++) {
+    int rc = and_lead_score(a, score);
+    for (size_t i = 1; i < a->n && !rc; i++) {
         double s;
-        int rc = a->subs[i]->ops->score(a->subs[i], &s);
-        if (rc)
-            return rc;
+        rc = a->subs[i]->ops->score(a->subs[i], &s);
         *score += s;
     }
-    return DKS_OK;
+    return rc;
 }
 
 /* An operand may pass over what cannot beat min less what the others add. */
 static void and_set_min(iter *it, double min)
 {
     and_iter *a = (and_iter *)it;
+    a->min = min;
     for (size_t i = 0; i < a->n; i++) {
         double others = a->base.max_score - a->subs[i]->max_score;
         if (min - others > 0)
@@ -563,6 +627,7 @@ static int and_new(iter **subs, size_t n, iter **excluded, size_t n_excluded, it
     a->n = n;
     a->excluded = excluded;
     a->n_excluded = n_excluded;
+    a->lead_doc = DKS_DOC_END;
     a->base.cost = subs[0]->cost;
     for (size_t i = 0; i < n; i++)
         a->base.max_score += subs[i]->max_score;
@@ -623,6 +688,26 @@ static int bound_at(iter *it, uint32_t doc, double *bound)
             return rc;
     }
     *bound = term_block_bound(t);
+    return DKS_OK;
+}
+
+static const iter_ops or_ops;
+
+/* bound_at for an AND's operand: for an OR (a word's alternatives), what
+ * its operands' blocks allow together. */
+static int operand_bound_at(iter *it, uint32_t doc, double *bound)
+{
+    if (it->ops != &or_ops || it->doc > doc)
+        return bound_at(it, doc, bound);
+    or_iter *o = (or_iter *)it;
+    *bound = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        double b;
+        int rc = bound_at(o->subs[i], doc, &b);
+        if (rc)
+            return rc;
+        *bound += b;
+    }
     return DKS_OK;
 }
 
