@@ -23,7 +23,9 @@
  * smallest bounds, which together cannot beat the minimum, only add to the
  * score of documents the others propose, and are skipped to those
  * documents rather than walked.  AND hands each operand the minimum less
- * what the other operands can add at most.
+ * what the other operands can add at most, and passes over a document of
+ * its lead whose score, with what the others' blocks at it allow, cannot
+ * beat the minimum, before it moves them there.
  */
 #include <stdarg.h>
 #include <stdlib.h>
