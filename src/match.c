@@ -249,6 +249,17 @@ static int term_skip_to(iter *it, uint32_t target)
     return DKS_OK;
 }
 
+/* A leaf's score (a term's, a phrase's) rounded down to a multiple of
+ * 2^-32.  Sums of such parts below 2^21 are exact in a double, so a hit's
+ * score does not depend on the order its parts are added in: the
+ * document-at-a-time OR, MaxScore and the window-at-a-time OR (bulk_iter)
+ * add them in different orders and give the same score.  Rounding down
+ * keeps every bound an upper bound. */
+static double quantized(double score)
+{
+    return (double)(int64_t)(score * 0x1p32) * 0x1p-32;
+}
+
 /* A document's length; the operands of a query score the same document
  * one after another, so the last one is kept. */
 static int doc_length(match_ctx *ctx, uint32_t doc, double *len)
@@ -276,7 +287,7 @@ static int term_score(iter *it, double *score)
         rc = doc_length(t->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, tf, len);
+    *score = quantized(t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, tf, len));
     return DKS_OK;
 }
 
@@ -347,7 +358,7 @@ static int term_explain(iter *it, explanation *e)
         .avg_length = m->avg_len,
         .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
     };
-    part.score = t->weight * dks_bm25_term(m, t->idf, part.tf, len);
+    part.score = quantized(t->weight * dks_bm25_term(m, t->idf, part.tf, len));
     return explain_add(e, &part, (const char *)t->prefix + (kind != 0),
                        t->prefix_len - 1 - (kind != 0));
 }
@@ -656,7 +667,6 @@ typedef struct or_iter {
     size_t *by_bound;
     size_t n_lazy;
     double *lazy_bound;
-    double *part;       /* each operand's score for the document at hand */
     double score;       /* the current document's, found while pruning */
 } or_iter;
 
@@ -713,6 +723,41 @@ static int operand_bound_at(iter *it, uint32_t doc, double *bound)
     return DKS_OK;
 }
 
+/* Completes a document's score from the lazy operands by_bound[0..lazy),
+ * largest first, for as long as it can still beat the minimum; *beats
+ * says whether it does. */
+static int complete_lazy(or_iter *o, size_t lazy, uint32_t doc, double *score, int *beats)
+{
+    size_t i = lazy;
+    for (; i > 0; i--) {
+        /* the lazy operands left, at their most */
+        if ((*score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+            break;
+        /* this one as far as its block at doc allows (most often much
+         * less than its maximum; 0 when its next block starts later),
+         * the others below it at their most */
+        iter *sub = o->subs[o->by_bound[i - 1]];
+        double bound, part;
+        int rc = bound_at(sub, doc, &bound);
+        if (rc)
+            return rc;
+        double below = i > 1 ? o->lazy_bound[i - 2] : 0;
+        if ((*score + bound + below) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
+            break;
+        if (bound == 0)
+            continue;  /* it lacks doc */
+        if ((rc = sub->ops->skip_to(sub, doc)))
+            return rc;
+        if (sub->doc != doc)
+            continue;
+        if ((rc = sub->ops->score(sub, &part)))
+            return rc;
+        *score += part;
+    }
+    *beats = i == 0 && *score > o->min;
+    return DKS_OK;
+}
+
 /* Pruning: from the operands' current documents on, finds the first
  * document an essential operand has whose score, completed from the lazy
  * ones, beats the minimum. */
@@ -727,52 +772,21 @@ static int or_find(or_iter *o)
         o->base.doc = doc;
         if (doc == DKS_DOC_END)
             return DKS_OK;
-        double score = 0;
-        for (size_t i = 0; i < o->n; i++)
-            o->part[i] = 0;
+        double score = 0, part;
         for (size_t i = o->n_lazy; i < o->n; i++) {
-            size_t k = o->by_bound[i];
-            if (o->subs[k]->doc != doc)
+            iter *sub = essential(o, i);
+            if (sub->doc != doc)
                 continue;
-            if ((rc = o->subs[k]->ops->score(o->subs[k], &o->part[k])))
+            if ((rc = sub->ops->score(sub, &part)))
                 return rc;
-            score += o->part[k];
+            score += part;
         }
-        size_t i = o->n_lazy;
-        for (; i > 0; i--) {
-            /* the lazy operands left, at their most */
-            if ((score + o->lazy_bound[i - 1]) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
-                break;
-            /* this one as far as its block at doc allows (most often much
-             * less than its maximum; 0 when its next block starts later),
-             * the others below it at their most */
-            size_t k = o->by_bound[i - 1];
-            double bound;
-            if ((rc = bound_at(o->subs[k], doc, &bound)))
-                return rc;
-            double below = i > 1 ? o->lazy_bound[i - 2] : 0;
-            if ((score + bound + below) * (1.0 + DKS_PRUNE_SLACK) <= o->min)
-                break;
-            if (bound == 0)
-                continue;  /* it lacks doc */
-            if ((rc = o->subs[k]->ops->skip_to(o->subs[k], doc)))
-                return rc;
-            if (o->subs[k]->doc != doc)
-                continue;
-            if ((rc = o->subs[k]->ops->score(o->subs[k], &o->part[k])))
-                return rc;
-            score += o->part[k];
-        }
-        if (i == 0) {
-            /* summed in the operands' order, as without pruning, so a
-             * score does not depend on when pruning began */
-            score = 0;
-            for (size_t j = 0; j < o->n; j++)
-                score += o->part[j];
-            if (score > o->min) {
-                o->score = score;
-                return DKS_OK;
-            }
+        int beats;
+        if ((rc = complete_lazy(o, o->n_lazy, doc, &score, &beats)))
+            return rc;
+        if (beats) {
+            o->score = score;
+            return DKS_OK;
         }
         for (size_t j = o->n_lazy; j < o->n; j++)
             if (essential(o, j)->doc == doc && (rc = essential(o, j)->ops->next(essential(o, j))))
@@ -851,15 +865,13 @@ static int or_prepare_pruning(or_iter *o)
     bound_entry *e = malloc(o->n * sizeof *e);
     o->by_bound = malloc(o->n * sizeof *o->by_bound);
     o->lazy_bound = malloc(o->n * sizeof *o->lazy_bound);
-    o->part = malloc(o->n * sizeof *o->part);
-    if (!e || !o->by_bound || !o->lazy_bound || !o->part) {
+    if (!e || !o->by_bound || !o->lazy_bound) {
         /* none kept: the next try allocates them all again */
         free(e);
         free(o->by_bound);
         free(o->lazy_bound);
-        free(o->part);
         o->by_bound = NULL;
-        o->lazy_bound = o->part = NULL;
+        o->lazy_bound = NULL;
         return DKS_ENOMEM;
     }
     for (size_t i = 0; i < o->n; i++)
@@ -880,7 +892,7 @@ static int or_prepare_pruning(or_iter *o)
 static void or_set_min(iter *it, double min)
 {
     or_iter *o = (or_iter *)it;
-    if (!o->part && or_prepare_pruning(o))
+    if (!o->by_bound && or_prepare_pruning(o))
         return;  /* pruning is an optimisation: go on without it */
     o->n_lazy = 0;
     while (o->n_lazy + 1 < o->n &&
@@ -899,7 +911,6 @@ static void or_free(iter *it)
     or_iter *o = (or_iter *)it;
     free(o->by_bound);
     free(o->lazy_bound);
-    free(o->part);
     free_iters(o->subs, o->n);
     free(o);
 }
@@ -1187,7 +1198,7 @@ static int phrase_score(iter *it, double *score)
     int rc = doc_length(p->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = dks_bm25_term(&p->ctx->bm25, p->idf, p->freq, len);
+    *score = quantized(dks_bm25_term(&p->ctx->bm25, p->idf, p->freq, len));
     return DKS_OK;
 }
 
@@ -1231,7 +1242,7 @@ static int phrase_explain(iter *it, explanation *e)
         .length = len,
         .avg_length = m->avg_len,
         .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
-        .score = dks_bm25_term(m, p->idf, p->freq, len),
+        .score = quantized(dks_bm25_term(m, p->idf, p->freq, len)),
     };
     if (!rc)
         rc = explain_add(e, &part, (const char *)words.data, words.len);

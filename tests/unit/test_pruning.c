@@ -137,11 +137,42 @@ static void test_pruned_pages_equal_exhaustive_ones(void **state)
             expect_same_page(queries[i], offsets[j]);
 }
 
+/* An OR of terms at the root is scored a window at a time, an explanation
+ * walks the terms one document at a time: a hit's parts, added up in the
+ * explanation's order, give its score exactly. */
+static void test_scores_are_their_parts_exactly(void **state)
+{
+    (void)state;
+    const char *queries[] = {"kommune", "cyklen", "kommune OR borger OR skole",
+                             "sk* OR kommune", "title:kommune OR kommune OR telemedicin"};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        for (int exact = 0; exact <= 1; exact++)
+            for (size_t offset = 0; offset <= 40; offset += 40) {
+                dks_results *r;
+                dks_search_options opt = {.limit = 10, .offset = offset, .no_snippets = 1,
+                                          .exact_total = exact, .explain = 1};
+                assert_int_equal(dks_search(idx, queries[i], strlen(queries[i]), &opt, &r, NULL),
+                                 DKS_OK);
+                assert_int_equal(dks_results_count(r), 10);
+                for (size_t k = 0; k < dks_results_count(r); k++) {
+                    const dks_hit *h = dks_results_hit(r, k);
+                    double sum = 0;
+                    for (size_t j = 0; j < h->n_parts; j++)
+                        sum += h->parts[j].score;
+                    if (sum != h->score)
+                        fail_msg("'%s' hit %s: parts %.17g, score %.17g", queries[i], h->id,
+                                 sum, h->score);
+                }
+                dks_results_free(r);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frequent_word_prunes_and_says_so),
         cmocka_unit_test(test_pruned_pages_equal_exhaustive_ones),
+        cmocka_unit_test(test_scores_are_their_parts_exactly),
     };
     return cmocka_run_group_tests_name("pruning", tests, setup, scratch_teardown);
 }
