@@ -729,6 +729,14 @@ typedef struct dks_length_reader {
     dks_cursor *cur;            /* NULL until the first chunk */
 } dks_length_reader;
 int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
+/* The chunk that holds doc's length, for a reader of many at once (it
+ * stays valid as long as the transaction); dks_length_in reads one. */
+int dks_length_chunk(dks_length_reader *r, uint32_t doc, const unsigned char **chunk);
+static inline uint32_t dks_length_in(const unsigned char *chunk, uint32_t doc)
+{
+    const unsigned char *p = chunk + (doc % DKS_LENGTH_CHUNK) * 4;
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 void dks_length_reader_close(dks_length_reader *r);
 
 /* ------------------------------------------------------------------ */

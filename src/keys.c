@@ -407,14 +407,23 @@ void dks_length_reader_close(dks_length_reader *r)
     r->data = NULL;
 }
 
-int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
+int dks_length_chunk(dks_length_reader *r, uint32_t doc, const unsigned char **chunk)
 {
-    uint32_t chunk = doc / DKS_LENGTH_CHUNK;
-    if (!r->data || r->chunk != chunk) {
-        int rc = load_length_chunk(r, chunk);
+    uint32_t c = doc / DKS_LENGTH_CHUNK;
+    if (!r->data || r->chunk != c) {
+        int rc = load_length_chunk(r, c);
         if (rc)
             return rc;
     }
-    *length = get_le32(r->data + (doc % DKS_LENGTH_CHUNK) * 4);
+    *chunk = r->data;
     return DKS_OK;
+}
+
+int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
+{
+    const unsigned char *chunk;
+    int rc = dks_length_chunk(r, doc, &chunk);
+    if (!rc)
+        *length = dks_length_in(chunk, doc);
+    return rc;
 }

@@ -996,6 +996,206 @@ static int or_of(iter **subs, size_t n, iter **out)
     return or_new(subs, n, out);
 }
 
+/* ---- OR at the root, a window at a time ------------------------------ */
+
+/* An OR of terms at the root is scored a window of documents at a time:
+ * each essential term adds its scores for the window's documents into an
+ * array, a decoded block at a time, and only the documents found there
+ * are completed from the lazy terms (as in or_find) and handed on.  Its
+ * inner loop reads consecutive memory and makes no call per document,
+ * where the document-at-a-time OR compares its operands at every one; the
+ * parts' order does not change a score (quantized). */
+#define WINDOW_DOCS 2048
+#define WINDOW_CHUNKS (WINDOW_DOCS / DKS_LENGTH_CHUNK + 2)
+
+typedef struct bulk_iter {
+    iter base;
+    match_ctx *ctx;
+    or_iter *or;          /* the operands, their MaxScore split and bounds */
+    uint32_t lo, hi;      /* the window: documents lo .. hi - 1 */
+    uint32_t next;        /* where in the window to look on from */
+    size_t lazy;          /* operands by_bound[0..lazy) are not in acc */
+    double score;         /* the current document's */
+    const unsigned char *lengths[WINDOW_CHUNKS];  /* the window's, as needed */
+    uint64_t seen[WINDOW_DOCS / 64];
+    double acc[WINDOW_DOCS];
+} bulk_iter;
+
+static int bulk_length(bulk_iter *b, uint32_t doc, double *len)
+{
+    size_t c = doc / DKS_LENGTH_CHUNK - b->lo / DKS_LENGTH_CHUNK;
+    if (!b->lengths[c]) {
+        int rc = dks_length_chunk(&b->ctx->lengths, doc, &b->lengths[c]);
+        if (rc)
+            return rc;
+    }
+    *len = dks_length_in(b->lengths[c], doc);
+    return DKS_OK;
+}
+
+/* Adds a term's scores for the window's documents, and leaves it on its
+ * first document after the window. */
+static int bulk_add(bulk_iter *b, term_iter *t)
+{
+    const dks_bm25 *m = &b->ctx->bm25;
+    while (t->base.doc < b->hi) {
+        int rc = term_decode_tfs(t);
+        if (rc)
+            return rc;
+        uint32_t i = t->i;
+        for (; i < t->h.n && t->docs[i] < b->hi; i++) {
+            double len;
+            if ((rc = bulk_length(b, t->docs[i], &len)))
+                return rc;
+            uint32_t at = t->docs[i] - b->lo;
+            b->acc[at] += quantized(t->weight * dks_bm25_term(m, t->idf, t->tfs[i], len));
+            b->seen[at / 64] |= (uint64_t)1 << (at % 64);
+        }
+        if (i < t->h.n) {
+            t->i = i;
+            t->base.doc = t->docs[i];
+        } else if ((rc = term_next_block(t, 0))) {
+            return rc;
+        }
+    }
+    return DKS_OK;
+}
+
+/* The next window: from the first document an essential operand has, its
+ * essential operands' scores. */
+static int bulk_fill(bulk_iter *b)
+{
+    or_iter *o = b->or;
+    b->lazy = o->min > 0 ? o->n_lazy : 0;
+    uint32_t lo = DKS_DOC_END;
+    for (size_t i = b->lazy; i < o->n; i++) {
+        iter *sub = b->lazy ? essential(o, i) : o->subs[i];
+        if (sub->doc < lo)
+            lo = sub->doc;
+    }
+    b->lo = lo;
+    b->next = 0;
+    if (lo == DKS_DOC_END)
+        return DKS_OK;
+    b->hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
+    memset(b->lengths, 0, sizeof b->lengths);
+    for (size_t i = b->lazy; i < o->n; i++) {
+        iter *sub = b->lazy ? essential(o, i) : o->subs[i];
+        int rc = bulk_add(b, (term_iter *)sub);
+        if (rc)
+            return rc;
+    }
+    return DKS_OK;
+}
+
+/* Moves to the next document of the window (the next windows) that can
+ * beat the minimum. */
+static int bulk_next(iter *it)
+{
+    bulk_iter *b = (bulk_iter *)it;
+    for (;;) {
+        if (b->lo == DKS_DOC_END) {
+            it->doc = DKS_DOC_END;
+            return DKS_OK;
+        }
+        while (b->next < WINDOW_DOCS) {
+            size_t w = b->next / 64;
+            uint64_t bits = b->seen[w] & (~(uint64_t)0 << (b->next % 64));
+            if (!bits) {
+                b->next = (uint32_t)(w + 1) * 64;
+                continue;
+            }
+            uint32_t at = (uint32_t)w * 64 + (uint32_t)__builtin_ctzll(bits);
+            b->next = at + 1;
+            b->seen[w] &= ~((uint64_t)1 << (at % 64));
+            double score = b->acc[at];
+            b->acc[at] = 0;
+            int beats = 1;
+            if (b->or->min > 0) {
+                int rc = complete_lazy(b->or, b->lazy, b->lo + at, &score, &beats);
+                if (rc)
+                    return rc;
+            }
+            if (beats) {
+                it->doc = b->lo + at;
+                b->score = score;
+                return DKS_OK;
+            }
+        }
+        int rc = bulk_fill(b);
+        if (rc)
+            return rc;
+    }
+}
+
+static int bulk_skip_to(iter *it, uint32_t target)
+{
+    int rc = DKS_OK;
+    while (!rc && it->doc < target)
+        rc = bulk_next(it);
+    return rc;
+}
+
+static int bulk_score(iter *it, double *score)
+{
+    *score = ((bulk_iter *)it)->score;
+    return DKS_OK;
+}
+
+/* A new minimum applies to the documents still to come, and from the next
+ * window on to which operands are lazy. */
+static void bulk_set_min(iter *it, double min)
+{
+    or_set_min(&((bulk_iter *)it)->or->base, min);
+}
+
+static void bulk_free(iter *it)
+{
+    bulk_iter *b = (bulk_iter *)it;
+    or_free(&b->or->base);
+    free(b);
+}
+
+/* Explanations walk a tree of their own (dks_match_explain). */
+static int bulk_explain(iter *it, explanation *e)
+{
+    (void)it;
+    (void)e;
+    return DKS_EINVAL;
+}
+
+static const iter_ops bulk_ops = {bulk_next,    bulk_skip_to, bulk_score,
+                                  bulk_set_min, bulk_free,    bulk_explain};
+
+/* The current document, looked at again after a new minimum. */
+static int bulk_recheck(bulk_iter *b)
+{
+    return b->score > b->or->min ? DKS_OK : bulk_next(&b->base);
+}
+
+/* Puts an OR of terms at the root under a bulk_iter, on its first
+ * document; any other root stays as it is. */
+static int bulk_of(match_ctx *ctx, iter **root)
+{
+    if ((*root)->ops != &or_ops)
+        return DKS_OK;
+    or_iter *o = (or_iter *)*root;
+    for (size_t i = 0; i < o->n; i++)
+        if (o->subs[i]->ops != &term_ops)
+            return DKS_OK;
+    bulk_iter *b = calloc(1, sizeof *b);
+    if (!b)
+        return DKS_ENOMEM;
+    b->base.ops = &bulk_ops;
+    b->base.cost = o->base.cost;
+    b->base.max_score = o->base.max_score;
+    b->ctx = ctx;
+    b->or = o;
+    *root = &b->base;
+    int rc = bulk_fill(b);
+    return rc ? rc : bulk_next(&b->base);
+}
+
 /* ---- PHRASE -------------------------------------------------------------- */
 
 typedef struct phrase_iter {
@@ -2084,10 +2284,14 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
     if (keep && exact_total <= keep && it->doc != DKS_DOC_END &&
         (rc = first_threshold(&ctx, it, keep, &theta)))
         goto fail;
+    if ((rc = bulk_of(&ctx, &it)))
+        goto fail;
     if (theta * (1.0 - DKS_PRUNE_SLACK) - bonus_max > 0) {
         min = theta * (1.0 - DKS_PRUNE_SLACK) - bonus_max;
         it->ops->set_min(it, min);
         /* the document it stands on is looked at again with the bound */
+        if (it->ops == &bulk_ops && (rc = bulk_recheck((bulk_iter *)it)))
+            goto fail;
         if (it->ops == &or_ops && (rc = or_find((or_iter *)it)))
             goto fail;
         out->total_exact = 0;
