@@ -15,6 +15,7 @@
 
 #include "dksearch.h"
 #include "../cli/fault.h"
+#include "../cli/options.h"
 
 #define PROG "dksearch-query"
 /* --filter and --facet may each be given this many times. */
@@ -63,15 +64,11 @@ static void usage(FILE *out)
             "Exit status: 0 hits found, 1 no hits, 2 error.\n");
 }
 
-static int parse_count(const char *opt, const char *s, size_t min, size_t *out)
+static int parse_count(const char *opt, const char *s, long min, size_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > 10000) {
-        fprintf(stderr, PROG ": %s needs a number from %zu to 10000, not '%s'\n", opt, min, s);
+    long v;
+    if (cli_number(PROG, opt, s, min, 10000, &v))
         return -1;
-    }
     *out = (size_t)v;
     return 0;
 }

@@ -589,11 +589,13 @@ static void test_error_unknown_option(void **state)
         assert_contains(r.err, "usage:");
         test_run_free(&r);
     }
-    expect_refused("--limit needs a number", "dksearch-query",
+    expect_refused("--limit takes 1 to 10000", "dksearch-query",
                    "--db", g_db, "--limit", "ti", "velfærd");
     /* Zero hits per page is no page at all. */
-    expect_refused("--limit needs a number from 1", "dksearch-query",
+    expect_refused("--limit takes 1 to 10000", "dksearch-query",
                    "--db", g_db, "--limit", "0", "velfærd");
+    expect_refused("--offset takes 0 to 10000", "dksearch-query",
+                   "--db", g_db, "--offset", "-3", "velfærd");
     expect_refused("--offset needs a value", "dksearch-query", "--db", g_db, "velfærd", "--offset");
     /* A batch holds at least one document. */
     expect_refused("--commit-every takes 1 to 100000", "dksearch-index", "--db", g_db,
