@@ -79,11 +79,20 @@ static void fuzz_block(const unsigned char *val, size_t len, uint32_t first_doc)
         return;
     FUZZ_CHECK(h.n >= 1 && h.n <= DKS_BLOCK_DOCS && h.first_doc == first_doc);
     FUZZ_CHECK(h.last_doc >= h.first_doc && h.max_tf >= 1);
-    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS], alone[DKS_BLOCK_DOCS];
+    /* a frequency read alone is refused, or within the header's bound */
+    for (uint32_t i = 0; i < h.n; i++) {
+        rc = dks_block_tf(&h, i, &alone[i]);
+        FUZZ_CHECK_RC(rc, DKS_ECORRUPT);
+        FUZZ_CHECK(rc || (alone[i] >= 1 && alone[i] <= h.max_tf));
+    }
     rc = dks_block_decode(&h, docs, tfs);
     FUZZ_CHECK_RC(rc, DKS_ECORRUPT);
     if (rc)
         return;
+    /* and where the whole block decodes, it is the decoded one */
+    for (uint32_t i = 0; i < h.n; i++)
+        FUZZ_CHECK(dks_block_tf(&h, i, &alone[i]) == DKS_OK && alone[i] == tfs[i]);
     FUZZ_CHECK(docs[0] == h.first_doc && docs[h.n - 1] == h.last_doc);
     for (uint32_t i = 0; i < h.n; i++) {
         FUZZ_CHECK(i == 0 || docs[i] > docs[i - 1]);
@@ -270,6 +279,7 @@ static void fuzz_lengths(const unsigned char *val, size_t len)
     FUZZ_CHECK((rc == 0) == (len == DKS_LENGTH_CHUNK * 4));
     rc = dks_length_get(&lr, 0, &length);  /* a chunk that is not there */
     FUZZ_CHECK(rc == DKS_ECORRUPT);
+    dks_length_reader_close(&lr);
     dks_txn_abort(t);
 }
 
