@@ -719,24 +719,20 @@ void dks_pipeline_trim(dks_pipeline *p);
  * one map page for many documents. */
 #define DKS_LENGTH_CHUNK 256
 int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length);
-/* Reader side: keeps the chunk between calls, and a cursor that steps to
- * the next one (a search reads lengths in document order). */
+/* Reader side: keeps the chunks it read last, one per slot by chunk
+ * number (a search's operands read the lengths of one stretch of
+ * documents in turn), and a cursor that steps to the next chunk (a search
+ * moves in document order). */
+#define DKS_LENGTH_SLOTS 16
 typedef struct dks_length_reader {
     dks_txn *txn;
-    uint32_t chunk;
-    const unsigned char *data;  /* NULL: no chunk loaded */
-    size_t len;
     dks_cursor *cur;            /* NULL until the first chunk */
+    int positioned;             /* the cursor stands on chunk `at` */
+    uint32_t at;
+    uint32_t slot_chunk[DKS_LENGTH_SLOTS];  /* chunk number + 1; 0: empty */
+    const unsigned char *slot_data[DKS_LENGTH_SLOTS];
 } dks_length_reader;
 int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
-/* The chunk that holds doc's length, for a reader of many at once (it
- * stays valid as long as the transaction); dks_length_in reads one. */
-int dks_length_chunk(dks_length_reader *r, uint32_t doc, const unsigned char **chunk);
-static inline uint32_t dks_length_in(const unsigned char *chunk, uint32_t doc)
-{
-    const unsigned char *p = chunk + (doc % DKS_LENGTH_CHUNK) * 4;
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
 void dks_length_reader_close(dks_length_reader *r);
 
 /* ------------------------------------------------------------------ */

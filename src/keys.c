@@ -371,59 +371,55 @@ int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
 
 /* Loads a chunk: the one after the last by a step of the cursor, which
  * costs much less than a search from the root, any other by a seek. */
-static int load_length_chunk(dks_length_reader *r, uint32_t chunk)
+static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigned char **data)
 {
     unsigned char key[4];
     const void *k, *v;
-    size_t kl;
+    size_t kl, vl;
     int rc;
     dks_put_be32(key, chunk);
     if (!r->cur && (rc = dks_cursor_open(r->txn, DKS_DB_LENGTHS, &r->cur)))
         return rc;
-    int stepped = r->data && chunk == r->chunk + 1;
-    rc = stepped ? dks_cursor_next(r->cur, &k, &kl, &v, &r->len)
-                 : dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &r->len);
+    int stepped = r->positioned && chunk == r->at + 1;
+    rc = stepped ? dks_cursor_next(r->cur, &k, &kl, &v, &vl)
+                 : dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &vl);
     /* a step lands past the chunk when the one before was deleted */
     if (stepped && (rc == 1 || (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))))
-        rc = dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &r->len);
+        rc = dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &vl);
     if (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))
         rc = 1;
-    r->data = NULL;
+    r->positioned = 0;
     if (rc == 1)
         return DKS_ECORRUPT;  /* a posting names a document with no length */
     if (rc)
         return rc;
-    if (r->len != DKS_LENGTH_CHUNK * 4)
+    if (vl != DKS_LENGTH_CHUNK * 4)
         return DKS_ECORRUPT;
-    r->data = v;
-    r->chunk = chunk;
+    r->positioned = 1;
+    r->at = chunk;
+    *data = v;
     return DKS_OK;
 }
 
 void dks_length_reader_close(dks_length_reader *r)
 {
     dks_cursor_close(r->cur);
-    r->cur = NULL;
-    r->data = NULL;
-}
-
-int dks_length_chunk(dks_length_reader *r, uint32_t doc, const unsigned char **chunk)
-{
-    uint32_t c = doc / DKS_LENGTH_CHUNK;
-    if (!r->data || r->chunk != c) {
-        int rc = load_length_chunk(r, c);
-        if (rc)
-            return rc;
-    }
-    *chunk = r->data;
-    return DKS_OK;
+    *r = (dks_length_reader){.txn = r->txn};
 }
 
 int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
 {
-    const unsigned char *chunk;
-    int rc = dks_length_chunk(r, doc, &chunk);
-    if (!rc)
-        *length = dks_length_in(chunk, doc);
-    return rc;
+    uint32_t c = doc / DKS_LENGTH_CHUNK;
+    size_t slot = c % DKS_LENGTH_SLOTS;
+    if (r->slot_chunk[slot] != c + 1) {
+        int rc = load_length_chunk(r, c, &r->slot_data[slot]);
+        if (rc) {
+            r->slot_chunk[slot] = 0;
+            return rc;
+        }
+        r->slot_chunk[slot] = c + 1;
+    }
+    *length = get_le32(r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4);
+    return DKS_OK;
 }
+

@@ -1006,7 +1006,6 @@ static int or_of(iter **subs, size_t n, iter **out)
  * where the document-at-a-time OR compares its operands at every one; the
  * parts' order does not change a score (quantized). */
 #define WINDOW_DOCS 2048
-#define WINDOW_CHUNKS (WINDOW_DOCS / DKS_LENGTH_CHUNK + 2)
 
 typedef struct bulk_iter {
     iter base;
@@ -1016,22 +1015,9 @@ typedef struct bulk_iter {
     uint32_t next;        /* where in the window to look on from */
     size_t lazy;          /* operands by_bound[0..lazy) are not in acc */
     double score;         /* the current document's */
-    const unsigned char *lengths[WINDOW_CHUNKS];  /* the window's, as needed */
     uint64_t seen[WINDOW_DOCS / 64];
     double acc[WINDOW_DOCS];
 } bulk_iter;
-
-static int bulk_length(bulk_iter *b, uint32_t doc, double *len)
-{
-    size_t c = doc / DKS_LENGTH_CHUNK - b->lo / DKS_LENGTH_CHUNK;
-    if (!b->lengths[c]) {
-        int rc = dks_length_chunk(&b->ctx->lengths, doc, &b->lengths[c]);
-        if (rc)
-            return rc;
-    }
-    *len = dks_length_in(b->lengths[c], doc);
-    return DKS_OK;
-}
 
 /* Adds a term's scores for the window's documents, and leaves it on its
  * first document after the window. */
@@ -1044,8 +1030,8 @@ static int bulk_add(bulk_iter *b, term_iter *t)
             return rc;
         uint32_t i = t->i;
         for (; i < t->h.n && t->docs[i] < b->hi; i++) {
-            double len;
-            if ((rc = bulk_length(b, t->docs[i], &len)))
+            uint32_t len;
+            if ((rc = dks_length_get(&b->ctx->lengths, t->docs[i], &len)))
                 return rc;
             uint32_t at = t->docs[i] - b->lo;
             b->acc[at] += quantized(t->weight * dks_bm25_term(m, t->idf, t->tfs[i], len));
@@ -1078,7 +1064,6 @@ static int bulk_fill(bulk_iter *b)
     if (lo == DKS_DOC_END)
         return DKS_OK;
     b->hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
-    memset(b->lengths, 0, sizeof b->lengths);
     for (size_t i = b->lazy; i < o->n; i++) {
         iter *sub = b->lazy ? essential(o, i) : o->subs[i];
         int rc = bulk_add(b, (term_iter *)sub);
