@@ -434,11 +434,9 @@ int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf)
         *tf = 1;
         return DKS_OK;
     }
-    const dks_packed *s = &h->tfs;
-    uint32_t v = packed_at(s->low, i, s->bits);
-    uint64_t e = exception_from(s, i);
-    if (e < s->n_exc && packed_at(s->index, e, s->index_bits) == i)
-        v |= packed_at(s->high, e, s->high_bits) << s->bits;
+    patched_reader r;
+    patched_start(&r, &h->tfs, i);
+    uint32_t v = patched_next(&r, i);
     if (v >= h->max_tf)
         return DKS_ECORRUPT;
     *tf = v + 1;
