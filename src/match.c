@@ -9,9 +9,10 @@
  * reading only their headers, or seeks far ahead; a block's gaps are
  * decoded only when a document in it is needed, and its frequencies one
  * by one for the few documents of it that are scored, all at once when
- * more are (or positions are read); positions only for phrases.  AND leapfrogs its operands from the rarest, OR merges
- * them, NOT operands of an AND reject candidates, PHRASE is an AND whose
- * candidates must have the terms at the right relative positions.
+ * more are (or positions are read); positions only for phrases.  AND
+ * leapfrogs its operands from the rarest, OR merges them, NOT operands of
+ * an AND reject candidates, PHRASE is an AND whose candidates must have
+ * the terms at the right relative positions.
  *
  * Dynamic pruning.  Each iterator carries max_score, an upper bound of its
  * score.  Once the heap of best hits is full (and enough hits were counted
@@ -260,6 +261,12 @@ static double quantized(double score)
     return (double)(int64_t)(score * 0x1p32) * 0x1p-32;
 }
 
+/* A term's part of a document's score. */
+static double term_part(const term_iter *t, uint32_t tf, double len)
+{
+    return quantized(t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, tf, len));
+}
+
 /* A document's length; the operands of a query score the same document
  * one after another, so the last one is kept. */
 static int doc_length(match_ctx *ctx, uint32_t doc, double *len)
@@ -287,7 +294,7 @@ static int term_score(iter *it, double *score)
         rc = doc_length(t->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = quantized(t->weight * dks_bm25_term(&t->ctx->bm25, t->idf, tf, len));
+    *score = term_part(t, tf, len);
     return DKS_OK;
 }
 
@@ -358,7 +365,7 @@ static int term_explain(iter *it, explanation *e)
         .avg_length = m->avg_len,
         .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
     };
-    part.score = quantized(t->weight * dks_bm25_term(m, t->idf, part.tf, len));
+    part.score = term_part(t, part.tf, len);
     return explain_add(e, &part, (const char *)t->prefix + (kind != 0),
                        t->prefix_len - 1 - (kind != 0));
 }
@@ -456,7 +463,7 @@ typedef struct and_iter {
 #define AND_CHECK_SAMPLE 32
 #define AND_CHECK_PAUSE 256
 
-static int operand_bound_at(iter *it, uint32_t doc, double *bound);
+static int bound_at(iter *it, uint32_t doc, double *bound);
 
 /* The lead's score at its document, kept for and_score. */
 static int and_lead_score(and_iter *a, double *score)
@@ -488,7 +495,7 @@ static int and_cannot_beat(and_iter *a, uint32_t target, int *cannot)
     int rc = and_lead_score(a, &sum);
     for (size_t i = 1; i < a->n && !rc; i++) {
         double b;
-        rc = operand_bound_at(a->subs[i], target, &b);
+        rc = bound_at(a->subs[i], target, &b);
         sum += b;
     }
     *cannot = !rc && sum * (1.0 + DKS_PRUNE_SLACK) <= a->min;
@@ -683,12 +690,26 @@ static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[
 
 /* The most an operand may add to doc's score, known without decoding: 0
  * when it is past doc (it lacks it), for a term the bound of the block
- * that would hold doc (moved to, not decoded), else its max_score. */
+ * that would hold doc (moved to, not decoded), for an OR (a word's
+ * alternatives, as an AND's operand) its operands' together, else its
+ * max_score. */
+static const iter_ops or_ops;
 static int bound_at(iter *it, uint32_t doc, double *bound)
 {
     *bound = 0;
     if (it->doc > doc)
         return DKS_OK;
+    if (it->ops == &or_ops) {
+        const or_iter *o = (const or_iter *)it;
+        for (size_t i = 0; i < o->n; i++) {
+            double b;
+            int rc = bound_at(o->subs[i], doc, &b);
+            if (rc)
+                return rc;
+            *bound += b;
+        }
+        return DKS_OK;
+    }
     if (it->ops != &term_ops) {
         *bound = it->max_score;
         return DKS_OK;
@@ -700,26 +721,6 @@ static int bound_at(iter *it, uint32_t doc, double *bound)
             return rc;
     }
     *bound = term_block_bound(t);
-    return DKS_OK;
-}
-
-static const iter_ops or_ops;
-
-/* bound_at for an AND's operand: for an OR (a word's alternatives), what
- * its operands' blocks allow together. */
-static int operand_bound_at(iter *it, uint32_t doc, double *bound)
-{
-    if (it->ops != &or_ops || it->doc > doc)
-        return bound_at(it, doc, bound);
-    or_iter *o = (or_iter *)it;
-    *bound = 0;
-    for (size_t i = 0; i < o->n; i++) {
-        double b;
-        int rc = bound_at(o->subs[i], doc, &b);
-        if (rc)
-            return rc;
-        *bound += b;
-    }
     return DKS_OK;
 }
 
@@ -794,17 +795,23 @@ static int or_find(or_iter *o)
     }
 }
 
+/* Operand i (from lazy on) of those a move starts from: all of them in
+ * their order while none is lazy, else the essential by their bounds. */
+static iter *moving(const or_iter *o, size_t lazy, size_t i)
+{
+    return lazy ? essential(o, i) : o->subs[i];
+}
+
 /* The operands a move starts from: all, or with pruning the essential. */
 static int or_move(or_iter *o, uint32_t target, int skip)
 {
-    for (size_t i = o->min > 0 ? o->n_lazy : 0; i < o->n; i++) {
-        iter *sub = o->min > 0 ? essential(o, i) : o->subs[i];
+    size_t lazy = o->min > 0 ? o->n_lazy : 0;
+    for (size_t i = lazy; i < o->n; i++) {
+        iter *sub = moving(o, lazy, i);
         int rc = DKS_OK;
-        if (skip) {
-            if (sub->doc < target)
-                rc = sub->ops->skip_to(sub, target);
-        }
-        else if (sub->doc == o->base.doc)
+        if (skip && sub->doc < target)
+            rc = sub->ops->skip_to(sub, target);
+        else if (!skip && sub->doc == o->base.doc)
             rc = sub->ops->next(sub);
         if (rc)
             return rc;
@@ -1023,7 +1030,6 @@ typedef struct bulk_iter {
  * first document after the window. */
 static int bulk_add(bulk_iter *b, term_iter *t)
 {
-    const dks_bm25 *m = &b->ctx->bm25;
     while (t->base.doc < b->hi) {
         int rc = term_decode_tfs(t);
         if (rc)
@@ -1034,7 +1040,7 @@ static int bulk_add(bulk_iter *b, term_iter *t)
             if ((rc = dks_length_get(&b->ctx->lengths, t->docs[i], &len)))
                 return rc;
             uint32_t at = t->docs[i] - b->lo;
-            b->acc[at] += quantized(t->weight * dks_bm25_term(m, t->idf, t->tfs[i], len));
+            b->acc[at] += term_part(t, t->tfs[i], len);
             b->seen[at / 64] |= (uint64_t)1 << (at % 64);
         }
         if (i < t->h.n) {
@@ -1055,7 +1061,7 @@ static int bulk_fill(bulk_iter *b)
     b->lazy = o->min > 0 ? o->n_lazy : 0;
     uint32_t lo = DKS_DOC_END;
     for (size_t i = b->lazy; i < o->n; i++) {
-        iter *sub = b->lazy ? essential(o, i) : o->subs[i];
+        iter *sub = moving(o, b->lazy, i);
         if (sub->doc < lo)
             lo = sub->doc;
     }
@@ -1065,7 +1071,7 @@ static int bulk_fill(bulk_iter *b)
         return DKS_OK;
     b->hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
     for (size_t i = b->lazy; i < o->n; i++) {
-        iter *sub = b->lazy ? essential(o, i) : o->subs[i];
+        iter *sub = moving(o, b->lazy, i);
         int rc = bulk_add(b, (term_iter *)sub);
         if (rc)
             return rc;
@@ -1376,6 +1382,12 @@ static int phrase_skip_to(iter *it, uint32_t target)
     return rc ? rc : phrase_align(p);
 }
 
+/* The phrase's part of the current document's score. */
+static double phrase_part(const phrase_iter *p, double len)
+{
+    return quantized(dks_bm25_term(&p->ctx->bm25, p->idf, p->freq, len));
+}
+
 static int phrase_score(iter *it, double *score)
 {
     phrase_iter *p = (phrase_iter *)it;
@@ -1383,7 +1395,7 @@ static int phrase_score(iter *it, double *score)
     int rc = doc_length(p->ctx, it->doc, &len);
     if (rc)
         return rc;
-    *score = quantized(dks_bm25_term(&p->ctx->bm25, p->idf, p->freq, len));
+    *score = phrase_part(p, len);
     return DKS_OK;
 }
 
@@ -1427,7 +1439,7 @@ static int phrase_explain(iter *it, explanation *e)
         .length = len,
         .avg_length = m->avg_len,
         .norm = 1.0 - DKS_BM25_B + DKS_BM25_B * (m->avg_len > 0 ? len / m->avg_len : 1.0),
-        .score = quantized(dks_bm25_term(m, p->idf, p->freq, len)),
+        .score = phrase_part(p, len),
     };
     if (!rc)
         rc = explain_add(e, &part, (const char *)words.data, words.len);
