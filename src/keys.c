@@ -369,6 +369,12 @@ int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length)
     return dks_kv_put(t, DKS_DB_LENGTHS, key, sizeof key, chunk, sizeof chunk);
 }
 
+/* A cursor's rc, or 1 when it found a key other than the 4-byte one. */
+static int found_key(int rc, const void *k, size_t kl, const unsigned char key[4])
+{
+    return rc == 0 && (kl != 4 || memcmp(k, key, 4) != 0) ? 1 : rc;
+}
+
 /* Loads a chunk: the one after the last by a step of the cursor, which
  * costs much less than a search from the root, any other by a seek. */
 static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigned char **data)
@@ -380,14 +386,12 @@ static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigne
     dks_put_be32(key, chunk);
     if (!r->cur && (rc = dks_cursor_open(r->txn, DKS_DB_LENGTHS, &r->cur)))
         return rc;
-    int stepped = r->positioned && chunk == r->at + 1;
-    rc = stepped ? dks_cursor_next(r->cur, &k, &kl, &v, &vl)
-                 : dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &vl);
-    /* a step lands past the chunk when the one before was deleted */
-    if (stepped && (rc == 1 || (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))))
+    /* 1: not found (yet) */
+    rc = r->positioned && chunk == r->at + 1 ? dks_cursor_next(r->cur, &k, &kl, &v, &vl) : 1;
+    rc = found_key(rc, k, kl, key);  /* a step lands past a deleted chunk */
+    if (rc == 1)
         rc = dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &vl);
-    if (rc == 0 && (kl != sizeof key || memcmp(k, key, kl) != 0))
-        rc = 1;
+    rc = found_key(rc, k, kl, key);
     r->positioned = 0;
     if (rc == 1)
         return DKS_ECORRUPT;  /* a posting names a document with no length */
@@ -422,4 +426,3 @@ int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
     *length = get_le32(r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4);
     return DKS_OK;
 }
-
