@@ -380,8 +380,8 @@ static int found_key(int rc, const void *k, size_t kl, const unsigned char key[4
 static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigned char **data)
 {
     unsigned char key[4];
-    const void *k, *v;
-    size_t kl, vl;
+    const void *k = NULL, *v = NULL;
+    size_t kl = 0, vl = 0;
     int rc;
     dks_put_be32(key, chunk);
     if (!r->cur && (rc = dks_cursor_open(r->txn, DKS_DB_LENGTHS, &r->cur)))
