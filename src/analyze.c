@@ -35,6 +35,9 @@
 /* The word cache is emptied when it grows past this; a corpus's common
  * words come back at once. */
 #define WORD_CACHE_BYTES ((size_t)48 << 20)
+/* Its first slot table: small, since a search's analyzer sees a few
+ * words; an indexer's doubles it as words come. */
+#define WORD_CACHE_FIRST_SLOTS 64
 
 typedef struct truncated {
     size_t offset, len;        /* the surface */
@@ -1077,7 +1080,7 @@ static void cache_clear(dks_analyzer *an)
 
 static int cache_grow(dks_analyzer *an)
 {
-    size_t n = an->cache_n_slots ? an->cache_n_slots * 2 : 4096;
+    size_t n = an->cache_n_slots ? an->cache_n_slots * 2 : WORD_CACHE_FIRST_SLOTS;
     uint32_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return DKS_ENOMEM;
