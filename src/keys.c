@@ -386,12 +386,15 @@ static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigne
     dks_put_be32(key, chunk);
     if (!r->cur && (rc = dks_cursor_open(r->txn, DKS_DB_LENGTHS, &r->cur)))
         return rc;
-    /* 1: not found (yet) */
-    rc = r->positioned && chunk == r->at + 1 ? dks_cursor_next(r->cur, &k, &kl, &v, &vl) : 1;
-    rc = found_key(rc, k, kl, key);  /* a step lands past a deleted chunk */
-    if (rc == 1)
+    rc = 1;  /* not found yet */
+    if (r->positioned && chunk == r->at + 1) {
+        rc = dks_cursor_next(r->cur, &k, &kl, &v, &vl);
+        rc = found_key(rc, k, kl, key);  /* a step lands past a deleted chunk */
+    }
+    if (rc == 1) {
         rc = dks_cursor_seek(r->cur, key, sizeof key, &k, &kl, &v, &vl);
-    rc = found_key(rc, k, kl, key);
+        rc = found_key(rc, k, kl, key);
+    }
     r->positioned = 0;
     if (rc == 1)
         return DKS_ECORRUPT;  /* a posting names a document with no length */
