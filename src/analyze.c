@@ -38,6 +38,8 @@
 /* Its first slot table: small, since a search's analyzer sees a few
  * words; an indexer's doubles it as words come. */
 #define WORD_CACHE_FIRST_SLOTS 64
+/* An analyzer kept for the next search keeps no more of its buffers. */
+#define ANALYZER_KEEP_BYTES ((size_t)256 << 10)
 
 typedef struct truncated {
     size_t offset, len;        /* the surface */
@@ -1398,6 +1400,23 @@ int dks_analyze_ids(dks_analyzer *an, const char *text, size_t len, uint32_t fir
                     dks_term_id_callback cb, void *ctx)
 {
     return run_chain(an, text, len, first_position, NULL, cb, ctx);
+}
+
+void dks_analyzer_reset(dks_analyzer *an)
+{
+    an->dict = NULL;
+    an->restricted = 0;
+    an->n_needles = 0;
+    cache_clear(an);
+    /* a search whose snippets analysed long texts gives its cache back */
+    if (an->cache.cap > ANALYZER_KEEP_BYTES) {
+        free(an->cache_slots);
+        an->cache_slots = NULL;
+        an->cache_n_slots = 0;
+        dks_buf_free(&an->cache);
+    }
+    if (an->extras.cap > ANALYZER_KEEP_BYTES)
+        dks_buf_free(&an->extras);
 }
 
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d)

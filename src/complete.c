@@ -244,7 +244,7 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
     if (prefix_len > 0) {
         rc = dks_index_analysis(index, &features);
         if (!rc)
-            rc = dks_analyzer_new_with(features, &an);
+            rc = dks_index_analyzer_take(index, features, &an);
         if (!rc && !(best = malloc((max + 2) * sizeof *best)))
             rc = DKS_ENOMEM;
         if (!rc)
@@ -261,7 +261,7 @@ int dks_complete(dks_index *index, const char *query, size_t len, size_t max,
                   : add_completion(c, query, start, best[i].key, best[i].len, best[i].df);
     }
     dks_txn_abort(t);
-    dks_analyzer_free(an);
+    dks_index_analyzer_give(index, an);
     free(best);
     if (rc) {
         dks_completions_free(c);

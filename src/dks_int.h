@@ -259,6 +259,9 @@ size_t dks_termdict_bytes(const dks_termdict *d);
  * with each word, so a repeated word costs no interning.  Clears the word
  * cache. */
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d);
+/* Makes the analyzer as a new one with its features, for another search:
+ * no dictionary, no compound restriction, an empty word cache. */
+void dks_analyzer_reset(dks_analyzer *an);
 /* A term as dks_analyze gives it, with the id of its dictionary key in
  * the analyzer's term dictionary (DKS_NO_TERM if too long to be a key). */
 typedef int (*dks_term_id_callback)(const dks_term *term, uint32_t key_id, void *ctx);
@@ -742,6 +745,11 @@ dks_store *dks_index_store(dks_index *index);
 /* Where the handle keeps the text dictionary its searches share (text.c). */
 _Atomic(void *) *dks_index_text_dict(dks_index *index);
 int dks_index_writable(const dks_index *index);
+/* An analyzer with the features given, one a finished search left if
+ * there is one; hand it back with dks_index_analyzer_give (which takes
+ * NULL too), not dks_analyzer_free. */
+int dks_index_analyzer_take(dks_index *index, unsigned features, dks_analyzer **out);
+void dks_index_analyzer_give(dks_index *index, dks_analyzer *an);
 
 /* ------------------------------------------------------------------ */
 /* bm25.c: scoring                                                     */

@@ -9,11 +9,44 @@
 
 #include "dks_int.h"
 
+/* Making an analyzer (its stemmer, its buffers) costs about as much as
+ * analysing a short query, so searches leave theirs to the next ones.
+ * The spares are taken and given back by atomic exchange: searches on
+ * many threads share them without a lock. */
+#define SPARE_ANALYZERS 4
+
 struct dks_index {
     dks_store *store;
     int mode;
     _Atomic(void *) text_dict;  /* made by the first search that needs it */
+    _Atomic(dks_analyzer *) spare[SPARE_ANALYZERS];
 };
+
+int dks_index_analyzer_take(dks_index *index, unsigned features, dks_analyzer **out)
+{
+    for (size_t i = 0; i < SPARE_ANALYZERS; i++) {
+        dks_analyzer *an = atomic_exchange(&index->spare[i], NULL);
+        if (an && dks_analyzer_features(an) == features) {
+            *out = an;
+            return DKS_OK;
+        }
+        dks_analyzer_free(an);  /* made for other features: the index's changed */
+    }
+    return dks_analyzer_new_with(features, out);
+}
+
+void dks_index_analyzer_give(dks_index *index, dks_analyzer *an)
+{
+    if (!an)
+        return;
+    dks_analyzer_reset(an);
+    for (size_t i = 0; i < SPARE_ANALYZERS; i++) {
+        dks_analyzer *empty = NULL;
+        if (atomic_compare_exchange_strong(&index->spare[i], &empty, an))
+            return;
+    }
+    dks_analyzer_free(an);
+}
 
 _Atomic(void *) *dks_index_text_dict(dks_index *index)
 {
@@ -106,6 +139,8 @@ void dks_index_close(dks_index *index)
         return;
     dks_store_close(index->store);
     dks_text_dict_free(atomic_load(&index->text_dict));
+    for (size_t i = 0; i < SPARE_ANALYZERS; i++)
+        dks_analyzer_free(atomic_load(&index->spare[i]));
     free(index);
 }
 

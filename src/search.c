@@ -3,8 +3,9 @@
  * transaction, and turn the best hits into results with ids, titles and
  * snippets that the caller owns.  Also the JSON form of the results.
  *
- * Every search has its own analyzer and read transaction, so searches on
- * one dks_index may run in several threads at once.
+ * Every search has its own analyzer (one an earlier search left to the
+ * index, when there is one) and read transaction, so searches on one
+ * dks_index may run in several threads at once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +342,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
         rc = rc == 1 ? DKS_ENOINDEX : rc;
         goto fail;
     }
-    if ((rc = dks_analyzer_new_with(meta.features, &an)))
+    if ((rc = dks_index_analyzer_take(index, meta.features, &an)))
         goto fail;
     dks_vocabulary vocab = {in_index, t};
     unsigned flags = opt.as_you_type ? DKS_QUERY_AS_YOU_TYPE : 0;
@@ -424,7 +425,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);
-    dks_analyzer_free(an);
+    dks_index_analyzer_give(index, an);
     r->took_us = dks_clock_us() - started;
     *out = r;
     return DKS_OK;
@@ -434,7 +435,7 @@ fail:
     free_doc_matches(at, n_at);
     dks_match_result_free(&m);
     dks_query_free(root);
-    dks_analyzer_free(an);
+    dks_index_analyzer_give(index, an);
     dks_results_free(r);
     if (rc != DKS_EQUERY)
         dks_fail(err, rc, -1, "search failed: %s", dks_strerror(rc));
