@@ -108,12 +108,14 @@ typedef struct term_iter {
     double idf;
     double weight;                    /* of this alternative of a query word */
     double min;                       /* blocks that cannot beat this are skipped */
+    double block_bound;               /* the current block's, < 0 until asked */
 } term_iter;
 
 /* Takes the list's current block. */
 static void term_take_block(term_iter *t)
 {
     t->h = t->list.h;
+    t->block_bound = -1;
     t->decoded = 0;
     t->tfs_decoded = 0;
     t->tfs_read = 0;
@@ -164,15 +166,20 @@ static int term_tf(term_iter *t, uint32_t *tf)
     return DKS_OK;
 }
 
-/* The most a document of the current block can score (worked out when
- * asked: most blocks a search passes are never asked). */
-static double term_block_bound(const term_iter *t)
+/* The most a document of the current block can score, worked out when
+ * first asked (most blocks a search passes are never asked), then kept:
+ * an AND asks for each document of its lead that a block of another
+ * operand spans. */
+static double term_block_bound(term_iter *t)
 {
-    return t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+    if (t->block_bound < 0)
+        t->block_bound =
+            t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+    return t->block_bound;
 }
 
 /* Can a document of the current block score above the minimum? */
-static int term_block_competes(const term_iter *t)
+static int term_block_competes(term_iter *t)
 {
     if (t->min <= 0)
         return 1;
@@ -694,33 +701,43 @@ static iter *essential(const or_iter *o, size_t i) { return o->subs[o->by_bound[
  * alternatives, as an AND's operand) its operands' together, else its
  * max_score. */
 static const iter_ops or_ops;
+static inline int term_bound_at(term_iter *t, uint32_t doc, double *bound)
+{
+    *bound = 0;
+    if (t->base.doc > doc)
+        return DKS_OK;
+    if (t->h.last_doc < doc) {
+        int rc = term_next_block(t, doc);
+        if (rc || t->base.doc > doc)
+            return rc;
+    }
+    *bound = term_block_bound(t);
+    return DKS_OK;
+}
+
 static int bound_at(iter *it, uint32_t doc, double *bound)
 {
     *bound = 0;
     if (it->doc > doc)
         return DKS_OK;
-    if (it->ops == &or_ops) {
-        const or_iter *o = (const or_iter *)it;
-        for (size_t i = 0; i < o->n; i++) {
-            double b;
-            int rc = bound_at(o->subs[i], doc, &b);
-            if (rc)
-                return rc;
-            *bound += b;
-        }
-        return DKS_OK;
-    }
-    if (it->ops != &term_ops) {
+    if (it->ops == &term_ops)
+        return term_bound_at((term_iter *)it, doc, bound);
+    if (it->ops != &or_ops) {
         *bound = it->max_score;
         return DKS_OK;
     }
-    term_iter *t = (term_iter *)it;
-    if (t->h.last_doc < doc) {
-        int rc = term_next_block(t, doc);
-        if (rc || it->doc > doc)
+    /* a word's alternatives, asked for each lead document an AND checks:
+     * its terms without a call each */
+    const or_iter *o = (const or_iter *)it;
+    for (size_t i = 0; i < o->n; i++) {
+        iter *sub = o->subs[i];
+        double b;
+        int rc = sub->ops == &term_ops ? term_bound_at((term_iter *)sub, doc, &b)
+                                       : bound_at(sub, doc, &b);
+        if (rc)
             return rc;
+        *bound += b;
     }
-    *bound = term_block_bound(t);
     return DKS_OK;
 }
 
@@ -2174,8 +2191,11 @@ static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, si
         double idf;
         const term_iter *t = terms[i];
         rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &its[i], &idf);
-        if (!rc)
-            ((term_iter *)its[i])->weight = t->weight;  /* a title key's was set already */
+        if (!rc) {
+            term_iter *own = (term_iter *)its[i];
+            own->weight = t->weight;  /* a title key's was set already */
+            own->block_bound = -1;    /* worked out with the weight before */
+        }
     }
     size_t have = 0;
     while (!rc) {
