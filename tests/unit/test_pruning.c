@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dksearch.h"
@@ -137,14 +138,88 @@ static void test_pruned_pages_equal_exhaustive_ones(void **state)
             expect_same_page(queries[i], offsets[j]);
 }
 
-/* An OR of terms at the root is scored a window at a time, an explanation
- * walks the terms one document at a time: a hit's parts, added up in the
- * explanation's order, give its score exactly. */
+static int cmp_ids(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The ids of every hit, in id order. */
+static size_t hit_ids(const char *q, char (*ids)[8])
+{
+    dks_results *r;
+    dks_search_options opt = {.limit = N_DOCS, .no_snippets = 1, .exact_total = 1};
+    if (dks_search(idx, q, strlen(q), &opt, &r, NULL) != DKS_OK)
+        fail_msg("'%s' failed", q);
+    size_t n = dks_results_count(r);
+    assert_int_equal(dks_results_total(r), n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], sizeof ids[i], "%s", dks_results_hit(r, i)->id);
+    dks_results_free(r);
+    qsort(ids, n, sizeof *ids, cmp_ids);
+    return n;
+}
+
+/* Keeps the ids of set[0..n) that are (or with keep 0: are not) among
+ * other[0..n_other); both in id order. */
+static size_t filter_ids(char (*set)[8], size_t n, char (*other)[8], size_t n_other, int keep)
+{
+    size_t kept = 0;
+    for (size_t i = 0, j = 0; i < n; i++) {
+        while (j < n_other && strcmp(other[j], set[i]) < 0)
+            j++;
+        if ((j < n_other && strcmp(other[j], set[i]) == 0) == keep)
+            memmove(set[kept++], set[i], sizeof set[i]);
+    }
+    return kept;
+}
+
+/* An AND of frequent words is matched a window of documents at a time:
+ * it finds exactly the documents each of its words finds (and not those
+ * its NOT word finds). */
+static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
+{
+    (void)state;
+    static char expected[N_DOCS][8], word[N_DOCS][8], found[N_DOCS][8];
+    const struct {
+        const char *query, *words[3], *not;
+    } cases[] = {
+        {"kommune borger", {"kommune", "borger"}, NULL},
+        {"skole cykel", {"skole", "cykel"}, NULL},
+        {"kommune borger skole", {"kommune", "borger", "skole"}, NULL},
+        {"kommune skole -borger", {"kommune", "skole"}, "borger"},
+        {"(kommune OR skole) borger", {"kommune OR skole", "borger"}, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = hit_ids(cases[c].words[0], expected);
+        for (size_t w = 1; w < 3 && cases[c].words[w]; w++) {
+            size_t nw = hit_ids(cases[c].words[w], word);
+            assert_true(nw >= 512);  /* long enough to be matched so */
+            n = filter_ids(expected, n, word, nw, 1);
+        }
+        if (cases[c].not) {
+            size_t nw = hit_ids(cases[c].not, word);
+            n = filter_ids(expected, n, word, nw, 0);
+        }
+        size_t n_found = hit_ids(cases[c].query, found);
+        assert_true(n > 10);
+        if (n_found != n)
+            fail_msg("'%s': %zu hits, %zu expected", cases[c].query, n_found, n);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(found[i], expected[i]) != 0)
+                fail_msg("'%s': %s found, %s expected", cases[c].query, found[i], expected[i]);
+    }
+}
+
+/* An OR of terms at the root is scored a window at a time, and so is an
+ * AND of frequent words; an explanation walks the terms one document at
+ * a time: a hit's parts, added up in the explanation's order, give its
+ * score exactly. */
 static void test_scores_are_their_parts_exactly(void **state)
 {
     (void)state;
     const char *queries[] = {"kommune", "cyklen", "kommune OR borger OR skole",
-                             "sk* OR kommune", "title:kommune OR kommune OR telemedicin"};
+                             "sk* OR kommune", "title:kommune OR kommune OR telemedicin",
+                             "kommune borger", "skole cykel", "kommune skole -borger"};
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         for (int exact = 0; exact <= 1; exact++)
             for (size_t offset = 0; offset <= 40; offset += 40) {
@@ -172,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frequent_word_prunes_and_says_so),
         cmocka_unit_test(test_pruned_pages_equal_exhaustive_ones),
+        cmocka_unit_test(test_and_of_frequent_words_finds_what_each_word_finds),
         cmocka_unit_test(test_scores_are_their_parts_exactly),
     };
     return cmocka_run_group_tests_name("pruning", tests, setup, scratch_teardown);
