@@ -1260,6 +1260,7 @@ typedef struct and_bulk {
     uint32_t lo, hi;          /* the window: documents lo .. hi - 1 */
     uint32_t next;            /* where in the window to look on from */
     double score;             /* the current document's */
+    uint64_t matched;         /* documents of every operand, so far */
     noted_block *blocks;      /* the window's */
     size_t n_blocks, blocks_cap;
     noted_posting *postings;
@@ -1441,6 +1442,8 @@ static int and_bulk_fill(and_bulk *b)
         for (size_t j = 0; j < a->n_excluded; j++)
             if ((rc = and_bulk_exclude(b, a->excluded[j])))
                 return rc;
+        for (size_t w = 0; w < WINDOW_DOCS / 64; w++)
+            b->matched += (uint64_t)__builtin_popcountll(b->have[w]);
         if (!window_empty(b->have))
             return and_bulk_score_window(b);
     }
@@ -2704,6 +2707,11 @@ int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_w
     }
     if (rc)
         goto fail;
+    if (it->ops == &and_bulk_ops) {
+        /* the windows pass over no document of the AND: the count is whole */
+        out->total = ((and_bulk *)it)->matched;
+        out->total_exact = 1;
+    }
     it->ops->free(it);
     proximity_free(&px);
     dks_length_reader_close(&ctx.lengths);

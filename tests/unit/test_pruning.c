@@ -175,7 +175,7 @@ static size_t filter_ids(char (*set)[8], size_t n, char (*other)[8], size_t n_ot
 
 /* An AND of frequent words is matched a window of documents at a time:
  * it finds exactly the documents each of its words finds (and not those
- * its NOT word finds). */
+ * its NOT word finds), and counts them exactly. */
 static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
 {
     (void)state;
@@ -207,6 +207,12 @@ static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
         for (size_t i = 0; i < n; i++)
             if (strcmp(found[i], expected[i]) != 0)
                 fail_msg("'%s': %s found, %s expected", cases[c].query, found[i], expected[i]);
+        /* the windows see every document of the AND, so even a page of
+         * ten counts them all */
+        dks_results *page = search(cases[c].query, 0, 0);
+        assert_true(dks_results_total_exact(page));
+        assert_int_equal(dks_results_total(page), n);
+        dks_results_free(page);
     }
 }
 
