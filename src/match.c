@@ -1366,8 +1366,10 @@ static int and_bulk_score_window(and_bulk *b)
             const noted_posting *p = &b->postings[k];
             if (!noted_marked(b, p))
                 continue;
-            uint32_t tf = tfs[p->i], len;
-            if (marked <= TFS_READ_ALONE)
+            uint32_t tf, len;
+            if (marked > TFS_READ_ALONE)
+                tf = tfs[p->i];
+            else
                 rc = dks_block_tf(&nb->h, p->i, &tf);
             if (!rc)
                 rc = dks_length_get(&b->ctx->lengths, b->lo + p->at, &len);
