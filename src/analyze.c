@@ -568,10 +568,12 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
     if (max < 2)
         return 0;
     int found = 0;
+    size_t here = 0;  /* characters in w[start..cut), counted as cut moves */
     for (size_t cut = start + 1; cut < len; cut++) {
+        here += at_boundary(w, cut - 1);
         if (!at_boundary(w, cut))
             continue;
-        if (dks_utf8_chars(w + start, cut - start) < rules->min_modifier ||
+        if (here < rules->min_modifier ||
             !(known(w + start, cut - start) ||
               (rules->e_dropped && dropped_e_known(w, start, cut))))
             continue;
@@ -583,7 +585,6 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
             split rest;
             if (next >= len || !best_split(w, len, next, max - 1, rules, 1, &rest))
                 continue;
-            size_t here = dks_utf8_chars(w + start, cut - start);
             split cand = rest;
             cand.n = rest.n + 1;
             cand.start[0] = start;
