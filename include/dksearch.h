@@ -427,7 +427,8 @@ typedef struct dks_search_options {
     int exact_total;         /* count every hit: no pruning, however many there are
                                 (by default, past count_limit hits a ranked search
                                 passes over documents that cannot reach the page,
-                                and the total is a lower bound) */
+                                and the total may be a lower bound:
+                                dks_results_total_exact says) */
     size_t count_limit;      /* hits counted exactly before that (0 means 1000) */
     int no_suggestion;       /* no "Mente du" suggestion for a query without hits */
 } dks_search_options;
