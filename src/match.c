@@ -1036,33 +1036,38 @@ static int or_of(iter **subs, size_t n, iter **out)
  * parts' order does not change a score (quantized). */
 #define WINDOW_DOCS 2048
 
-typedef struct bulk_iter {
+/* What the window-at-a-time iterators (this one and and_bulk) share. */
+typedef struct window {
     iter base;
     match_ctx *ctx;
-    or_iter *or;          /* the operands, their MaxScore split and bounds */
     uint32_t lo, hi;      /* the window: documents lo .. hi - 1 */
     uint32_t next;        /* where in the window to look on from */
-    size_t lazy;          /* operands by_bound[0..lazy) are not in acc */
     double score;         /* the current document's */
-    uint64_t seen[WINDOW_DOCS / 64];
     double acc[WINDOW_DOCS];
+} window;
+
+typedef struct bulk_iter {
+    window w;
+    or_iter *or;          /* the operands, their MaxScore split and bounds */
+    size_t lazy;          /* operands by_bound[0..lazy) are not in acc */
+    uint64_t seen[WINDOW_DOCS / 64];
 } bulk_iter;
 
 /* Adds a term's scores for the window's documents, and leaves it on its
  * first document after the window. */
 static int bulk_add(bulk_iter *b, term_iter *t)
 {
-    while (t->base.doc < b->hi) {
+    while (t->base.doc < b->w.hi) {
         int rc = term_decode_tfs(t);
         if (rc)
             return rc;
         uint32_t i = t->i;
-        for (; i < t->h.n && t->docs[i] < b->hi; i++) {
+        for (; i < t->h.n && t->docs[i] < b->w.hi; i++) {
             uint32_t len;
-            if ((rc = dks_length_get(&b->ctx->lengths, t->docs[i], &len)))
+            if ((rc = dks_length_get(&b->w.ctx->lengths, t->docs[i], &len)))
                 return rc;
-            uint32_t at = t->docs[i] - b->lo;
-            b->acc[at] += term_part(t, t->tfs[i], len);
+            uint32_t at = t->docs[i] - b->w.lo;
+            b->w.acc[at] += term_part(t, t->tfs[i], len);
             b->seen[at / 64] |= (uint64_t)1 << (at % 64);
         }
         if (i < t->h.n) {
@@ -1087,11 +1092,11 @@ static int bulk_fill(bulk_iter *b)
         if (sub->doc < lo)
             lo = sub->doc;
     }
-    b->lo = lo;
-    b->next = 0;
+    b->w.lo = lo;
+    b->w.next = 0;
     if (lo == DKS_DOC_END)
         return DKS_OK;
-    b->hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
+    b->w.hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
     for (size_t i = b->lazy; i < o->n; i++) {
         iter *sub = moving(o, b->lazy, i);
         int rc = bulk_add(b, (term_iter *)sub);
@@ -1119,6 +1124,41 @@ static int next_bit(const uint64_t *bits, uint32_t *next, uint32_t *at)
     return 0;
 }
 
+/* Hands on the next document of the window, or of the windows after it,
+ * whose bit is set and that `take` takes (setting its score); `fill`
+ * makes the next window, lo DKS_DOC_END after the last.  Inline, so that
+ * each iterator's take is called directly. */
+static inline int window_next(window *w, const uint64_t *bits,
+                              int (*take)(window *, uint32_t at, int *taken),
+                              int (*fill)(window *))
+{
+    for (;;) {
+        if (w->lo == DKS_DOC_END) {
+            w->base.doc = DKS_DOC_END;
+            return DKS_OK;
+        }
+        uint32_t at;
+        while (next_bit(bits, &w->next, &at)) {
+            int taken, rc = take(w, at, &taken);
+            if (rc)
+                return rc;
+            if (taken) {
+                w->base.doc = w->lo + at;
+                return DKS_OK;
+            }
+        }
+        int rc = fill(w);
+        if (rc)
+            return rc;
+    }
+}
+
+static int window_score(iter *it, double *score)
+{
+    *score = ((window *)it)->score;
+    return DKS_OK;
+}
+
 /* A skip_to of a window-at-a-time iterator: it hands on every document
  * that can beat the minimum in turn, and few are passed over. */
 static int skip_by_next(iter *it, uint32_t target)
@@ -1137,43 +1177,31 @@ static int no_explain(iter *it, explanation *e)
     return DKS_EINVAL;
 }
 
+/* A document the essential terms found, completed from the lazy ones:
+ * taken if it can beat the minimum.  Its entry is cleared for the next
+ * window either way. */
+static inline int bulk_take(window *w, uint32_t at, int *taken)
+{
+    bulk_iter *b = (bulk_iter *)w;
+    b->seen[at / 64] &= ~((uint64_t)1 << (at % 64));
+    double score = w->acc[at];
+    w->acc[at] = 0;
+    *taken = 1;
+    int rc = b->or->min > 0 ? complete_lazy(b->or, b->lazy, w->lo + at, &score, taken) : DKS_OK;
+    w->score = score;
+    return rc;
+}
+
+static int bulk_fill_window(window *w)
+{
+    return bulk_fill((bulk_iter *)w);
+}
+
 /* Moves to the next document of the window (the next windows) that can
  * beat the minimum. */
 static int bulk_next(iter *it)
 {
-    bulk_iter *b = (bulk_iter *)it;
-    for (;;) {
-        if (b->lo == DKS_DOC_END) {
-            it->doc = DKS_DOC_END;
-            return DKS_OK;
-        }
-        uint32_t at;
-        while (next_bit(b->seen, &b->next, &at)) {
-            b->seen[at / 64] &= ~((uint64_t)1 << (at % 64));
-            double score = b->acc[at];
-            b->acc[at] = 0;
-            int beats = 1;
-            if (b->or->min > 0) {
-                int rc = complete_lazy(b->or, b->lazy, b->lo + at, &score, &beats);
-                if (rc)
-                    return rc;
-            }
-            if (beats) {
-                it->doc = b->lo + at;
-                b->score = score;
-                return DKS_OK;
-            }
-        }
-        int rc = bulk_fill(b);
-        if (rc)
-            return rc;
-    }
-}
-
-static int bulk_score(iter *it, double *score)
-{
-    *score = ((bulk_iter *)it)->score;
-    return DKS_OK;
+    return window_next((window *)it, ((bulk_iter *)it)->seen, bulk_take, bulk_fill_window);
 }
 
 /* A new minimum applies to the documents still to come, and from the next
@@ -1190,13 +1218,13 @@ static void bulk_free(iter *it)
     free(b);
 }
 
-static const iter_ops bulk_ops = {bulk_next,    skip_by_next, bulk_score,
+static const iter_ops bulk_ops = {bulk_next,    skip_by_next, window_score,
                                   bulk_set_min, bulk_free,    no_explain};
 
 /* The current document, looked at again after a new minimum. */
 static int bulk_recheck(bulk_iter *b)
 {
-    return b->score > b->or->min ? DKS_OK : bulk_next(&b->base);
+    return b->w.score > b->or->min ? DKS_OK : bulk_next(&b->w.base);
 }
 
 /* Puts an OR of terms at the root under a bulk_iter, on its first
@@ -1212,14 +1240,14 @@ static int bulk_of(match_ctx *ctx, iter **root)
     bulk_iter *b = calloc(1, sizeof *b);
     if (!b)
         return DKS_ENOMEM;
-    b->base.ops = &bulk_ops;
-    b->base.cost = o->base.cost;
-    b->base.max_score = o->base.max_score;
-    b->ctx = ctx;
+    b->w.base.ops = &bulk_ops;
+    b->w.base.cost = o->base.cost;
+    b->w.base.max_score = o->base.max_score;
+    b->w.ctx = ctx;
     b->or = o;
-    *root = &b->base;
+    *root = &b->w.base;
     int rc = bulk_fill(b);
-    return rc ? rc : bulk_next(&b->base);
+    return rc ? rc : bulk_next(&b->w.base);
 }
 
 /* ---- AND at the root, a window at a time ----------------------------- */
@@ -1251,15 +1279,11 @@ typedef struct noted_block {
 } noted_block;
 
 typedef struct and_bulk {
-    iter base;
-    match_ctx *ctx;
+    window w;                 /* acc is not 0 only where have is set */
     and_iter *and;            /* owns the operands */
     term_iter **terms;        /* the operands' terms, operand by operand */
     size_t *ends;             /* operand k's: terms[ends[k - 1] .. ends[k]), from 0 for k = 0 */
     double min;               /* documents scoring no more are not handed on */
-    uint32_t lo, hi;          /* the window: documents lo .. hi - 1 */
-    uint32_t next;            /* where in the window to look on from */
-    double score;             /* the current document's */
     uint64_t matched;         /* documents of every operand, so far */
     noted_block *blocks;      /* the window's */
     size_t n_blocks, blocks_cap;
@@ -1267,7 +1291,6 @@ typedef struct and_bulk {
     size_t n_postings, postings_cap;
     uint64_t have[WINDOW_DOCS / 64];     /* every operand so far has them */
     uint64_t got[WINDOW_DOCS / 64];      /* the current operand has them too */
-    double acc[WINDOW_DOCS];             /* not 0 only where have is set */
 } and_bulk;
 
 /* A lead of fewer documents, or other operands of more than this many
@@ -1301,13 +1324,13 @@ static int any_bit(const uint64_t *bits, uint32_t from, uint32_t to)
 static int and_bulk_add(and_bulk *b, term_iter *t, int lead)
 {
     int rc;
-    if (t->base.doc < b->lo && t->h.last_doc < b->lo && (rc = term_next_block(t, b->lo)))
+    if (t->base.doc < b->w.lo && t->h.last_doc < b->w.lo && (rc = term_next_block(t, b->w.lo)))
         return rc;
-    while (t->base.doc < b->hi) {
-        uint32_t from = t->base.doc > b->lo ? t->base.doc : b->lo;
-        uint32_t to = t->h.last_doc < b->hi ? t->h.last_doc : b->hi - 1;
-        if (!lead && !any_bit(b->have, from - b->lo, to - b->lo)) {
-            if (t->h.last_doc >= b->hi)
+    while (t->base.doc < b->w.hi) {
+        uint32_t from = t->base.doc > b->w.lo ? t->base.doc : b->w.lo;
+        uint32_t to = t->h.last_doc < b->w.hi ? t->h.last_doc : b->w.hi - 1;
+        if (!lead && !any_bit(b->have, from - b->w.lo, to - b->w.lo)) {
+            if (t->h.last_doc >= b->w.hi)
                 break;
             if ((rc = term_next_block(t, 0)))
                 return rc;
@@ -1319,10 +1342,10 @@ static int and_bulk_add(and_bulk *b, term_iter *t, int lead)
             return rc;
         b->blocks[b->n_blocks] = (noted_block){t->h, t};
         uint32_t i = t->i;
-        while (i < t->h.n && t->docs[i] < b->lo)
+        while (i < t->h.n && t->docs[i] < b->w.lo)
             i++;
-        for (; i < t->h.n && t->docs[i] < b->hi; i++) {
-            uint32_t at = t->docs[i] - b->lo;
+        for (; i < t->h.n && t->docs[i] < b->w.hi; i++) {
+            uint32_t at = t->docs[i] - b->w.lo;
             uint64_t bit = (uint64_t)1 << (at % 64);
             if (!lead && !(b->have[at / 64] & bit))
                 continue;
@@ -1372,9 +1395,9 @@ static int and_bulk_score_window(and_bulk *b)
             else
                 rc = dks_block_tf(&nb->h, p->i, &tf);
             if (!rc)
-                rc = dks_length_get(&b->ctx->lengths, b->lo + p->at, &len);
+                rc = dks_length_get(&b->w.ctx->lengths, b->w.lo + p->at, &len);
             if (!rc)
-                b->acc[p->at] += term_part(nb->term, tf, len);
+                b->w.acc[p->at] += term_part(nb->term, tf, len);
         }
         if (rc)
             return rc;
@@ -1395,12 +1418,12 @@ static int and_bulk_exclude(and_bulk *b, iter *e)
 {
     for (size_t w = 0; w < WINDOW_DOCS / 64; w++) {
         for (uint64_t bits = b->have[w]; bits; bits &= bits - 1) {
-            uint32_t doc = b->lo + (uint32_t)w * 64 + (uint32_t)__builtin_ctzll(bits);
+            uint32_t doc = b->w.lo + (uint32_t)w * 64 + (uint32_t)__builtin_ctzll(bits);
             int rc = e->doc < doc ? e->ops->skip_to(e, doc) : DKS_OK;
             if (rc)
                 return rc;
             if (e->doc == doc)
-                b->have[w] &= ~((uint64_t)1 << (doc - b->lo) % 64);
+                b->have[w] &= ~((uint64_t)1 << (doc - b->w.lo) % 64);
         }
     }
     return DKS_OK;
@@ -1413,11 +1436,11 @@ static int and_bulk_fill(and_bulk *b)
     for (;;) {
         for (size_t w = 0; w < WINDOW_DOCS / 64; w++)
             for (uint64_t bits = b->have[w]; bits; bits &= bits - 1)
-                b->acc[w * 64 + (size_t)__builtin_ctzll(bits)] = 0;
+                b->w.acc[w * 64 + (size_t)__builtin_ctzll(bits)] = 0;
         memset(b->have, 0, sizeof b->have);
         b->n_blocks = b->n_postings = 0;
         /* a document every operand has comes at or after each one's first */
-        uint32_t lo = b->hi;
+        uint32_t lo = b->w.hi;
         for (size_t k = 0; k < a->n; k++) {
             uint32_t first = DKS_DOC_END;
             for (size_t j = k ? b->ends[k - 1] : 0; j < b->ends[k]; j++)
@@ -1426,11 +1449,11 @@ static int and_bulk_fill(and_bulk *b)
             if (first > lo)
                 lo = first;
         }
-        b->lo = lo;
-        b->next = 0;
+        b->w.lo = lo;
+        b->w.next = 0;
         if (lo == DKS_DOC_END)
             return DKS_OK;
-        b->hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
+        b->w.hi = lo < DKS_DOC_END - WINDOW_DOCS ? lo + WINDOW_DOCS : DKS_DOC_END;
         int rc;
         for (size_t k = 0; k < a->n; k++) {
             memset(b->got, 0, sizeof b->got);
@@ -1451,34 +1474,26 @@ static int and_bulk_fill(and_bulk *b)
     }
 }
 
+/* A document every operand has, taken if it scores above the minimum. */
+static inline int and_bulk_take(window *w, uint32_t at, int *taken)
+{
+    double min = ((and_bulk *)w)->min;
+    *taken = !(min > 0 && w->acc[at] <= min);
+    w->score = w->acc[at];
+    return DKS_OK;
+}
+
+static int and_bulk_fill_window(window *w)
+{
+    return and_bulk_fill((and_bulk *)w);
+}
+
 /* The next document of the window (of the next windows) above the
  * minimum. */
 static int and_bulk_next(iter *it)
 {
-    and_bulk *b = (and_bulk *)it;
-    for (;;) {
-        if (b->lo == DKS_DOC_END) {
-            it->doc = DKS_DOC_END;
-            return DKS_OK;
-        }
-        uint32_t at;
-        while (next_bit(b->have, &b->next, &at)) {
-            if (b->min > 0 && b->acc[at] <= b->min)
-                continue;
-            it->doc = b->lo + at;
-            b->score = b->acc[at];
-            return DKS_OK;
-        }
-        int rc = and_bulk_fill(b);
-        if (rc)
-            return rc;
-    }
-}
-
-static int and_bulk_score(iter *it, double *score)
-{
-    *score = ((and_bulk *)it)->score;
-    return DKS_OK;
+    return window_next((window *)it, ((and_bulk *)it)->have, and_bulk_take,
+                       and_bulk_fill_window);
 }
 
 /* Called on a document the caller has scored and moves on from. */
@@ -1498,7 +1513,7 @@ static void and_bulk_free(iter *it)
     free(b);
 }
 
-static const iter_ops and_bulk_ops = {and_bulk_next,    skip_by_next,  and_bulk_score,
+static const iter_ops and_bulk_ops = {and_bulk_next,    skip_by_next,  window_score,
                                       and_bulk_set_min, and_bulk_free, no_explain};
 
 /* Puts an AND at the root of terms and words under an and_bulk, on its
@@ -1551,16 +1566,16 @@ static int and_bulk_of(match_ctx *ctx, iter **root)
         }
         ends[k] = t;
     }
-    b->base.ops = &and_bulk_ops;
-    b->base.cost = a->base.cost;
-    b->base.max_score = a->base.max_score;
-    b->ctx = ctx;
+    b->w.base.ops = &and_bulk_ops;
+    b->w.base.cost = a->base.cost;
+    b->w.base.max_score = a->base.max_score;
+    b->w.ctx = ctx;
     b->and = a;
     b->terms = terms;
     b->ends = ends;
-    *root = &b->base;
+    *root = &b->w.base;
     int rc = and_bulk_fill(b);
-    return rc ? rc : and_bulk_next(&b->base);
+    return rc ? rc : and_bulk_next(&b->w.base);
 }
 
 /* ---- PHRASE -------------------------------------------------------------- */
