@@ -113,7 +113,7 @@ typedef struct term_iter {
     double idf;
     double weight;                    /* of this alternative of a query word */
     double min;                       /* blocks that cannot beat this are skipped */
-    double block_bound;               /* the current block's, < 0 until asked */
+    double block_bound;               /* the current block's, < 0 until asked (weight is set by then) */
 } term_iter;
 
 /* Takes the list's current block. */
@@ -2565,11 +2565,8 @@ static int kth_score(match_ctx *ctx, const term_iter *const *terms, size_t n, si
         double idf;
         const term_iter *t = terms[i];
         rc = term_new(ctx, (const char *)t->prefix, t->prefix_len - 1, 1.0, &its[i], &idf);
-        if (!rc) {
-            term_iter *own = (term_iter *)its[i];
-            own->weight = t->weight;  /* a title key's was set already */
-            own->block_bound = -1;    /* worked out with the weight before */
-        }
+        if (!rc)
+            ((term_iter *)its[i])->weight = t->weight;  /* a title key's was set already */
     }
     size_t have = 0;
     while (!rc) {
