@@ -1408,13 +1408,15 @@ void dks_analyzer_reset(dks_analyzer *an)
     an->dict = NULL;
     an->restricted = 0;
     an->n_needles = 0;
-    cache_clear(an);
     /* a search whose snippets analysed long texts gives its cache back */
     if (an->cache.cap > ANALYZER_KEEP_BYTES) {
         free(an->cache_slots);
         an->cache_slots = NULL;
         an->cache_n_slots = 0;
         dks_buf_free(&an->cache);
+        an->cache_entries = 0;
+    } else {
+        cache_clear(an);
     }
     if (an->extras.cap > ANALYZER_KEEP_BYTES)
         dks_buf_free(&an->extras);
