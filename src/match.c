@@ -1467,9 +1467,11 @@ static int and_bulk_fill(and_bulk *b)
         for (size_t j = 0; j < a->n_excluded; j++)
             if ((rc = and_bulk_exclude(b, a->excluded[j])))
                 return rc;
+        uint64_t found = 0;
         for (size_t w = 0; w < WINDOW_DOCS / 64; w++)
-            b->matched += (uint64_t)__builtin_popcountll(b->have[w]);
-        if (!window_empty(b->have))
+            found += (uint64_t)__builtin_popcountll(b->have[w]);
+        b->matched += found;
+        if (found)
             return and_bulk_score_window(b);
     }
 }
