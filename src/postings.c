@@ -175,10 +175,55 @@ static int pack_patched(dks_buf *out, const uint32_t *v, size_t n)
     return DKS_OK;
 }
 
-/* Reads n numbers of `bits` bits each from p (packed_bytes(n, bits) bytes,
- * which the caller has checked are there).  The section is copied into a
- * padded buffer first, so that every number is one unaligned 8-byte load
- * and a shift, without reading past the value in the map. */
+/* The 8 bytes at p as a number, least significant byte first. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t word;
+    memcpy(&word, p, sizeof word);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    return word;
+}
+
+/* Eight numbers of B bits take B whole bytes: a group.  One function per
+ * width turns every offset, shift and mask of a group into a constant,
+ * so a number costs a load, a shift, a mask and a store, where a width
+ * known only at run time costs twice that. */
+#define UNPACK_GROUPS(B)                                                              \
+    static void unpack_groups_##B(const unsigned char *p, uint32_t groups, uint32_t *out) \
+    {                                                                                 \
+        for (uint32_t g = 0; g < groups; g++, p += (B), out += 8) {                   \
+            _Pragma("GCC unroll 8") for (unsigned k = 0; k < 8; k++)                  \
+                out[k] = (uint32_t)((load_le64(p + k * (B) / 8) >> (k * (B) % 8)) &     \
+                                    (((uint64_t)1 << (B)) - 1));                      \
+        }                                                                             \
+    }
+UNPACK_GROUPS(1)  UNPACK_GROUPS(2)  UNPACK_GROUPS(3)  UNPACK_GROUPS(4)
+UNPACK_GROUPS(5)  UNPACK_GROUPS(6)  UNPACK_GROUPS(7)  UNPACK_GROUPS(8)
+UNPACK_GROUPS(9)  UNPACK_GROUPS(10) UNPACK_GROUPS(11) UNPACK_GROUPS(12)
+UNPACK_GROUPS(13) UNPACK_GROUPS(14) UNPACK_GROUPS(15) UNPACK_GROUPS(16)
+UNPACK_GROUPS(17) UNPACK_GROUPS(18) UNPACK_GROUPS(19) UNPACK_GROUPS(20)
+UNPACK_GROUPS(21) UNPACK_GROUPS(22) UNPACK_GROUPS(23) UNPACK_GROUPS(24)
+UNPACK_GROUPS(25) UNPACK_GROUPS(26) UNPACK_GROUPS(27) UNPACK_GROUPS(28)
+UNPACK_GROUPS(29) UNPACK_GROUPS(30) UNPACK_GROUPS(31) UNPACK_GROUPS(32)
+
+static void (*const unpack_groups[33])(const unsigned char *, uint32_t, uint32_t *) = {
+    NULL,              unpack_groups_1,  unpack_groups_2,  unpack_groups_3,  unpack_groups_4,
+    unpack_groups_5,   unpack_groups_6,  unpack_groups_7,  unpack_groups_8,  unpack_groups_9,
+    unpack_groups_10,  unpack_groups_11, unpack_groups_12, unpack_groups_13, unpack_groups_14,
+    unpack_groups_15,  unpack_groups_16, unpack_groups_17, unpack_groups_18, unpack_groups_19,
+    unpack_groups_20,  unpack_groups_21, unpack_groups_22, unpack_groups_23, unpack_groups_24,
+    unpack_groups_25,  unpack_groups_26, unpack_groups_27, unpack_groups_28, unpack_groups_29,
+    unpack_groups_30,  unpack_groups_31, unpack_groups_32,
+};
+
+/* Reads n (at most DKS_BLOCK_DOCS) numbers of `bits` bits each from p
+ * (packed_bytes(n, bits) bytes, which the caller has checked are there).
+ * The section is copied into a padded buffer first, so that every number
+ * is one unaligned 8-byte load and a shift, without reading past the
+ * value in the map: whole groups of eight by the width's own function,
+ * the rest one by one. */
 static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *out)
 {
     if (bits == 0) {
@@ -189,16 +234,12 @@ static void unpack(const unsigned char *p, uint32_t n, unsigned bits, uint32_t *
     size_t bytes = packed_bytes(n, bits);
     memcpy(buf, p, bytes);
     memset(buf + bytes, 0, 8);
+    uint32_t whole = n / 8 * 8;
+    unpack_groups[bits](buf, n / 8, out);
     uint64_t mask = low_mask(bits);
-    size_t bit = 0;
-    for (uint32_t i = 0; i < n; i++, bit += bits) {
-        uint64_t word;
-        memcpy(&word, buf + (bit >> 3), sizeof word);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        word = __builtin_bswap64(word);  /* the stream is least significant byte first */
-#endif
-        out[i] = (uint32_t)((word >> (bit & 7)) & mask);
-    }
+    size_t bit = (size_t)whole * bits;
+    for (uint32_t i = whole; i < n; i++, bit += bits)
+        out[i] = (uint32_t)((load_le64(buf + (bit >> 3)) >> (bit & 7)) & mask);
 }
 
 /* Number `index` of `bits` bits of a packed run whose bytes the caller

@@ -154,6 +154,49 @@ static void test_block_round_trip(void **state)
     dks_block_data_free(&b);
 }
 
+/* Gaps of every width from 1 to 32 bits, in blocks of every count up to
+ * 17 and around the multiples of 8 (the decoder reads whole groups of
+ * eight numbers apart from the rest), as far as the document ids allow. */
+static void test_every_width_round_trips(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,   10,  11, 12,
+                                      13, 14, 15, 16, 17, 63, 64, 65, 127, 128};
+    dks_block_data b = {0};
+    dks_buf enc = {0};
+    int decoded = 0;
+    for (unsigned width = 1; width <= 32; width++) {
+        uint64_t top = (uint64_t)1 << (width - 1);
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            uint32_t n = counts[c];
+            if ((uint64_t)(n - 1) * (2 * top) > UINT32_MAX)
+                break;
+            b.n = n;
+            b.pos_n = 0;
+            uint64_t doc = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                /* doc - previous - 1 is width bits wide */
+                if (i)
+                    doc += 1 + (top | (rnd() & (top - 1)));
+                b.docs[i] = (uint32_t)doc;
+                b.tfs[i] = 1 + rnd() % 3;
+                b.lens[i] = 10;
+            }
+            assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
+            dks_block_header h;
+            assert_int_equal(dks_block_parse(enc.data, enc.len, b.docs[0], &h), DKS_OK);
+            uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
+            assert_int_equal(dks_block_decode(&h, docs, tfs), DKS_OK);
+            assert_memory_equal(docs, b.docs, n * sizeof *docs);
+            assert_memory_equal(tfs, b.tfs, n * sizeof *tfs);
+            decoded++;
+        }
+    }
+    assert_true(decoded > 400);
+    dks_buf_free(&enc);
+    dks_block_data_free(&b);
+}
+
 static void test_encode_rejects_unsorted_docs(void **state)
 {
     (void)state;
@@ -323,6 +366,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_varint_round_trip),
         cmocka_unit_test(test_block_round_trip),
+        cmocka_unit_test(test_every_width_round_trips),
         cmocka_unit_test(test_encode_rejects_unsorted_docs),
         cmocka_unit_test(test_damaged_blocks_are_detected),
         cmocka_unit_test(test_impossible_frequencies_are_corrupt),
