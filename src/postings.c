@@ -430,7 +430,10 @@ int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs)
      * one over: the last document alone says whether any went past */
     uint64_t doc = h->first_doc;
     docs[0] = h->first_doc;
-    for (uint32_t i = 1; i < h->n; i++) {
+    /* n is a local: h->n, read through a pointer, might change with every
+     * store to docs as far as the compiler knows, and be read again */
+    uint32_t n = h->n;
+    _Pragma("GCC unroll 8") for (uint32_t i = 1; i < n; i++) {
         doc += (uint64_t)docs[i] + 1;
         docs[i] = (uint32_t)doc;
     }
@@ -439,8 +442,9 @@ int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs)
 
 int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
 {
+    uint32_t n = h->n;  /* a local, as in dks_block_decode_docs */
     if (h->max_tf == 1) {
-        for (uint32_t i = 0; i < h->n; i++)
+        for (uint32_t i = 0; i < n; i++)
             tfs[i] = 1;
         return DKS_OK;  /* and no gaps between positions */
     }
@@ -448,7 +452,7 @@ int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
         return DKS_ECORRUPT;
     uint64_t gaps = 0;
     uint32_t most = 0;
-    for (uint32_t i = 0; i < h->n; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         most = tfs[i] > most ? tfs[i] : most;
         gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;
