@@ -310,6 +310,7 @@ typedef struct dks_block_header {
     dks_packed tfs;      /* term frequencies - 1 (none if max_tf is 1) */
     const unsigned char *positions; /* position section */
     size_t positions_len;           /* 0: the key records no positions */
+    int positions_parsed;           /* the three below are set */
     uint64_t n_pos_gaps;
     dks_packed firsts, pos_gaps;    /* within the position section */
 } dks_block_header;
@@ -332,6 +333,15 @@ typedef struct dks_block_data {
  * header.  DKS_ECORRUPT on any inconsistency. */
 int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
                     dks_block_header *h);
+/* dks_block_parse in two halves: a ranked search reads documents and
+ * frequencies of many blocks and the positions of few, so it parses the
+ * header of the position section only for a block whose positions it
+ * wants.  The functions below that read positions (and dks_block_decode)
+ * take only a header whose position section is parsed (DKS_EINVAL
+ * otherwise); parsing it again does nothing. */
+int dks_block_parse_head(const unsigned char *val, size_t len, uint32_t first_doc,
+                         dks_block_header *h);
+int dks_block_parse_positions(dks_block_header *h);
 /* Decodes doc ids and term frequencies (arrays of h->n), and checks the
  * position section against the frequencies. */
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);

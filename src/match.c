@@ -314,7 +314,9 @@ static int term_score(iter *it, double *score)
  * none (*n = 0) for a key that records none. */
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
-    int rc = term_decode_tfs(t);
+    int rc = dks_block_parse_positions(&t->h);
+    if (!rc)
+        rc = term_decode_tfs(t);
     if (rc)
         return rc;
     *n = 0;

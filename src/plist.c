@@ -50,7 +50,7 @@ static int load_block(dks_plist *p, const void *k, size_t kl, const void *v, siz
     if (!rc && tl + 1 != p->prefix_len)
         rc = DKS_ECORRUPT;
     if (!rc)
-        rc = dks_block_parse(v, vl, first, &p->h);
+        rc = dks_block_parse_head(v, vl, first, &p->h);
     if (!rc && p->h.last_doc >= generation_end(p, p->gen))
         rc = DKS_ECORRUPT;  /* a block in the wrong generation */
     return rc;
@@ -130,7 +130,8 @@ int dks_plist_open(dks_plist *p, dks_txn *t, const dks_meta *meta, const char *t
     }
     if (st->inline_block) {
         p->is_inline = 1;
-        int rc = dks_block_parse(st->inline_block, st->inline_len, st->inline_first, &p->h);
+        int rc = dks_block_parse_head(st->inline_block, st->inline_len, st->inline_first,
+                                      &p->h);
         if (!rc && (p->h.n != st->df || p->h.last_doc >= meta->next_doc))
             rc = DKS_ECORRUPT;
         return rc;

@@ -373,8 +373,8 @@ static uint32_t patched_next(patched_reader *r, uint64_t i)
     return v;
 }
 
-int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
-                    dks_block_header *h)
+int dks_block_parse_head(const unsigned char *val, size_t len, uint32_t first_doc,
+                         dks_block_header *h)
 {
     const unsigned char *p = val, *end = val + len;
     uint32_t last_delta;
@@ -403,10 +403,19 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
     h->last_doc = first_doc + last_delta;
     h->positions = p;
     h->positions_len = (size_t)(end - h->positions);
+    h->positions_parsed = 0;
+    return DKS_OK;
+}
+
+int dks_block_parse_positions(dks_block_header *h)
+{
+    if (h->positions_parsed)
+        return DKS_OK;
     h->n_pos_gaps = 0;
     if (h->positions_len) {
+        const unsigned char *p = h->positions, *end = h->positions + h->positions_len;
+        int rc;
         /* with every frequency 1 there are no gaps, and no count of them */
-        p = h->positions;
         if (h->max_tf > 1 && ((rc = dks_varint_decode(&p, end, &h->n_pos_gaps)) ||
                               h->n_pos_gaps == 0 ||
                               h->n_pos_gaps > (uint64_t)h->n * (h->max_tf - 1)))
@@ -418,7 +427,15 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
         if (p != end)
             return DKS_ECORRUPT;
     }
+    h->positions_parsed = 1;
     return DKS_OK;
+}
+
+int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
+                    dks_block_header *h)
+{
+    int rc = dks_block_parse_head(val, len, first_doc, h);
+    return rc ? rc : dks_block_parse_positions(h);
 }
 
 int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs)
@@ -459,14 +476,17 @@ int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
     }
     if (most >= h->max_tf)
         return DKS_ECORRUPT;
-    /* the position section holds exactly the numbers the frequencies say */
-    if (h->positions_len && h->n_pos_gaps != gaps)
+    /* the position section holds exactly the numbers the frequencies say
+     * (known once its header is parsed) */
+    if (h->positions_parsed && h->positions_len && h->n_pos_gaps != gaps)
         return DKS_ECORRUPT;
     return DKS_OK;
 }
 
 int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
 {
+    if (!h->positions_parsed)
+        return DKS_EINVAL;
     int rc = dks_block_decode_docs(h, docs);
     return rc ? rc : dks_block_decode_tfs(h, tfs);
 }
@@ -490,6 +510,8 @@ int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf)
 
 int dks_block_check_positions(const dks_block_header *h)
 {
+    if (!h->positions_parsed)
+        return DKS_EINVAL;
     return !h->positions_len || (exceptions_valid(&h->firsts) && exceptions_valid(&h->pos_gaps))
                ? DKS_OK
                : DKS_ECORRUPT;
@@ -498,6 +520,8 @@ int dks_block_check_positions(const dks_block_header *h)
 int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out)
 {
+    if (!h->positions_parsed)
+        return DKS_EINVAL;
     if (!h->positions_len || i >= h->n)
         return DKS_ECORRUPT;
     patched_reader r;

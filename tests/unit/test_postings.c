@@ -142,6 +142,26 @@ static void test_block_round_trip(void **state)
             assert_int_equal(dks_block_positions(&h, i, gap_at, tfs[i], got), DKS_OK);
             assert_memory_equal(got, positions[i], tfs[i] * sizeof *got);
         }
+        /* in two halves, as a search parses: documents and frequencies at
+         * once, positions only once asked for, then the same */
+        dks_block_header head;
+        uint32_t got[16];
+        assert_int_equal(dks_block_parse_head(enc.data, enc.len, first, &head), DKS_OK);
+        assert_int_equal(dks_block_decode_docs(&head, docs), DKS_OK);
+        assert_int_equal(dks_block_decode_tfs(&head, tfs), DKS_OK);
+        assert_memory_equal(docs, b.docs, n * sizeof *docs);
+        assert_memory_equal(tfs, b.tfs, n * sizeof *tfs);
+        assert_int_equal(dks_block_positions(&head, 0, 0, tfs[0], got), DKS_EINVAL);
+        assert_int_equal(dks_block_decode(&head, docs, tfs), DKS_EINVAL);
+        assert_int_equal(dks_block_parse_positions(&head), DKS_OK);
+        assert_int_equal(dks_block_parse_positions(&head), DKS_OK);
+        assert_int_equal(dks_block_positions(&head, 0, 0, tfs[0], got), DKS_OK);
+        assert_memory_equal(got, positions[0], tfs[0] * sizeof *got);
+        /* a byte too many after the positions shows only in their half */
+        assert_int_equal(dks_buf_putc(&enc, 0), DKS_OK);
+        assert_int_equal(dks_block_parse_head(enc.data, enc.len, first, &head), DKS_OK);
+        assert_int_equal(dks_block_parse_positions(&head), DKS_ECORRUPT);
+        assert_int_equal(dks_block_parse(enc.data, enc.len, first, &h), DKS_ECORRUPT);
         /* a block of a key without positions */
         b.pos_n = 0;
         assert_int_equal(dks_block_encode(&b, &enc), DKS_OK);
