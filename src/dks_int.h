@@ -745,7 +745,20 @@ typedef struct dks_length_reader {
     uint32_t slot_chunk[DKS_LENGTH_SLOTS];  /* chunk number + 1; 0: empty */
     const unsigned char *slot_data[DKS_LENGTH_SLOTS];
 } dks_length_reader;
-int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length);
+/* dks_length_get's way when the chunk is not at hand. */
+int dks_length_load(dks_length_reader *r, uint32_t doc, uint32_t *length);
+/* Inline: a search asks once for every document it scores, and a call
+ * would have the caller read its own state from memory again after it. */
+static inline int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
+{
+    uint32_t c = doc / DKS_LENGTH_CHUNK;
+    size_t slot = c % DKS_LENGTH_SLOTS;
+    if (r->slot_chunk[slot] != c + 1)
+        return dks_length_load(r, doc, length);
+    const unsigned char *p = r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4;
+    *length = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return DKS_OK;
+}
 void dks_length_reader_close(dks_length_reader *r);
 
 /* ------------------------------------------------------------------ */

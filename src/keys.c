@@ -414,18 +414,16 @@ void dks_length_reader_close(dks_length_reader *r)
     *r = (dks_length_reader){.txn = r->txn};
 }
 
-int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
+int dks_length_load(dks_length_reader *r, uint32_t doc, uint32_t *length)
 {
     uint32_t c = doc / DKS_LENGTH_CHUNK;
     size_t slot = c % DKS_LENGTH_SLOTS;
-    if (r->slot_chunk[slot] != c + 1) {
-        int rc = load_length_chunk(r, c, &r->slot_data[slot]);
-        if (rc) {
-            r->slot_chunk[slot] = 0;
-            return rc;
-        }
-        r->slot_chunk[slot] = c + 1;
+    int rc = load_length_chunk(r, c, &r->slot_data[slot]);
+    if (rc) {
+        r->slot_chunk[slot] = 0;
+        return rc;
     }
+    r->slot_chunk[slot] = c + 1;
     *length = get_le32(r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4);
     return DKS_OK;
 }
