@@ -1343,22 +1343,29 @@ static int and_bulk_add(and_bulk *b, term_iter *t, int lead)
         if ((rc = dks_grow(&b->blocks, b->n_blocks, &b->blocks_cap, sizeof *b->blocks, 16)))
             return rc;
         b->blocks[b->n_blocks] = (noted_block){t->h, t};
-        uint32_t i = t->i;
-        while (i < t->h.n && t->docs[i] < b->w.lo)
+        /* Locals, and room for every posting left in the block made first:
+         * a store of a noted posting might change any number of its type
+         * in memory as far as the compiler knows, so the loop would read
+         * its bounds again after each. */
+        uint32_t i = t->i, n = t->h.n, lo = b->w.lo, hi = b->w.hi;
+        const uint32_t *docs = t->docs;
+        while (i < n && docs[i] < lo)
             i++;
-        for (; i < t->h.n && t->docs[i] < b->w.hi; i++) {
-            uint32_t at = t->docs[i] - b->w.lo;
+        while (b->postings_cap - b->n_postings < n - i)
+            if ((rc = dks_grow(&b->postings, b->postings_cap, &b->postings_cap,
+                               sizeof *b->postings, 256)))
+                return rc;
+        noted_posting *out = b->postings + b->n_postings;
+        uint32_t block = (uint32_t)b->n_blocks;
+        for (; i < n && docs[i] < hi; i++) {
+            uint32_t at = docs[i] - lo;
             uint64_t bit = (uint64_t)1 << (at % 64);
             if (!lead && !(b->have[at / 64] & bit))
                 continue;
-            if (b->n_postings == b->postings_cap &&
-                (rc = dks_grow(&b->postings, b->n_postings, &b->postings_cap,
-                               sizeof *b->postings, 256)))
-                return rc;
-            b->postings[b->n_postings++] =
-                (noted_posting){(uint16_t)at, (uint16_t)i, (uint32_t)b->n_blocks};
+            *out++ = (noted_posting){(uint16_t)at, (uint16_t)i, block};
             b->got[at / 64] |= bit;
         }
+        b->n_postings = (size_t)(out - b->postings);
         b->n_blocks++;
         if (i < t->h.n) {
             t->i = i;
