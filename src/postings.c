@@ -319,10 +319,14 @@ static int unpack_patched(const dks_packed *s, uint32_t *out)
     uint32_t at[DKS_BLOCK_DOCS], high[DKS_BLOCK_DOCS];
     unpack(s->index, (uint32_t)s->n_exc, s->index_bits, at);
     unpack(s->high, (uint32_t)s->n_exc, s->high_bits, high);
-    for (uint32_t j = 0; j < s->n_exc; j++) {
-        if (at[j] >= s->n || (j > 0 && at[j] <= at[j - 1]))
+    /* locals: a store to out might change s->bits as far as the compiler
+     * knows */
+    uint32_t n_exc = (uint32_t)s->n_exc, n = (uint32_t)s->n;
+    unsigned bits = s->bits;
+    for (uint32_t j = 0; j < n_exc; j++) {
+        if (at[j] >= n || (j > 0 && at[j] <= at[j - 1]))
             return DKS_ECORRUPT;
-        out[at[j]] |= high[j] << s->bits;
+        out[at[j]] |= high[j] << bits;
     }
     return DKS_OK;
 }
@@ -469,7 +473,7 @@ int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
         return DKS_ECORRUPT;
     uint64_t gaps = 0;
     uint32_t most = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    _Pragma("GCC unroll 8") for (uint32_t i = 0; i < n; i++) {
         most = tfs[i] > most ? tfs[i] : most;
         gaps += tfs[i];  /* tf - 1 gaps each */
         tfs[i]++;
