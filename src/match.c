@@ -1063,12 +1063,15 @@ static int bulk_add(bulk_iter *b, term_iter *t)
         int rc = term_decode_tfs(t);
         if (rc)
             return rc;
-        uint32_t i = t->i;
-        for (; i < t->h.n && t->docs[i] < b->w.hi; i++) {
+        /* bounds in locals: the loop calls out when a length's chunk is
+         * not at hand, and would read them all again after it */
+        uint32_t i = t->i, n = t->h.n, lo = b->w.lo, hi = b->w.hi;
+        dks_length_reader *lengths = &b->w.ctx->lengths;
+        for (; i < n && t->docs[i] < hi; i++) {
             uint32_t len;
-            if ((rc = dks_length_get(&b->w.ctx->lengths, t->docs[i], &len)))
+            if ((rc = dks_length_get(lengths, t->docs[i], &len)))
                 return rc;
-            uint32_t at = t->docs[i] - b->w.lo;
+            uint32_t at = t->docs[i] - lo;
             b->w.acc[at] += term_part(t, t->tfs[i], len);
             b->seen[at / 64] |= (uint64_t)1 << (at % 64);
         }
