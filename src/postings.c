@@ -81,31 +81,39 @@ static size_t varint_bytes(uint64_t v)
 }
 
 /* Writes numbers of a given width one after another into reserved bytes,
- * least significant bit first. */
+ * least significant bit first.  The bits gather in a 64-bit word and
+ * leave it four bytes at a time: fewer than 32 wait, so a number of up to
+ * 32 bits always fits. */
 typedef struct bit_writer {
     unsigned char *o;
     uint64_t acc;
     unsigned have;
 } bit_writer;
 
-static void put_bits(bit_writer *w, uint32_t v, unsigned bits)
+static inline void put_bits(bit_writer *w, uint32_t v, unsigned bits)
 {
     w->acc |= (uint64_t)v << w->have;
     w->have += bits;
-    while (w->have >= 8) {
-        *w->o++ = (unsigned char)w->acc;
-        w->acc >>= 8;
-        w->have -= 8;
+    if (w->have >= 32) {
+        uint32_t low = (uint32_t)w->acc;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        low = __builtin_bswap32(low);
+#endif
+        memcpy(w->o, &low, sizeof low);
+        w->o += 4;
+        w->acc >>= 32;
+        w->have -= 32;
     }
 }
 
-/* Pads to a whole byte. */
+/* Writes the bits still waiting and pads to a whole byte. */
 static void end_bits(bit_writer *w)
 {
-    if (w->have)
+    for (; w->have > 0; w->have = w->have > 8 ? w->have - 8 : 0) {
         *w->o++ = (unsigned char)w->acc;
+        w->acc >>= 8;
+    }
     w->acc = 0;
-    w->have = 0;
 }
 
 /* The first byte of a patched section: the width, and this bit when there
