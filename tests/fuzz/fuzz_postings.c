@@ -75,6 +75,13 @@ static void fuzz_block(const unsigned char *val, size_t len, uint32_t first_doc)
     dks_block_header h;
     int rc = dks_block_parse(val, len, first_doc, &h);
     FUZZ_CHECK_RC(rc, DKS_ECORRUPT);
+    /* parsed in the two halves a search uses, the same verdict */
+    dks_block_header halves;
+    int halves_rc = dks_block_parse_head(val, len, first_doc, &halves);
+    FUZZ_CHECK_RC(halves_rc, DKS_ECORRUPT);
+    if (!halves_rc)
+        FUZZ_CHECK_RC(halves_rc = dks_block_parse_positions(&halves), DKS_ECORRUPT);
+    FUZZ_CHECK((halves_rc == 0) == (rc == 0));
     if (rc)
         return;
     FUZZ_CHECK(h.n >= 1 && h.n <= DKS_BLOCK_DOCS && h.first_doc == first_doc);
@@ -294,7 +301,11 @@ static void walk_plist(dks_txn *t, const dks_meta *m, const uint32_t *targets, s
     for (int steps = 0; !rc && steps < 64; steps++) {
         FUZZ_CHECK(p.h.last_doc < m->next_doc);
         uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
-        FUZZ_CHECK_RC(dks_block_decode(&p.h, docs, tfs), DKS_ECORRUPT);
+        /* a list parses a block's position section only when asked */
+        int block_rc = dks_block_parse_positions(&p.h);
+        FUZZ_CHECK_RC(block_rc, DKS_ECORRUPT);
+        if (!block_rc)
+            FUZZ_CHECK_RC(dks_block_decode(&p.h, docs, tfs), DKS_ECORRUPT);
         uint32_t last = p.h.last_doc;
         rc = dks_plist_next(&p);
         FUZZ_CHECK_RC(rc, DKS_ECORRUPT, 1);
