@@ -204,7 +204,10 @@ static int check_block(checker *c, dks_block_header *h, const char *what, int po
         uint32_t doc = c->docs[i], tf = c->tfs[i], length;
         if (!is_live(c, doc))
             return corrupt(c, "%s has a posting of document %u, which does not exist", what, doc);
-        if (dks_length_get(&c->lengths, doc, &length) != 0 || length < h->min_len)
+        if (dks_length_get(&c->lengths, doc, &length) != 0)
+            return corrupt(c, "%s has a posting of document %u, which has no length", what,
+                           doc);
+        if (length < h->min_len)
             return corrupt(c, "a block of %s says its shortest document has %u tokens, "
                            "document %u has %u", what, h->min_len, doc, length);
         if (positions) {

@@ -138,6 +138,12 @@ int dks_varint_decode32(const unsigned char **p, const unsigned char *end, uint3
 
 void dks_put_be32(unsigned char *out, uint32_t v);
 uint32_t dks_get_be32(const unsigned char *in);
+/* Inline: document lengths are read so for every document a search
+ * scores. */
+static inline uint32_t dks_get_le32(const unsigned char *in)
+{
+    return in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
+}
 void dks_put_le64(unsigned char *out, uint64_t v);
 uint64_t dks_get_le64(const unsigned char *in);
 
@@ -745,18 +751,21 @@ typedef struct dks_length_reader {
     uint32_t slot_chunk[DKS_LENGTH_SLOTS];  /* chunk number + 1; 0: empty */
     const unsigned char *slot_data[DKS_LENGTH_SLOTS];
 } dks_length_reader;
-/* dks_length_get's way when the chunk is not at hand. */
-int dks_length_load(dks_length_reader *r, uint32_t doc, uint32_t *length);
+/* Reads chunk number `chunk` into its slot (dks_length_get, when the
+ * chunk is not at hand). */
+int dks_length_load(dks_length_reader *r, uint32_t chunk);
 /* Inline: a search asks once for every document it scores, and a call
  * would have the caller read its own state from memory again after it. */
 static inline int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
 {
     uint32_t c = doc / DKS_LENGTH_CHUNK;
     size_t slot = c % DKS_LENGTH_SLOTS;
-    if (r->slot_chunk[slot] != c + 1)
-        return dks_length_load(r, doc, length);
-    const unsigned char *p = r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4;
-    *length = p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (r->slot_chunk[slot] != c + 1) {
+        int rc = dks_length_load(r, c);
+        if (rc)
+            return rc;
+    }
+    *length = dks_get_le32(r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4);
     return DKS_OK;
 }
 void dks_length_reader_close(dks_length_reader *r);

@@ -236,11 +236,6 @@ static void put_le32(unsigned char *out, uint32_t v)
         out[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint32_t get_le32(const unsigned char *in)
-{
-    return in[0] | in[1] << 8 | in[2] << 16 | (uint32_t)in[3] << 24;
-}
-
 int dks_meta_read(dks_txn *t, dks_meta *m)
 {
     const void *v;
@@ -251,17 +246,17 @@ int dks_meta_read(dks_txn *t, dks_meta *m)
     const unsigned char *p = v;
     if (vl < 8 || memcmp(p, "DKSI", 4) != 0)
         return DKS_ECORRUPT;
-    m->format_version = get_le32(p + 4);
+    m->format_version = dks_get_le32(p + 4);
     if (m->format_version != DKS_FORMAT_VERSION)
         return DKS_EVERSION;
     if (vl < META_FIXED + 1)
         return DKS_ECORRUPT;
-    m->analyzer_version = get_le32(p + 8);
-    m->next_doc = get_le32(p + 12);
+    m->analyzer_version = dks_get_le32(p + 8);
+    m->next_doc = dks_get_le32(p + 12);
     m->doc_count = dks_get_le64(p + 16);
     m->total_len = dks_get_le64(p + 24);
     m->term_count = dks_get_le64(p + 32);
-    m->features = get_le32(p + 40);
+    m->features = dks_get_le32(p + 40);
     if (m->doc_count > m->next_doc || (m->features & ~(uint32_t)DKS_ANALYSIS_ALL))
         return DKS_ECORRUPT;
     /* Generations: distinct slots, first documents rising from 0 and
@@ -414,16 +409,10 @@ void dks_length_reader_close(dks_length_reader *r)
     *r = (dks_length_reader){.txn = r->txn};
 }
 
-int dks_length_load(dks_length_reader *r, uint32_t doc, uint32_t *length)
+int dks_length_load(dks_length_reader *r, uint32_t chunk)
 {
-    uint32_t c = doc / DKS_LENGTH_CHUNK;
-    size_t slot = c % DKS_LENGTH_SLOTS;
-    int rc = load_length_chunk(r, c, &r->slot_data[slot]);
-    if (rc) {
-        r->slot_chunk[slot] = 0;
-        return rc;
-    }
-    r->slot_chunk[slot] = c + 1;
-    *length = get_le32(r->slot_data[slot] + (doc % DKS_LENGTH_CHUNK) * 4);
-    return DKS_OK;
+    size_t slot = chunk % DKS_LENGTH_SLOTS;
+    int rc = load_length_chunk(r, chunk, &r->slot_data[slot]);
+    r->slot_chunk[slot] = rc ? 0 : chunk + 1;
+    return rc;
 }

@@ -27,21 +27,16 @@
 extern const unsigned char dks_lexicon_start[];
 extern const unsigned char dks_lexicon_end[];
 
-static uint32_t le32(const unsigned char *p)
-{
-    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 size_t dks_lexicon_size(void)
 {
     const unsigned char *p = dks_lexicon_start;
-    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || le32(p + 4) != 4)
+    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || dks_get_le32(p + 4) != 4)
         return 0;
-    size_t n = le32(p + 8), pool = le32(p + 12);
+    size_t n = dks_get_le32(p + 8), pool = dks_get_le32(p + 12);
     const unsigned char *table = p + 16 + 4 * n + pool;
     if ((size_t)(dks_lexicon_end - p) < 16 + 4 * n + pool + 4)
         return 0;
-    size_t slots = le32(table);
+    size_t slots = dks_get_le32(table);
     if (slots == 0 || (slots & (slots - 1)) || slots <= n ||
         (size_t)(dks_lexicon_end - table) < 4 + 8 * slots)
         return 0;
@@ -52,7 +47,7 @@ size_t dks_lexicon_size(void)
 static int read_entry(uint32_t at, dks_lexicon_entry *e)
 {
     const unsigned char *base = dks_lexicon_start;
-    size_t n = le32(base + 8);
+    size_t n = dks_get_le32(base + 8);
     const unsigned char *pool = base + 16 + 4 * n, *end = dks_lexicon_end;
     const unsigned char *p = pool + at;
     if (p >= end)
@@ -97,16 +92,16 @@ int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
     if (n == 0)
         return 0;
     const unsigned char *pool = dks_lexicon_start + 16 + 4 * n;
-    const unsigned char *table = pool + le32(dks_lexicon_start + 12);
-    uint32_t mask = le32(table) - 1, h = 2166136261u;
+    const unsigned char *table = pool + dks_get_le32(dks_lexicon_start + 12);
+    uint32_t mask = dks_get_le32(table) - 1, h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
     for (uint32_t i = h & mask;; i = (i + 1) & mask) {
         const unsigned char *s = table + 4 + 8 * (size_t)i;
-        uint32_t slot = le32(s);
+        uint32_t slot = dks_get_le32(s);
         if (slot == 0)
             return 0;
-        if (le32(s + 4) == h && compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
+        if (dks_get_le32(s + 4) == h && compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
             return out ? read_entry(slot - 1, out) : 1;
     }
 }
@@ -128,7 +123,7 @@ size_t dks_lexicon_lower_bound(const char *word, size_t len)
     const unsigned char *offsets = dks_lexicon_start + 16, *pool = offsets + 4 * n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (compare_at(word, len, pool + le32(offsets + 4 * mid), dks_lexicon_end) > 0)
+        if (compare_at(word, len, pool + dks_get_le32(offsets + 4 * mid), dks_lexicon_end) > 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -147,5 +142,5 @@ uint64_t dks_lexicon_touch(void)
 int dks_lexicon_entry_at(size_t i, dks_lexicon_entry *out)
 {
     size_t n = dks_lexicon_size();
-    return i < n && read_entry(le32(dks_lexicon_start + 16 + 4 * i), out);
+    return i < n && read_entry(dks_get_le32(dks_lexicon_start + 16 + 4 * i), out);
 }
