@@ -343,14 +343,13 @@ int dks_block_parse(const unsigned char *val, size_t len, uint32_t first_doc,
  * frequencies of many blocks and the positions of few, so it parses the
  * header of the position section only for a block whose positions it
  * wants.  The functions below that read positions (and dks_block_decode)
- * take only a header whose position section is parsed (DKS_EINVAL
- * otherwise); parsing it again does nothing. */
+ * parse it when first asked; parsing it again does nothing. */
 int dks_block_parse_head(const unsigned char *val, size_t len, uint32_t first_doc,
                          dks_block_header *h);
 int dks_block_parse_positions(dks_block_header *h);
 /* Decodes doc ids and term frequencies (arrays of h->n), and checks the
  * position section against the frequencies. */
-int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs);
+int dks_block_decode(dks_block_header *h, uint32_t *docs, uint32_t *tfs);
 /* The two halves of dks_block_decode: a search that only moves through a
  * block needs its documents, and the frequencies of few of them. */
 int dks_block_decode_docs(const dks_block_header *h, uint32_t *docs);
@@ -360,15 +359,15 @@ int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs);
 int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf);
 /* Whether the exceptions of the position section are in order (searches
  * do not look: a wrong position is no crash; checks and merges do). */
-int dks_block_check_positions(const dks_block_header *h);
+int dks_block_check_positions(dks_block_header *h);
 /* The tf positions of document i of a decoded block with positions, into
  * out; gap_at: the sum of tf - 1 over the documents before it. */
-int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
+int dks_block_positions(dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out);
 /* Encodes a block; out is cleared first. */
 int dks_block_encode(dks_block_data *b, dks_buf *out);
 /* Decodes the block fully into b (for merging and deleting). */
-int dks_block_load(const dks_block_header *h, dks_block_data *b);
+int dks_block_load(dks_block_header *h, dks_block_data *b);
 /* Room for `extra` more positions in b->pos. */
 int dks_block_pos_reserve(dks_block_data *b, size_t extra);
 void dks_block_data_free(dks_block_data *b);

@@ -314,6 +314,8 @@ static int term_score(iter *it, double *score)
  * none (*n = 0) for a key that records none. */
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
+    /* the position section first, so that decoding the frequencies checks
+     * them against it */
     int rc = dks_block_parse_positions(&t->h);
     if (!rc)
         rc = term_decode_tfs(t);

@@ -495,11 +495,11 @@ int dks_block_decode_tfs(const dks_block_header *h, uint32_t *tfs)
     return DKS_OK;
 }
 
-int dks_block_decode(const dks_block_header *h, uint32_t *docs, uint32_t *tfs)
+int dks_block_decode(dks_block_header *h, uint32_t *docs, uint32_t *tfs)
 {
-    if (!h->positions_parsed)
-        return DKS_EINVAL;
-    int rc = dks_block_decode_docs(h, docs);
+    int rc = dks_block_parse_positions(h);  /* for the frequencies' check */
+    if (!rc)
+        rc = dks_block_decode_docs(h, docs);
     return rc ? rc : dks_block_decode_tfs(h, tfs);
 }
 
@@ -520,20 +520,22 @@ int dks_block_tf(const dks_block_header *h, uint32_t i, uint32_t *tf)
     return DKS_OK;
 }
 
-int dks_block_check_positions(const dks_block_header *h)
+int dks_block_check_positions(dks_block_header *h)
 {
-    if (!h->positions_parsed)
-        return DKS_EINVAL;
+    int rc = dks_block_parse_positions(h);
+    if (rc)
+        return rc;
     return !h->positions_len || (exceptions_valid(&h->firsts) && exceptions_valid(&h->pos_gaps))
                ? DKS_OK
                : DKS_ECORRUPT;
 }
 
-int dks_block_positions(const dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
+int dks_block_positions(dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out)
 {
-    if (!h->positions_parsed)
-        return DKS_EINVAL;
+    int rc = h->positions_parsed ? DKS_OK : dks_block_parse_positions(h);  /* once a block */
+    if (rc)
+        return rc;
     if (!h->positions_len || i >= h->n)
         return DKS_ECORRUPT;
     patched_reader r;
@@ -628,7 +630,7 @@ void dks_block_data_free(dks_block_data *b)
     b->pos_n = b->pos_cap = b->gaps_cap = 0;
 }
 
-int dks_block_load(const dks_block_header *h, dks_block_data *b)
+int dks_block_load(dks_block_header *h, dks_block_data *b)
 {
     int rc = dks_block_decode(h, b->docs, b->tfs);
     if (!rc)

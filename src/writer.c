@@ -678,7 +678,7 @@ static int put_waiting(dks_writer *w, dks_db db, const char *term, size_t len,
  * take longer than all its batches' flushes, for a few short blocks'
  * worth of size. */
 static int merge_block(dks_writer *w, dks_db db, const char *term, size_t len,
-                       const dks_block_header *h, const unsigned char *v, size_t vl,
+                       dks_block_header *h, const unsigned char *v, size_t vl,
                        dks_block_data *b, size_t *written)
 {
     int rc;
