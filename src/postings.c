@@ -95,11 +95,8 @@ static inline void put_bits(bit_writer *w, uint32_t v, unsigned bits)
     w->acc |= (uint64_t)v << w->have;
     w->have += bits;
     if (w->have >= 32) {
-        uint32_t low = (uint32_t)w->acc;
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        low = __builtin_bswap32(low);
-#endif
-        memcpy(w->o, &low, sizeof low);
+        for (unsigned k = 0; k < 4; k++)  /* one store, where bytes are little-endian */
+            w->o[k] = (unsigned char)(w->acc >> (8 * k));
         w->o += 4;
         w->acc >>= 32;
         w->have -= 32;
