@@ -1077,7 +1077,7 @@ static int bulk_add(bulk_iter *b, term_iter *t)
             b->w.acc[at] += term_part(t, t->tfs[i], len);
             b->seen[at / 64] |= (uint64_t)1 << (at % 64);
         }
-        if (i < t->h.n) {
+        if (i < n) {
             t->i = i;
             t->base.doc = t->docs[i];
         } else if ((rc = term_next_block(t, 0))) {
@@ -1372,7 +1372,7 @@ static int and_bulk_add(and_bulk *b, term_iter *t, int lead)
         }
         b->n_postings = (size_t)(out - b->postings);
         b->n_blocks++;
-        if (i < t->h.n) {
+        if (i < n) {
             t->i = i;
             t->base.doc = t->docs[i];
         } else if ((rc = term_next_block(t, 0))) {
