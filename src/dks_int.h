@@ -266,7 +266,9 @@ size_t dks_termdict_bytes(const dks_termdict *d);
  * cache. */
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d);
 /* Makes the analyzer as a new one with its features, for another search:
- * no dictionary, no compound restriction, an empty word cache. */
+ * no dictionary, no compound restriction.  It keeps the words it has
+ * analysed without restriction (up to a bound), since the analysis of a
+ * word depends on nothing else. */
 void dks_analyzer_reset(dks_analyzer *an);
 /* A term as dks_analyze gives it, with the id of its dictionary key in
  * the analyzer's term dictionary (DKS_NO_TERM if too long to be a key). */
