@@ -285,10 +285,11 @@ static int add_key_alt(parser *p, dks_qnode *n, unsigned char kind, const char *
 }
 
 /* aa/ae/oe typed for å/æ/ø, and the other way round: every combination of
- * flips that gives a known word (or a compound of known words) is added
- * as another spelling, and so does one the index itself holds (a name or
- * a new word the lexicon does not know).  Checking, not rewriting blindly,
- * keeps Oehlenschlæger and Oens what they are. */
+ * flips whose term the index holds is added as another spelling (one it
+ * does not hold would match nothing).  Without an index to ask, a flip
+ * must give a word the lexicon knows, or a compound of known words.
+ * Checking, not rewriting blindly, keeps Oehlenschlæger and Oens what
+ * they are. */
 static int add_spellings(parser *p, dks_qnode *n, const char *w, size_t len)
 {
     static const char *const pairs[][2] = {{"aa", "\xC3\xA5"}, {"ae", "\xC3\xA6"},
@@ -327,8 +328,8 @@ static int add_spellings(parser *p, dks_qnode *n, const char *w, size_t len)
         int rc = dks_analyzer_stem(p->an, v, len, &stem, &sl);
         if (rc)
             return rc;
-        if (!dks_analyzer_known(p->an, v, len) &&
-            !(p->vocab && p->vocab->has(p->vocab->ctx, stem, sl)))
+        if (p->vocab ? !p->vocab->has(p->vocab->ctx, stem, sl)
+                     : !dks_analyzer_known(p->an, v, len))
             continue;
         if ((rc = add_alt(p, n, DKS_TERM_WORD, stem, sl, W_SPELLING)))
             return rc;
