@@ -274,7 +274,8 @@ int dks_writer_set_memory(dks_writer *writer, size_t bytes);
  * fastest.  More than 100,000 counts as 100,000. */
 int dks_writer_set_commit_docs(dks_writer *writer, size_t docs);
 
-/* Deletes the document with this id; `*found` tells whether it existed. */
+/* Deletes the document with this id; `*found` (if not NULL) tells whether
+ * it existed. */
 int dks_writer_delete(dks_writer *writer, const char *id, size_t id_len,
                       int *found, dks_error_detail *err);
 

@@ -1470,6 +1470,9 @@ int dks_writer_add(dks_writer *w, const dks_document *doc, int *replaced, dks_er
 int dks_writer_delete(dks_writer *w, const char *id, size_t id_len, int *found,
                       dks_error_detail *err)
 {
+    int scratch;
+    if (!found)
+        found = &scratch;  /* the caller does not ask */
     *found = 0;
     if (w->failed)
         return dks_fail(err, w->failed, -1, "writer stopped after an earlier error");
