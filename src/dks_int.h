@@ -424,6 +424,20 @@ size_t dks_store_map_size(dks_store *s);
 int dks_store_set_map_size(dks_store *s, size_t bytes);
 
 int dks_txn_begin(dks_store *s, int write, dks_txn **out);
+/* What a read transaction sees: two see the same index exactly when their
+ * snapshots are equal, and of two snapshots the larger is the newer.  (The
+ * transaction ids of LMDB start over in the copy a compaction makes: the
+ * epoch counts the copies.) */
+typedef struct dks_snapshot {
+    uint64_t epoch, txn_id;
+} dks_snapshot;
+dks_snapshot dks_txn_snapshot(const dks_txn *t);
+static inline int dks_snapshot_cmp(dks_snapshot a, dks_snapshot b)
+{
+    if (a.epoch != b.epoch)
+        return a.epoch < b.epoch ? -1 : 1;
+    return a.txn_id < b.txn_id ? -1 : a.txn_id > b.txn_id;
+}
 /* Lets go of the pages of the index file this process has read through
  * the map, so that a long bulk load's resident set stays what one batch
  * needs instead of growing with the index.  Safe at any time: a write
@@ -739,13 +753,28 @@ void dks_pipeline_trim(dks_pipeline *p);
  * one map page for many documents. */
 #define DKS_LENGTH_CHUNK 256
 int dks_length_set(dks_txn *t, uint32_t doc, uint32_t length);
-/* Reader side: keeps the chunks it read last, one per slot by chunk
+/* Every document's length as of one snapshot, in one array (see
+ * length_table.c); DKS_NO_LENGTH where the database has no chunk. */
+#define DKS_NO_LENGTH UINT32_MAX
+typedef struct dks_length_table {
+    dks_snapshot snapshot;
+    uint32_t n;                 /* documents 0 .. n - 1 */
+    uint32_t *len;
+    unsigned refs;              /* guarded by its dks_index's lock */
+} dks_length_table;
+/* Reads the table as of t: DKS_ECORRUPT if a chunk is malformed or past
+ * the index's documents. */
+int dks_length_table_build(dks_txn *t, dks_length_table **out);
+void dks_length_table_free(dks_length_table *lt);
+/* Reader side: with a table (of the reader's snapshot), an index into it;
+ * without, it keeps the chunks it read last, one per slot by chunk
  * number (a search's operands read the lengths of one stretch of
  * documents in turn), and a cursor that steps to the next chunk (a search
  * moves in document order). */
 #define DKS_LENGTH_SLOTS 16
 typedef struct dks_length_reader {
     dks_txn *txn;
+    const dks_length_table *table;  /* not owned; NULL: chunks */
     dks_cursor *cur;            /* NULL until the first chunk */
     int positioned;             /* the cursor stands on chunk `at` */
     uint32_t at;
@@ -759,6 +788,13 @@ int dks_length_load(dks_length_reader *r, uint32_t chunk);
  * would have the caller read its own state from memory again after it. */
 static inline int dks_length_get(dks_length_reader *r, uint32_t doc, uint32_t *length)
 {
+    if (r->table) {
+        /* a posting names a document with no length */
+        if (doc >= r->table->n || r->table->len[doc] == DKS_NO_LENGTH)
+            return DKS_ECORRUPT;
+        *length = r->table->len[doc];
+        return DKS_OK;
+    }
     uint32_t c = doc / DKS_LENGTH_CHUNK;
     size_t slot = c % DKS_LENGTH_SLOTS;
     if (r->slot_chunk[slot] != c + 1) {
@@ -775,6 +811,12 @@ void dks_length_reader_close(dks_length_reader *r);
 /* index.c: the dks_index handle                                       */
 
 dks_store *dks_index_store(dks_index *index);
+/* The index's table of every document's length as of t's snapshot, or
+ * NULL (read the lengths database then): made when a second search asks
+ * on the same snapshot, and shared.  Give it back with
+ * dks_index_lengths_give.  Out of memory for it, a search goes without. */
+int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table **out);
+void dks_index_lengths_give(dks_index *index, const dks_length_table *table);
 /* Where the handle keeps the text dictionary its searches share (text.c). */
 _Atomic(void *) *dks_index_text_dict(dks_index *index);
 int dks_index_writable(const dks_index *index);
@@ -926,12 +968,14 @@ typedef struct dks_match_result {
     size_t n_notes;
 } dks_match_result;
 
-/* Runs the query tree over the index as of transaction t and keeps the
+/* Runs the query tree over the index as of transaction t (lengths: its
+ * snapshot's, or NULL) and keeps the
  * best `keep` hits (ties by doc id).  Once exact_total hits are counted
  * and the heap is full, it prunes (UINT64_MAX: never) and the total is a
  * lower bound. */
-int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
-                  uint64_t exact_total, dks_match_result *out);
+int dks_match_run(dks_txn *t, const dks_length_table *lengths, const dks_qnode *root,
+                  size_t keep, double title_weight, uint64_t exact_total,
+                  dks_match_result *out);
 void dks_match_result_free(dks_match_result *r);
 
 /* A matched term at a position of a document: term indexes the keys given

@@ -4,6 +4,7 @@
  * collection statistics.  Searching (search.c) and writing (writer.c)
  * start from this handle.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -20,7 +21,65 @@ struct dks_index {
     int mode;
     _Atomic(void *) text_dict;  /* made by the first search that needs it */
     _Atomic(dks_analyzer *) spare[SPARE_ANALYZERS];
+    /* Every document's length, for the searches of the newest snapshot
+     * they ran on; read once a second search runs on the same one (a
+     * single search reads fewer lengths than making it does). */
+    pthread_mutex_t lengths_lock;
+    dks_length_table *lengths;      /* holds a reference; NULL: none yet */
+    dks_snapshot lengths_asked;     /* of the last search that went without */
 };
+
+int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table **out)
+{
+    *out = NULL;
+    dks_snapshot at = dks_txn_snapshot(t);
+    pthread_mutex_lock(&index->lengths_lock);
+    dks_length_table *lt = index->lengths;
+    int build = 0;
+    if (lt && dks_snapshot_cmp(lt->snapshot, at) == 0) {
+        lt->refs++;
+        *out = lt;
+    } else {
+        build = dks_snapshot_cmp(index->lengths_asked, at) == 0;
+        index->lengths_asked = at;
+    }
+    pthread_mutex_unlock(&index->lengths_lock);
+    if (!build)
+        return DKS_OK;
+    /* (outside the lock: other searches go on meanwhile) */
+    int rc = dks_length_table_build(t, &lt);
+    if (rc)
+        return rc == DKS_ENOMEM ? DKS_OK : rc;
+    pthread_mutex_lock(&index->lengths_lock);
+    dks_length_table *held = index->lengths;
+    if (held && dks_snapshot_cmp(held->snapshot, at) == 0) {
+        dks_length_table_free(lt);  /* another search made it first */
+        lt = held;
+        lt->refs++;
+    } else if (!held || dks_snapshot_cmp(held->snapshot, at) < 0) {
+        lt->refs = 2;               /* the index's and the caller's */
+        index->lengths = lt;
+        if (held && --held->refs == 0)
+            dks_length_table_free(held);
+    } else {
+        lt->refs = 1;               /* the index keeps a newer one */
+    }
+    pthread_mutex_unlock(&index->lengths_lock);
+    *out = lt;
+    return DKS_OK;
+}
+
+void dks_index_lengths_give(dks_index *index, const dks_length_table *table)
+{
+    if (!table)
+        return;
+    dks_length_table *lt = (dks_length_table *)table;
+    pthread_mutex_lock(&index->lengths_lock);
+    int last = --lt->refs == 0;
+    pthread_mutex_unlock(&index->lengths_lock);
+    if (last)
+        dks_length_table_free(lt);
+}
 
 int dks_index_analyzer_take(dks_index *index, unsigned features, dks_analyzer **out)
 {
@@ -121,6 +180,7 @@ int dks_index_open(const char *path, int mode, dks_index **out, dks_error_detail
     dks_index *idx = calloc(1, sizeof *idx);
     if (!idx)
         return DKS_ENOMEM;
+    pthread_mutex_init(&idx->lengths_lock, NULL);
     idx->mode = mode;
     int rc = dks_store_open(path, mode, &idx->store, err);
     if (!rc)
@@ -141,6 +201,9 @@ void dks_index_close(dks_index *index)
     dks_text_dict_free(atomic_load(&index->text_dict));
     for (size_t i = 0; i < SPARE_ANALYZERS; i++)
         dks_analyzer_free(atomic_load(&index->spare[i]));
+    /* every search has given its reference back */
+    dks_length_table_free(index->lengths);
+    pthread_mutex_destroy(&index->lengths_lock);
     free(index);
 }
 

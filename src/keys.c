@@ -406,7 +406,7 @@ static int load_length_chunk(dks_length_reader *r, uint32_t chunk, const unsigne
 void dks_length_reader_close(dks_length_reader *r)
 {
     dks_cursor_close(r->cur);
-    *r = (dks_length_reader){.txn = r->txn};
+    *r = (dks_length_reader){.txn = r->txn, .table = r->table};
 }
 
 int dks_length_load(dks_length_reader *r, uint32_t chunk)

@@ -2498,8 +2498,8 @@ void dks_score_parts_free(dks_score_part *parts, size_t n)
     free(parts);
 }
 
-static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_weight,
-                          match_ctx *ctx)
+static int match_ctx_init(dks_txn *t, const dks_length_table *lengths,
+                          dks_match_result *result, double title_weight, match_ctx *ctx)
 {
     dks_meta meta;
     *ctx = (match_ctx){.txn = t};  /* nothing to release yet, whatever happens */
@@ -2509,7 +2509,7 @@ static int match_ctx_init(dks_txn *t, dks_match_result *result, double title_wei
     *ctx = (match_ctx){
         .txn = t,
         .meta = meta,
-        .lengths = {.txn = t},
+        .lengths = {.txn = t, .table = lengths},
         .result = result,
         .title_extra = title_weight - 1.0,
         .expansions_left = DKS_MAX_QUERY_EXPANSIONS,
@@ -2529,7 +2529,7 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
     match_ctx ctx;
     iter *it = NULL;
     explanation e = {0};
-    int rc = match_ctx_init(t, &scratch, title_weight, &ctx);
+    int rc = match_ctx_init(t, NULL, &scratch, title_weight, &ctx);
     if (!rc)
         rc = build(&ctx, root, &it);
     if (!rc)
@@ -2658,14 +2658,15 @@ static int first_threshold(match_ctx *ctx, iter *root, size_t keep, double *thet
     return postings >= keep ? kth_score(ctx, chosen, n_chosen, keep, theta) : DKS_OK;
 }
 
-int dks_match_run(dks_txn *t, const dks_qnode *root, size_t keep, double title_weight,
-                  uint64_t exact_total, dks_match_result *out)
+int dks_match_run(dks_txn *t, const dks_length_table *lengths, const dks_qnode *root,
+                  size_t keep, double title_weight, uint64_t exact_total,
+                  dks_match_result *out)
 {
     memset(out, 0, sizeof *out);
     match_ctx ctx;
     proximity px = {0};
     iter *it = NULL;
-    int rc = match_ctx_init(t, out, title_weight, &ctx);
+    int rc = match_ctx_init(t, lengths, out, title_weight, &ctx);
     if (rc)
         return rc;
     if ((rc = collect_highlights(out, root)) || (rc = build(&ctx, root, &it)) ||
@@ -2802,7 +2803,7 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
     match_ctx ctx;
     uint32_t *buf = NULL, n_pos;
     size_t cap = 0;
-    int rc = match_ctx_init(t, &scratch, 2.0, &ctx);
+    int rc = match_ctx_init(t, NULL, &scratch, 2.0, &ctx);
     for (size_t k = 0; !rc && k < n_keys; k++) {
         iter *it;
         double idf;

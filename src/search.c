@@ -331,6 +331,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     size_t n_at = 0;
     dks_meta meta;
     dks_text_reader *tr = NULL;
+    const dks_length_table *lengths = NULL;
     dks_results *r = calloc(1, sizeof *r);
     int rc = r ? dks_txn_begin(dks_index_store(index), 0, &t) : DKS_ENOMEM;
     if (!rc)
@@ -357,7 +358,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     int all_hits = !by_score || opt.n_facets > 0;
     uint64_t count_to = opt.exact_total ? UINT64_MAX
                         : opt.count_limit ? opt.count_limit : DKS_EXACT_TOTAL;
-    if ((rc = dks_match_run(t, root, all_hits ? SIZE_MAX : opt.offset + opt.limit,
+    if ((rc = dks_index_lengths_take(index, t, &lengths)) ||
+        (rc = dks_match_run(t, lengths, root, all_hits ? SIZE_MAX : opt.offset + opt.limit,
                             opt.title_weight, count_to, &m)))
         goto fail;
     if (opt.n_facets && !(r->facets = calloc(opt.n_facets, sizeof *r->facets))) {
@@ -426,6 +428,7 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
     dks_match_result_free(&m);
     dks_query_free(root);
     dks_index_analyzer_give(index, an);
+    dks_index_lengths_give(index, lengths);
     r->took_us = dks_clock_us() - started;
     *out = r;
     return DKS_OK;
@@ -436,6 +439,7 @@ fail:
     dks_match_result_free(&m);
     dks_query_free(root);
     dks_index_analyzer_give(index, an);
+    dks_index_lengths_give(index, lengths);
     dks_results_free(r);
     if (rc != DKS_EQUERY)
         dks_fail(err, rc, -1, "search failed: %s", dks_strerror(rc));

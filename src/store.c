@@ -76,6 +76,7 @@ struct dks_store {
     int dir_fd;            /* the directory the environment was opened in */
     int lock_fd;
     uintptr_t map_start;  /* where data.mdb is mapped (0: not known), see locate_map */
+    uint64_t epoch;       /* environments the store has had before this one (compactions) */
 };
 
 struct dks_txn {
@@ -85,6 +86,7 @@ struct dks_txn {
     /* A read transaction's keys and values lie in the map, in the pages
      * below this address (0: not checked) */
     uintptr_t pages_end;
+    uint64_t epoch;       /* the store's when it began */
 };
 
 struct dks_cursor {
@@ -604,6 +606,7 @@ int dks_store_compact(dks_store *s)
     gate_close(&s->gate);
     dks_store_unlock_writer(s);
     close_env(s);
+    s->epoch++;  /* the copy's transaction ids start over */
     s->env = copy.env;
     s->dir_fd = copy.dir_fd;
     memcpy(s->dbi, copy.dbi, sizeof s->dbi);
@@ -696,8 +699,14 @@ int dks_txn_begin(dks_store *s, int write, dks_txn **out)
         free(t);
         return map_error(rc);
     }
+    t->epoch = s->epoch;  /* (a compaction changes it only with the gate closed) */
     *out = t;
     return DKS_OK;
+}
+
+dks_snapshot dks_txn_snapshot(const dks_txn *t)
+{
+    return (dks_snapshot){t->epoch, mdb_txn_id(t->txn)};
 }
 
 /* LMDB reports a short write as EIO ("filesystem full?"): say which it
