@@ -92,12 +92,13 @@ struct dks_analyzer {
      * normalised form: analysing a word's lemmas, spellings and compound
      * parts takes many lexicon lookups, normalising it a pass through
      * utf8proc, and a text repeats its words.  A search's analyzer keeps
-     * all_words for the next search, whose query words are mostly ones
-     * seen before; snippets analyse with compounds restricted (see
-     * dks_analyzer_restrict_compounds), into restricted_words, which every
-     * search starts empty.  cache is the one in use. */
-    word_cache all_words, restricted_words;
-    word_cache *cache;
+     * its words for the next search, whose query words are mostly ones
+     * seen before.  Snippets analyse with compounds restricted (see
+     * dks_analyzer_restrict_compounds): meanwhile the words analysed
+     * without are parked, and the cache in use starts empty (parked
+     * holds its buffers otherwise).  Swapped, not pointed to: the
+     * indexer's loop reads the cache for every token. */
+    word_cache cache, parked;
     dks_buf *collect;           /* while computing a word: its extra terms go here */
     dks_buf extras;
 
@@ -164,7 +165,6 @@ int dks_analyzer_new_with(unsigned features, dks_analyzer **out)
     if (!an)
         return DKS_ENOMEM;
     an->features = features;
-    an->cache = &an->all_words;
     an->stemmer = sb_stemmer_new("danish", "UTF_8");
     if (!an->stemmer) {
         free(an);
@@ -184,8 +184,8 @@ void dks_analyzer_free(dks_analyzer *an)
     if (!an)
         return;
     sb_stemmer_delete(an->stemmer);
-    word_cache_free(&an->all_words);
-    word_cache_free(&an->restricted_words);
+    word_cache_free(&an->cache);
+    word_cache_free(&an->parked);
     dks_buf_free(&an->extras);
     free(an);
 }
@@ -1046,17 +1046,17 @@ static uint32_t get32(const unsigned char *p)
 /* Where the analysis of the entry at offset starts, and its length. */
 static size_t analysis_at(const dks_analyzer *an, uint32_t offset, size_t *len)
 {
-    const unsigned char *e = an->cache->data.data + offset, *p = e + 2 + get16(e);
+    const unsigned char *e = an->cache.data.data + offset, *p = e + 2 + get16(e);
     const unsigned char *q = p + 2 + get16(p) + 1;
     q += 2 + get16(q) + 4;
     q += 4 + get32(q);
     *len = (size_t)(q - p);
-    return (size_t)(p - an->cache->data.data);
+    return (size_t)(p - an->cache.data.data);
 }
 
 static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
 {
-    const unsigned char *p = an->cache->data.data + offset;
+    const unsigned char *p = an->cache.data.data + offset;
     p += 2 + get16(p);
     c->norm_len = get16(p);
     c->norm = (const char *)p + 2;
@@ -1074,9 +1074,9 @@ static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
  * where it would go. */
 static size_t cache_slot_hashed(const dks_analyzer *an, const char *w, size_t n, uint64_t hash)
 {
-    size_t mask = an->cache->n_slots - 1, i = hash & mask;
-    while (an->cache->slots[i]) {
-        const unsigned char *e = an->cache->data.data + an->cache->slots[i] - 1;
+    size_t mask = an->cache.n_slots - 1, i = hash & mask;
+    while (an->cache.slots[i]) {
+        const unsigned char *e = an->cache.data.data + an->cache.slots[i] - 1;
         if (get16(e) == n && memcmp(e + 2, w, n) == 0)
             break;
         i = (i + 1) & mask;
@@ -1104,34 +1104,32 @@ static void word_cache_free(word_cache *c)
     *c = (word_cache){0};
 }
 
-/* Empties c, and gives its memory back if it has grown past keep bytes. */
-static void word_cache_trim(word_cache *c, size_t keep)
+static void word_cache_swap(word_cache *a, word_cache *b)
 {
-    if (c->data.cap > keep)
-        word_cache_free(c);
-    else
-        word_cache_clear(c);
+    word_cache t = *a;
+    *a = *b;
+    *b = t;
 }
 
 static void cache_clear(dks_analyzer *an)
 {
-    word_cache_clear(an->cache);
+    word_cache_clear(&an->cache);
 }
 
 static int cache_grow(dks_analyzer *an)
 {
-    size_t n = an->cache->n_slots ? an->cache->n_slots * 2 : WORD_CACHE_FIRST_SLOTS;
+    size_t n = an->cache.n_slots ? an->cache.n_slots * 2 : WORD_CACHE_FIRST_SLOTS;
     uint32_t *slots = calloc(n, sizeof *slots);
     if (!slots)
         return DKS_ENOMEM;
-    uint32_t *old = an->cache->slots;
-    size_t old_n = an->cache->n_slots;
-    an->cache->slots = slots;
-    an->cache->n_slots = n;
+    uint32_t *old = an->cache.slots;
+    size_t old_n = an->cache.n_slots;
+    an->cache.slots = slots;
+    an->cache.n_slots = n;
     for (size_t i = 0; i < old_n; i++) {
         if (!old[i])
             continue;
-        const unsigned char *e = an->cache->data.data + old[i] - 1;
+        const unsigned char *e = an->cache.data.data + old[i] - 1;
         slots[cache_slot(an, (const char *)e + 2, get16(e))] = old[i];
     }
     free(old);
@@ -1142,11 +1140,11 @@ static int cache_grow(dks_analyzer *an)
  * cache_slot() gives once this returns. */
 static int cache_reserve(dks_analyzer *an, size_t bytes)
 {
-    if ((an->cache->entries + 1) * 2 > an->cache->n_slots && cache_grow(an))
+    if ((an->cache.entries + 1) * 2 > an->cache.n_slots && cache_grow(an))
         return DKS_ENOMEM;
-    if (an->cache->data.len + bytes > UINT32_MAX - 1)
+    if (an->cache.data.len + bytes > UINT32_MAX - 1)
         return DKS_ELIMIT;
-    return dks_buf_reserve(&an->cache->data, bytes);
+    return dks_buf_reserve(&an->cache.data, bytes);
 }
 
 static void put16(dks_buf *b, size_t v)
@@ -1164,8 +1162,8 @@ static void put_bytes(dks_buf *b, const void *p, size_t n)
 
 static void cache_link(dks_analyzer *an, const char *key, size_t key_len, size_t at)
 {
-    an->cache->slots[cache_slot(an, key, key_len)] = (uint32_t)at + 1;
-    an->cache->entries++;
+    an->cache.slots[cache_slot(an, key, key_len)] = (uint32_t)at + 1;
+    an->cache.entries++;
 }
 
 /* Stores a word's analysis under its normalised form w; sets *offset to
@@ -1177,7 +1175,7 @@ static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const 
     int rc = cache_reserve(an, 2 + n + 2 + n + 1 + 2 + main_len + 8 + el);
     if (rc)
         return rc;
-    dks_buf *b = &an->cache->data;
+    dks_buf *b = &an->cache.data;
     size_t at = b->len;
     uint32_t el32 = (uint32_t)el;
     put16(b, n);
@@ -1204,7 +1202,7 @@ static int cache_alias(dks_analyzer *an, const char *key, size_t key_len, uint32
     int rc = cache_reserve(an, 2 + key_len + len);
     if (rc)
         return rc;
-    dks_buf *b = &an->cache->data;
+    dks_buf *b = &an->cache.data;
     size_t at = b->len;
     put16(b, key_len);
     put_bytes(b, key, key_len);
@@ -1233,7 +1231,8 @@ void dks_analyzer_restrict_compounds(dks_analyzer *an, char *const *keys, const 
                                      size_t n)
 {
     /* words analysed before have their parts; these may lack them */
-    an->cache = &an->restricted_words;
+    if (!an->restricted)
+        word_cache_swap(&an->cache, &an->parked);
     cache_clear(an);
     an->restricted = 1;
     an->n_needles = 0;
@@ -1299,15 +1298,15 @@ static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t 
 static int lookup_word(dks_analyzer *an, const char *raw, size_t raw_len, uint64_t hash,
                        uint32_t *offset)
 {
-    if (an->cache->n_slots) {
-        uint32_t hit = an->cache->slots[cache_slot_hashed(an, raw, raw_len, hash)];
+    if (an->cache.n_slots) {
+        uint32_t hit = an->cache.slots[cache_slot_hashed(an, raw, raw_len, hash)];
         if (hit) {
             *offset = hit - 1;
             return DKS_OK;
         }
     }
     /* A corpus's common words come back at once after a clear. */
-    if (an->cache->data.len > WORD_CACHE_BYTES)
+    if (an->cache.data.len > WORD_CACHE_BYTES)
         cache_clear(an);
     size_t n;
     int rc = dks_normalize((const unsigned char *)raw, raw_len, an->norm, sizeof an->norm, &n);
@@ -1317,7 +1316,7 @@ static int lookup_word(dks_analyzer *an, const char *raw, size_t raw_len, uint64
         return rc;
     char w[DKS_MAX_TERM_BYTES];
     memcpy(w, an->norm, n);
-    uint32_t hit = an->cache->n_slots ? an->cache->slots[cache_slot(an, w, n)] : 0;
+    uint32_t hit = an->cache.n_slots ? an->cache.slots[cache_slot(an, w, n)] : 0;
     if (hit)
         *offset = hit - 1;
     else if ((rc = analyze_new_word(an, w, n, offset)))
@@ -1398,13 +1397,13 @@ static int run_chain(dks_analyzer *an, const char *text, size_t len, uint32_t fi
         for (n = 0; n < LOOKAHEAD && dks_tokenizer_next(&tz, &toks[n]); n++) {
             hashes[n] = toks[n].len > DKS_MAX_TOKEN_BYTES
                             ? 0 : dks_hash_bytes(text + toks[n].offset, toks[n].len);
-            if (an->cache->n_slots)
-                __builtin_prefetch(&an->cache->slots[hashes[n] & (an->cache->n_slots - 1)]);
+            if (an->cache.n_slots)
+                __builtin_prefetch(&an->cache.slots[hashes[n] & (an->cache.n_slots - 1)]);
         }
-        for (size_t i = 0; i < n && an->cache->n_slots; i++) {
-            uint32_t hit = an->cache->slots[hashes[i] & (an->cache->n_slots - 1)];
+        for (size_t i = 0; i < n && an->cache.n_slots; i++) {
+            uint32_t hit = an->cache.slots[hashes[i] & (an->cache.n_slots - 1)];
             if (hit)
-                __builtin_prefetch(an->cache->data.data + hit - 1);
+                __builtin_prefetch(an->cache.data.data + hit - 1);
         }
         for (size_t i = 0; i < n && !rc; i++) {
             token_info t = {toks[i].offset, toks[i].len, position, 0};
@@ -1444,17 +1443,20 @@ int dks_analyze_ids(dks_analyzer *an, const char *text, size_t len, uint32_t fir
 
 void dks_analyzer_reset(dks_analyzer *an)
 {
+    if (an->restricted)
+        word_cache_swap(&an->cache, &an->parked);
     /* the ids cached belong to the dictionary, which the next user lacks */
     if (an->dict)
-        word_cache_clear(&an->all_words);
+        cache_clear(an);
     an->dict = NULL;
     an->restricted = 0;
     an->n_needles = 0;
-    an->cache = &an->all_words;
     /* a search whose snippets analysed long texts gives that memory back */
-    word_cache_trim(&an->restricted_words, ANALYZER_KEEP_BYTES);
-    if (an->all_words.data.cap > KEPT_WORDS_BYTES)
-        word_cache_free(&an->all_words);
+    word_cache_clear(&an->parked);
+    if (an->parked.data.cap > ANALYZER_KEEP_BYTES)
+        word_cache_free(&an->parked);
+    if (an->cache.data.cap > KEPT_WORDS_BYTES)
+        word_cache_free(&an->cache);
     if (an->extras.cap > ANALYZER_KEEP_BYTES)
         dks_buf_free(&an->extras);
 }
@@ -1463,6 +1465,6 @@ void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d)
 {
     an->dict = d;
     /* the ids cached belong to the dictionary before */
-    word_cache_clear(&an->all_words);
-    word_cache_clear(&an->restricted_words);
+    word_cache_clear(&an->cache);
+    word_cache_clear(&an->parked);
 }
