@@ -116,6 +116,35 @@ static size_t put_utf8(unsigned char *out, unsigned cp)
     return 4;
 }
 
+/* The first byte from p on that is no plain string text (a quote, a
+ * backslash, a control character, a byte of a multi-byte character), or
+ * end.  Eight bytes at a time where the machine is little-endian: a text
+ * is mostly runs of ASCII between its letters æ, ø and å, and a byte at a
+ * time this scan was a twenty-fifth of indexing. */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+        /* A byte's high bit says it is 0x80 or more, below 0x20 (x less
+         * 0x20 borrows), a quote or a backslash (0 after the xor).  A
+         * borrow can flag bytes above one flagged rightly, never below
+         * it, so the lowest flag is the first odd byte. */
+        uint64_t odd = (x | ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                        ((backslash - ones) & ~backslash)) & highs;
+        if (odd)
+            return p + (__builtin_ctzll(odd) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
+        p++;
+    return p;
+}
+
 /* A string at ps->p (the opening quote).  With out, sets *s and *len to
  * its decoded bytes: in the line when it has no escapes, else in the
  * scratch buffer (which parse() sized for the whole line, so it never
@@ -129,8 +158,7 @@ static int string(parser *ps, const char **s, size_t *len, int *has_nul)
     for (;;) {
         /* the plain run up to the next quote, backslash or odd byte */
         const unsigned char *run = p;
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
-            p++;
+        p = plain_run(p, end);
         if (out) {
             memcpy(out, run, (size_t)(p - run));
             out += p - run;

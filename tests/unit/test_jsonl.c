@@ -240,6 +240,31 @@ static void test_generated_lines(void **state)
     dks_json_object_free(&o);
 }
 
+/* Strings are scanned eight bytes at a time: every kind of byte that ends
+ * a plain run, at every place in runs of every length up to 40, with the
+ * line ending right after the string or going on. */
+static void test_odd_bytes_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const odd[] = {"\"", "\\n", "\\\"", "\x01", "\x1f", "\x7f",
+                                      "\xc3\xa6", "\xe2\x80\x93", "\xff", "\xc3", " "};
+    dks_json_object o = {0};
+    dks_buf b = {0};
+    for (unsigned len = 0; len <= 40; len++)
+        for (unsigned at = 0; at <= len; at++)
+            for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++)
+                for (int tail = 0; tail < 2; tail++) {
+                    b.len = 0;
+                    put(&b, "{\"body\":\"");
+                    for (unsigned i = 0; i < len; i++)
+                        put(&b, i == at ? odd[k] : (i % 3 ? "a" : "Z"));
+                    put(&b, tail ? "\",\"id\":\"x\"}" : "\"}");
+                    same_as_jansson(&o, (const char *)b.data, b.len);
+                }
+    dks_buf_free(&b);
+    dks_json_object_free(&o);
+}
+
 static void test_many_members(void **state)
 {
     (void)state;
@@ -276,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_nul_bytes_between_tokens),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_generated_lines),
+        cmocka_unit_test(test_odd_bytes_at_every_offset),
         cmocka_unit_test(test_many_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
