@@ -107,8 +107,11 @@ typedef struct pending_source {
     int ended;
 } pending_source;
 
+/* A stream read back: the bytes of its current slice, and of its end
+ * where that lies in this slice. */
 typedef struct stream_reader {
-    uint32_t at, end, stop, level;
+    const unsigned char *p, *end, *stop;  /* stop NULL: not in this slice */
+    uint32_t stop_at, level;
 } stream_reader;
 
 struct dks_writer {
@@ -219,30 +222,40 @@ static int stream_put(dks_writer *w, term_state *st, uint64_t v)
     return DKS_OK;
 }
 
-static stream_reader stream_open(const term_state *st)
+/* Moves r to the slice of pool bytes at..end. */
+static void stream_enter(const dks_writer *w, stream_reader *r, uint32_t at, uint32_t end)
 {
-    return (stream_reader){st->head, st->head + SLICE_FIRST - SLICE_LINK, st->tail, 0};
+    r->p = pool_at(w, at);
+    r->end = r->p + (end - at);
+    r->stop = r->stop_at >= at && r->stop_at <= end ? r->p + (r->stop_at - at) : NULL;
+}
+
+static stream_reader stream_open(const dks_writer *w, const term_state *st)
+{
+    stream_reader r = {.stop_at = st->tail};
+    stream_enter(w, &r, st->head, st->head + SLICE_FIRST - SLICE_LINK);
+    return r;
 }
 
 /* The next value of a stream the writer made (its own memory: trusted);
- * 0 at the end. */
-static int stream_get(const dks_writer *w, stream_reader *r, uint64_t *v)
+ * 0 at the end.  Inline: a flush reads every value of the batch. */
+static inline int stream_get(const dks_writer *w, stream_reader *r, uint64_t *v)
 {
-    if (r->at == r->stop)
+    if (r->p == r->stop)
         return 0;
-    if (r->end - r->at < STREAM_VALUE_BYTES) {  /* the writer moved on here */
+    if (r->end - r->p < STREAM_VALUE_BYTES) {  /* the writer moved on here */
         if (r->level < SLICE_MAX_LEVEL)
             r->level++;
-        memcpy(&r->at, pool_at(w, r->end), SLICE_LINK);
-        r->end = r->at + (SLICE_FIRST << r->level) - SLICE_LINK;
+        uint32_t next;
+        memcpy(&next, r->end, SLICE_LINK);
+        stream_enter(w, r, next, next + (SLICE_FIRST << r->level) - SLICE_LINK);
     }
-    const unsigned char *p = pool_at(w, r->at);
-    uint64_t x = 0;
-    unsigned shift = 0, n = 0;
-    do
-        x |= (uint64_t)(p[n] & 0x7f) << shift, shift += 7;
-    while (p[n++] & 0x80);
-    r->at += n;
+    const unsigned char *p = r->p;
+    uint64_t x = p[0] & 0x7f;
+    unsigned n = 1;
+    for (unsigned shift = 7; p[n - 1] & 0x80; shift += 7, n++)
+        x |= (uint64_t)(p[n] & 0x7f) << shift;
+    r->p = p + n;
     *v = x;
     return 1;
 }
@@ -413,7 +426,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
 {
     dks_block_data *b = &w->block;
     *df = *cf = 0;
-    stream_reader r = stream_open(st);
+    stream_reader r = stream_open(w, st);
     uint64_t v;
     int more = stream_get(w, &r, &v), rc = DKS_OK;  /* the first document's gap */
     uint32_t local = 0;
@@ -432,7 +445,8 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
             /* the first position as it is, the others as gaps */
             pos = tf ? pos + (uint32_t)(v >> 1) : (uint32_t)(v >> 1);
-            if (!st->no_positions && !(rc = dks_block_pos_reserve(b, 1)))
+            if (!st->no_positions &&
+                (b->pos_n < b->pos_cap || !(rc = dks_block_pos_reserve(b, 1))))
                 b->pos[b->pos_n++] = pos;
             tf++;
         }
