@@ -555,6 +555,11 @@ static int take_free_slot(dks_writer *w, unsigned *slot)
 
 #define RELEASE_EVERY_TERMS 8192
 
+/* In key order, the batch's terms lie anywhere in memory: a flush fetches
+ * the states and first stream bytes of the terms a few ahead. */
+#define FLUSH_PREFETCH_STATES 8
+#define FLUSH_PREFETCH_STREAMS 4
+
 /* Writes the in-memory batch into the open transaction, as a generation of
  * its own. */
 static int flush_postings(dks_writer *w)
@@ -601,6 +606,10 @@ static int flush_postings(dks_writer *w)
     int wrote = 0;
     for (size_t i = 0; i < w->n_batch_terms && !rc; i++) {
         const key_order *o = &order[i];
+        if (i + FLUSH_PREFETCH_STATES < w->n_batch_terms)
+            __builtin_prefetch(&w->terms[order[i + FLUSH_PREFETCH_STATES].id]);
+        if (i + FLUSH_PREFETCH_STREAMS < w->n_batch_terms)
+            __builtin_prefetch(pool_at(w, w->terms[order[i + FLUSH_PREFETCH_STREAMS].id].head));
         if (!append && cmp_keys(o->key, o->len, last_copy, last_len) > 0)
             append = 1;
         rc = flush_term(w, db, o->key, o->len, &w->terms[o->id], append, &wrote);
