@@ -370,8 +370,13 @@ int dks_block_positions(dks_block_header *h, uint32_t i, uint64_t gap_at, uint32
 int dks_block_encode(dks_block_data *b, dks_buf *out);
 /* Decodes the block fully into b (for merging and deleting). */
 int dks_block_load(dks_block_header *h, dks_block_data *b);
-/* Room for `extra` more positions in b->pos. */
-int dks_block_pos_reserve(dks_block_data *b, size_t extra);
+/* Room for `extra` more positions in b->pos.  Inline where there is
+ * room already: a flush asks for every position it reads back. */
+int dks_block_pos_grow(dks_block_data *b, size_t extra);
+static inline int dks_block_pos_reserve(dks_block_data *b, size_t extra)
+{
+    return b->pos_cap - b->pos_n >= extra ? DKS_OK : dks_block_pos_grow(b, extra);
+}
 void dks_block_data_free(dks_block_data *b);
 
 /* ------------------------------------------------------------------ */

@@ -611,7 +611,7 @@ int dks_block_encode(dks_block_data *b, dks_buf *out)
     return DKS_OK;
 }
 
-int dks_block_pos_reserve(dks_block_data *b, size_t extra)
+int dks_block_pos_grow(dks_block_data *b, size_t extra)
 {
     int rc = DKS_OK;
     while (!rc && b->pos_cap - b->pos_n < extra)

@@ -445,8 +445,7 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
             /* the first position as it is, the others as gaps */
             pos = tf ? pos + (uint32_t)(v >> 1) : (uint32_t)(v >> 1);
-            if (!st->no_positions &&
-                (b->pos_n < b->pos_cap || !(rc = dks_block_pos_reserve(b, 1))))
+            if (!st->no_positions && !(rc = dks_block_pos_reserve(b, 1)))
                 b->pos[b->pos_n++] = pos;
             tf++;
         }
