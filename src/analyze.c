@@ -1104,6 +1104,15 @@ static void word_cache_free(word_cache *c)
     *c = (word_cache){0};
 }
 
+/* Empties c, and gives its memory back if it has grown past keep bytes. */
+static void word_cache_trim(word_cache *c, size_t keep)
+{
+    if (c->data.cap > keep)
+        word_cache_free(c);
+    else
+        word_cache_clear(c);
+}
+
 static void word_cache_swap(word_cache *a, word_cache *b)
 {
     word_cache t = *a;
@@ -1452,9 +1461,7 @@ void dks_analyzer_reset(dks_analyzer *an)
     an->restricted = 0;
     an->n_needles = 0;
     /* a search whose snippets analysed long texts gives that memory back */
-    word_cache_clear(&an->parked);
-    if (an->parked.data.cap > ANALYZER_KEEP_BYTES)
-        word_cache_free(&an->parked);
+    word_cache_trim(&an->parked, ANALYZER_KEEP_BYTES);
     if (an->cache.data.cap > KEPT_WORDS_BYTES)
         word_cache_free(&an->cache);
     if (an->extras.cap > ANALYZER_KEEP_BYTES)
