@@ -458,6 +458,16 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes);
  * reading the old files until it opens the index again.  The caller holds
  * the writer lock (it moves to the copy) and no transaction. */
 int dks_store_compact(dks_store *s);
+/* The same in two steps, so that the databases in the mask `ahead` (bit
+ * 1 << db) are copied on a thread of their own from begin on, while the
+ * caller goes on changing the others (a merge of posting generations);
+ * finish copies the rest and exchanges the copy for the index.  The
+ * databases copied ahead must not change between the two.  Abort throws
+ * the copy away. */
+typedef struct dks_compaction dks_compaction;
+int dks_store_compact_begin(dks_store *s, uint32_t ahead, dks_compaction **out);
+int dks_store_compact_finish(dks_store *s, dks_compaction *c);
+void dks_store_compact_abort(dks_compaction *c);
 /* Bytes of the pages a database uses as of t. */
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes);
 int dks_txn_commit(dks_txn *t);

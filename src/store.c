@@ -510,11 +510,15 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
 #define RELEASE_BYTES ((size_t)4 << 20)
 #define COPY_TXN_BYTES ((size_t)4 << 20)
 
-static int copy_entries(dks_store *from, dks_store *to)
+static int copy_entries(dks_store *from, dks_store *to, uint32_t dbs)
 {
     MDB_txn *r = NULL, *w = NULL;
+    /* a copy beside a writer's work holds the map as a reader does */
+    gate_enter(&from->gate);
     int rc = mdb_txn_begin(from->env, NULL, MDB_RDONLY, &r);
     for (int db = 0; !rc && db < DKS_DB_COUNT; db++) {
+        if (!(dbs & 1u << db))
+            continue;
         MDB_cursor *c;
         MDB_val k, v;
         size_t bytes = 0;
@@ -553,6 +557,7 @@ static int copy_entries(dks_store *from, dks_store *to)
         mdb_txn_abort(w);
     if (r)
         mdb_txn_abort(r);
+    gate_leave(&from->gate);
     return rc;
 }
 
@@ -567,38 +572,100 @@ static void remove_env_files(const char *dir)
     rmdir(dir);
 }
 
-int dks_store_compact(dks_store *s)
-{
+struct dks_compaction {
+    dks_store *from;
+    dks_store copy;   /* the new environment, in tmp */
     char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.compacting", s->path) >= sizeof tmp)
+    uint32_t ahead;   /* the databases the thread copies */
+    pthread_t thread;
+    int threaded;
+    int ahead_rc;     /* the thread's, an LMDB code */
+};
+
+static void *copy_ahead(void *arg)
+{
+    dks_compaction *c = arg;
+    c->ahead_rc = copy_entries(c->from, &c->copy, c->ahead);
+    return NULL;
+}
+
+/* Waits for the databases copied ahead. */
+static int join_ahead(dks_compaction *c)
+{
+    if (c->threaded)
+        pthread_join(c->thread, NULL);
+    c->threaded = 0;
+    return c->ahead_rc;
+}
+
+void dks_store_compact_abort(dks_compaction *c)
+{
+    if (!c)
+        return;
+    join_ahead(c);
+    close_env(&c->copy);
+    remove_env_files(c->tmp);
+    free(c);
+}
+
+int dks_store_compact_begin(dks_store *s, uint32_t ahead, dks_compaction **out)
+{
+    *out = NULL;
+    dks_compaction *c = calloc(1, sizeof *c);
+    if (!c)
+        return DKS_ENOMEM;
+    c->from = s;
+    c->copy = (dks_store){.lock_fd = -1, .dir_fd = -1, .path = c->tmp};
+    if ((size_t)snprintf(c->tmp, sizeof c->tmp, "%s.compacting", s->path) >= sizeof c->tmp) {
+        free(c);
         return DKS_EINVAL;
-    remove_env_files(tmp);  /* a compaction cut short */
-    if (mkdir(tmp, 0777) != 0)
-        return errno;
+    }
+    remove_env_files(c->tmp);  /* a compaction cut short */
+    if (mkdir(c->tmp, 0777) != 0) {
+        int code = errno;
+        free(c);
+        return code;
+    }
     MDB_envinfo info;
-    dks_store copy = {.lock_fd = -1, .dir_fd = -1, .path = tmp};
     int rc = mdb_env_info(s->env, &info);
     if (!rc)
-        rc = open_env(&copy, tmp, MDB_NOSYNC, info.me_mapsize);
+        rc = open_env(&c->copy, c->tmp, MDB_NOSYNC, info.me_mapsize);
     if (!rc)
-        rc = open_dbs(&copy, 1);
+        rc = open_dbs(&c->copy, 1);
+    if (rc) {
+        dks_store_compact_abort(c);
+        return map_error(rc);
+    }
+    c->ahead = ahead & ((1u << DKS_DB_COUNT) - 1);
+    if (c->ahead) {
+        if (pthread_create(&c->thread, NULL, copy_ahead, c) == 0)
+            c->threaded = 1;
+        else
+            copy_ahead(c);  /* the same copy, only later */
+    }
+    *out = c;
+    return DKS_OK;
+}
+
+int dks_store_compact_finish(dks_store *s, dks_compaction *c)
+{
+    int rc = join_ahead(c);
     if (!rc)
-        rc = copy_entries(s, &copy);
+        rc = copy_entries(s, &c->copy, ~c->ahead);
     if (!rc)
-        rc = mdb_env_sync(copy.env, 1);
+        rc = mdb_env_sync(c->copy.env, 1);
     /* the copy becomes the index: its commits wait for the disk again */
     if (!rc)
-        rc = mdb_env_set_flags(copy.env, MDB_NOSYNC, 0);
+        rc = mdb_env_set_flags(c->copy.env, MDB_NOSYNC, 0);
     int code = map_error(rc);
     /* the copy is locked before anyone can find it at the index's path */
-    if (!code && (code = dks_store_lock_writer(&copy)) == DKS_ELOCKED)
+    if (!code && (code = dks_store_lock_writer(&c->copy)) == DKS_ELOCKED)
         code = DKS_ESTORE;
-    if (!code && renameat2(AT_FDCWD, tmp, AT_FDCWD, s->path, RENAME_EXCHANGE) != 0)
+    if (!code && renameat2(AT_FDCWD, c->tmp, AT_FDCWD, s->path, RENAME_EXCHANGE) != 0)
         code = errno;
     if (code) {
-        dks_store_unlock_writer(&copy);
-        close_env(&copy);
-        remove_env_files(tmp);
+        dks_store_unlock_writer(&c->copy);
+        dks_store_compact_abort(c);
         return code;
     }
     /* The copy is the index now; the old environment is at tmp.  Searches
@@ -607,15 +674,23 @@ int dks_store_compact(dks_store *s)
     dks_store_unlock_writer(s);
     close_env(s);
     s->epoch++;  /* the copy's transaction ids start over */
-    s->env = copy.env;
-    s->dir_fd = copy.dir_fd;
-    memcpy(s->dbi, copy.dbi, sizeof s->dbi);
+    s->env = c->copy.env;
+    s->dir_fd = c->copy.dir_fd;
+    memcpy(s->dbi, c->copy.dbi, sizeof s->dbi);
     memset(s->missing, 0, sizeof s->missing);
-    s->lock_fd = copy.lock_fd;
+    s->lock_fd = c->copy.lock_fd;
     locate_map(s);
     gate_open(&s->gate);
-    remove_env_files(tmp);
+    remove_env_files(c->tmp);
+    free(c);
     return DKS_OK;
+}
+
+int dks_store_compact(dks_store *s)
+{
+    dks_compaction *c;
+    int rc = dks_store_compact_begin(s, 0, &c);
+    return rc ? rc : dks_store_compact_finish(s, c);
 }
 
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes)

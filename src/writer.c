@@ -1246,7 +1246,14 @@ static int wrote_much(const dks_writer *w)
     return written * 4 >= dks_store_size(w->store);
 }
 
-static int maybe_compact(dks_writer *w)
+/* The databases a merge of generations leaves as they are: a compaction
+ * after the merge can copy them while it runs. */
+#define UNTOUCHED_BY_MERGES                                                                \
+    (1u << DKS_DB_TERMS | 1u << DKS_DB_DOCS | 1u << DKS_DB_IDS | 1u << DKS_DB_TEXT |     \
+     1u << DKS_DB_LENGTHS | 1u << DKS_DB_SOURCES)
+
+/* *early: a compaction begun before the merge, or NULL; taken if used. */
+static int maybe_compact(dks_writer *w, dks_compaction **early)
 {
     uint64_t free_bytes, size = dks_store_size(w->store);
     if (!wrote_much(w))
@@ -1257,7 +1264,10 @@ static int maybe_compact(dks_writer *w)
     /* A compaction that fails (a full disk, a file system without
      * RENAME_EXCHANGE) leaves the index as committed: it only saves
      * space, so the commit still succeeds. */
-    if (dks_store_compact(w->store) == DKS_OK) {
+    dks_compaction *c = *early;
+    *early = NULL;
+    if ((c || dks_store_compact_begin(w->store, 0, &c) == DKS_OK) &&
+        dks_store_compact_finish(w->store, c) == DKS_OK) {
         w->stats.compactions++;
         w->compacted_at = w->stats.bytes + w->deleted_bytes;
         w->merged_bytes = 0;
@@ -1277,13 +1287,22 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
      * held the batches is given back: they would otherwise come on top of
      * it (on the 1 GiB benchmark corpus, the peak of the run). */
     int much = !rc && wrote_much(w);
+    dks_compaction *early = NULL;
     if (much) {
         free_pool(w);  /* the batch was flushed: no stream is live */
-        if (w->pipeline)
+        if (w->pipeline) {
             dks_pipeline_trim(w->pipeline);
+            /* Such a merge is almost always followed by a compaction.
+             * With two threads the analysis's core is idle now: it copies
+             * what the merge leaves alone meanwhile (or nothing, if
+             * this fails: the compaction then copies it all after). */
+            if (dks_store_compact_begin(w->store, UNTOUCHED_BY_MERGES, &early) != DKS_OK)
+                early = NULL;
+        }
     }
     if (!rc && !(rc = settle_generations(w, much ? SETTLE_ALL : SETTLE_GEOMETRIC)))
-        rc = maybe_compact(w);
+        rc = maybe_compact(w, &early);
+    dks_store_compact_abort(early);  /* not needed after all */
     if (rc) {
         w->failed = rc;
         return dks_fail(err, rc, -1, "cannot merge posting generations: %s", dks_strerror(rc));

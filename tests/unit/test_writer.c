@@ -113,6 +113,20 @@ static void same_scores(dks_index *a, dks_index *b, const char *q)
     dks_results_free(rb);
 }
 
+/* The same terms with the same counts, and the same scores for queries
+ * of every kind. */
+static void same_terms_and_scores(dks_index *a, dks_index *b)
+{
+    char *ta = dump_terms(a), *tb = dump_terms(b);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    const char *queries[] = {"velfærd", "sundhed skole", "klima OR vand OR energi",
+                             "sjælden1", "sjælden0", "\"cykel borger\"", "titel"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
+        same_scores(a, b, queries[q]);
+}
+
 /* The index's posting generations. */
 static unsigned generations(dks_index *idx)
 {
@@ -198,14 +212,7 @@ static void updates_keep_statistics_exact(unsigned threads, unsigned commit_ever
     assert_int_equal(su.documents, sf.documents);
     assert_int_equal(su.tokens, sf.tokens);
     assert_int_equal(su.terms, sf.terms);
-    char *tu = dump_terms(updated.idx), *tf = dump_terms(fresh.idx);
-    assert_string_equal(tu, tf);
-    free(tu);
-    free(tf);
-    const char *queries[] = {"velfærd", "sundhed skole", "klima OR vand OR energi",
-                             "sjælden1", "sjælden0", "\"cykel borger\"", "titel"};
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
-        same_scores(updated.idx, fresh.idx, queries[q]);
+    same_terms_and_scores(updated.idx, fresh.idx);
     close_fixture(&fresh);
     close_fixture(&updated);
     test_rmrf(updated.dir);
@@ -234,6 +241,58 @@ static void test_many_commits_merge_generations(void **state)
     (void)state;
     updates_keep_statistics_exact(1, 7);
     updates_keep_statistics_exact(2, 23);
+}
+
+/* A bulk load of several batches, committed once: its generations are
+ * merged into one and the index compacted.  On two threads the compaction
+ * copies what the merge leaves alone while the merge runs; the index is
+ * the one a single thread builds, as compact. */
+static void bulk_load(fixture *f, const char *name, unsigned threads, dks_writer_stats *ws)
+{
+    dks_writer *w;
+    open_fresh(f, name);
+    assert_int_equal(dks_writer_open(f->idx, &w, NULL), DKS_OK);
+    assert_int_equal(dks_writer_set_threads(w, threads), DKS_OK);
+    assert_int_equal(dks_writer_set_commit_docs(w, 500), DKS_OK);
+    for (unsigned i = 0; i < 3000; i++)
+        assert_int_equal(add_doc(w, i, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_stats_get(w, ws);
+    dks_writer_close(w);
+}
+
+static void test_bulk_load_compacts_alike_on_two_threads(void **state)
+{
+    (void)state;
+    fixture one = {0}, two = {0};
+    dks_writer_stats s1, s2;
+    bulk_load(&one, "one", 1, &s1);
+    two.dir = one.dir;
+    bulk_load(&two, "two", 2, &s2);
+    assert_int_equal(s1.commits, 6);
+    assert_int_equal(s2.commits, 6);
+    assert_int_equal(s1.compactions, 1);
+    assert_int_equal(s2.compactions, 1);
+    assert_int_equal(generations(one.idx), 1);
+    assert_int_equal(generations(two.idx), 1);
+    uint64_t free1, free2;
+    assert_int_equal(dks_store_free_bytes(dks_index_store(one.idx), &free1), DKS_OK);
+    assert_int_equal(dks_store_free_bytes(dks_index_store(two.idx), &free2), DKS_OK);
+    assert_true(free2 <= 16 * 4096);
+    uint64_t size1 = dks_store_size(dks_index_store(one.idx));
+    uint64_t size2 = dks_store_size(dks_index_store(two.idx));
+    assert_true(size2 <= size1 + 16 * 4096 && size1 <= size2 + 16 * 4096);
+    dks_index_stats st1, st2;
+    assert_int_equal(dks_index_stats_get(one.idx, &st1), DKS_OK);
+    assert_int_equal(dks_index_stats_get(two.idx, &st2), DKS_OK);
+    assert_int_equal(st2.documents, 3000);
+    assert_int_equal(st1.text_bytes, st2.text_bytes);
+    assert_int_equal(st1.postings_bytes, st2.postings_bytes);
+    same_terms_and_scores(one.idx, two.idx);
+    close_fixture(&one);
+    close_fixture(&two);
+    test_rmrf(one.dir);
+    free(one.dir);
 }
 
 /* The map is grown before every write transaction: an index whose map is
@@ -677,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_updates_keep_statistics_exact),
         cmocka_unit_test(test_long_posting_lists_across_blocks),
         cmocka_unit_test(test_two_threads_build_the_same_index),
+        cmocka_unit_test(test_bulk_load_compacts_alike_on_two_threads),
         cmocka_unit_test(test_many_commits_merge_generations),
         cmocka_unit_test(test_map_grows_before_it_fills),
         cmocka_unit_test(test_compaction_keeps_the_index),
