@@ -99,6 +99,7 @@ struct dks_analyzer {
      * holds its buffers otherwise).  Swapped, not pointed to: the
      * indexer's loop reads the cache for every token. */
     word_cache cache, parked;
+    dks_lexicon lexicon;        /* the linked one, or the writer's copy */
     dks_buf *collect;           /* while computing a word: its extra terms go here */
     dks_buf extras;
 
@@ -165,6 +166,7 @@ int dks_analyzer_new_with(unsigned features, dks_analyzer **out)
     if (!an)
         return DKS_ENOMEM;
     an->features = features;
+    dks_lexicon_open(&an->lexicon, 0);
     an->stemmer = sb_stemmer_new("danish", "UTF_8");
     if (!an->stemmer) {
         free(an);
@@ -260,7 +262,7 @@ static int lexical_main_term(dks_analyzer *an, const char *w, size_t n, char *ou
 {
     dks_lexicon_entry e;
     *len = 0;
-    if (!dks_lexicon_find(w, n, &e))
+    if (!dks_lexicon_find_in(&an->lexicon, w, n, &e))
         return DKS_OK;
     /* The kept-apart term replaces only the Snowball stem that collides
      * (haven -> hav, like havet); havde and har keep theirs. */
@@ -488,9 +490,9 @@ static int at_boundary(const char *s, size_t i)
     return ((unsigned char)s[i] & 0xC0) != 0x80;
 }
 
-static int known(const char *s, size_t len)
+static int known(const dks_lexicon *lx, const char *s, size_t len)
 {
-    return dks_lexicon_find(s, len, NULL);
+    return dks_lexicon_find_in(lx, s, len, NULL);
 }
 
 /* A split: parts[i] = {start, end} of each part (linking letters left out). */
@@ -537,25 +539,25 @@ static int is_prefix_word(const char *w, size_t len)
 }
 
 /* Is w[start..end) a word that dropped its final e (arbejd- for arbejde)? */
-static int dropped_e_known(const char *w, size_t start, size_t end)
+static int dropped_e_known(const dks_lexicon *lx, const char *w, size_t start, size_t end)
 {
     char buf[DKS_MAX_TOKEN_BYTES + 1];
     if (end - start + 1 > sizeof buf)
         return 0;
     memcpy(buf, w + start, end - start);
     buf[end - start] = 'e';
-    return known(buf, end - start + 1);
+    return known(lx, buf, end - start + 1);
 }
 
 /* Can w[start..end) be a first part?  Known as it stands, or as the
  * stem form of a word ending in e (arbejds- from arbejde). */
-static int modifier_ok(const char *w, size_t start, size_t end, size_t min_chars)
+static int modifier_ok(const dks_lexicon *lx, const char *w, size_t start, size_t end, size_t min_chars)
 {
     if (dks_utf8_chars(w + start, end - start) < min_chars)
         return 0;
-    if (known(w + start, end - start))
+    if (known(lx, w + start, end - start))
         return 1;
-    return dropped_e_known(w, start, end);
+    return dropped_e_known(lx, w, start, end);
 }
 
 /* Is a better than b?  Fewest parts, then the longest head (cykel-stierne,
@@ -572,11 +574,11 @@ static int better_split(const split *a, const split *b)
 /* Finds the best split of w[start..len) into at most `max` known parts.
  * Between parts a linking s (or e) may stand.  `whole`: the rest may be
  * one part. */
-static int best_split(const char *w, size_t len, size_t start, size_t max,
+static int best_split(const dks_lexicon *lx, const char *w, size_t len, size_t start, size_t max,
                       const split_rules *rules, int whole, split *best)
 {
     size_t rest_chars = dks_utf8_chars(w + start, len - start);
-    if (whole && rest_chars >= rules->min_head && known(w + start, len - start)) {
+    if (whole && rest_chars >= rules->min_head && known(lx, w + start, len - start)) {
         *best = (split){.start = {start}, .end = {len}, .n = 1, .head = rest_chars,
                         .shortest = rest_chars};
         return 1;
@@ -590,8 +592,8 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
         if (!at_boundary(w, cut))
             continue;
         if (here < rules->min_modifier ||
-            !(known(w + start, cut - start) ||
-              (rules->e_dropped && dropped_e_known(w, start, cut))))
+            !(known(lx, w + start, cut - start) ||
+              (rules->e_dropped && dropped_e_known(lx, w, start, cut))))
             continue;
         /* the rest starts right after, or after a linking s or e */
         for (int link = 0; link < 2; link++) {
@@ -599,7 +601,7 @@ static int best_split(const char *w, size_t len, size_t start, size_t max,
             if (link && (next >= len || (w[cut] != 's' && !(rules->e_link && w[cut] == 'e'))))
                 continue;
             split rest;
-            if (next >= len || !best_split(w, len, next, max - 1, rules, 1, &rest))
+            if (next >= len || !best_split(lx, w, len, next, max - 1, rules, 1, &rest))
                 continue;
             split cand = rest;
             cand.n = rest.n + 1;
@@ -644,10 +646,10 @@ static int iker_derivation(const char *w, size_t mod_end, size_t head_start)
            strncmp(w + head_start, "ker", 3) == 0;
 }
 
-static int is_lemma_word(const char *w, size_t len)
+static int is_lemma_word(const dks_lexicon *lx, const char *w, size_t len)
 {
     dks_lexicon_entry e;
-    return dks_lexicon_find(w, len, &e) && e.is_lemma;
+    return dks_lexicon_find_in(lx, w, len, &e) && e.is_lemma;
 }
 
 /* Where the first part w[0..end) stops when the letter before its end is
@@ -655,13 +657,13 @@ static int is_lemma_word(const char *w, size_t len)
  * unless the word with it is a dictionary form of its own (fælles, tips);
  * a linking e goes when the part is a word without it and the form with
  * it is no dictionary form (hunde-opdragelse -> hund, but læge, skrive). */
-static size_t drop_link(const char *w, size_t end)
+static size_t drop_link(const dks_lexicon *lx, const char *w, size_t end)
 {
     if (end < 4 || (w[end - 1] != 's' && w[end - 1] != 'e'))
         return end;
-    if (!modifier_ok(w, 0, end - 1, 2) || is_lemma_word(w, end))
+    if (!modifier_ok(lx, w, 0, end - 1, 2) || is_lemma_word(lx, w, end))
         return end;
-    if (w[end - 1] == 'e' && !known(w, end - 1))
+    if (w[end - 1] == 'e' && !known(lx, w, end - 1))
         return end;
     return end - 1;
 }
@@ -676,14 +678,14 @@ static size_t drop_link(const char *w, size_t end)
  * structure's - when the longer head wins: job+beskrivelsens, not
  * jobbe+skrivelsens; sol+drevet, not sold+revet.  Letters alone would find
  * "parts" in armeniernes (arme+niernes) and forstand (for+stand). */
-static int split_known_word(const char *w, size_t len, split *out)
+static int split_known_word(const dks_lexicon *lx, const char *w, size_t len, split *out)
 {
     size_t cuts[DKS_MAX_TOKEN_BYTES], heads[DKS_MAX_TOKEN_BYTES], n = 0;
     for (size_t cut = 1; cut < len && n < DKS_MAX_TOKEN_BYTES; cut++) {
         if (!at_boundary(w, cut))
             continue;
         size_t mod_chars = dks_utf8_chars(w, cut);
-        if (mod_chars < 3 || !is_lemma_word(w, cut) || is_prefix_word(w, cut))
+        if (mod_chars < 3 || !is_lemma_word(lx, w, cut) || is_prefix_word(w, cut))
             continue;
         for (int link = 0; link < 2; link++) {
             size_t head = cut + (size_t)link;
@@ -691,7 +693,7 @@ static int split_known_word(const char *w, size_t len, split *out)
             if (link && (w[cut] != 's' || is_particle(w, cut)))
                 continue;
             size_t head_chars = dks_utf8_chars(w + head, len - head);
-            if (head_chars < (mod_chars > 3 ? 5u : 6u) || !known(w + head, len - head) ||
+            if (head_chars < (mod_chars > 3 ? 5u : 6u) || !known(lx, w + head, len - head) ||
                 suffix_like(w + head, len - head) || iker_derivation(w, cut, head))
                 continue;
             cuts[n] = cut;
@@ -712,10 +714,10 @@ static int split_known_word(const char *w, size_t len, split *out)
 }
 
 /* Splits a normalised word into parts; 0 if it is not a compound. */
-static int split_compound(const char *w, size_t len, split *out)
+static int split_compound(const dks_lexicon *lx, const char *w, size_t len, split *out)
 {
     dks_lexicon_entry e;
-    if (dks_lexicon_find(w, len, &e)) {
+    if (dks_lexicon_find_in(lx, w, len, &e)) {
         if (e.is_name)
             return 0;  /* names are not compounds (Rennettes) */
         /* Hunspell reads the word as a compound, maybe in several ways.
@@ -735,14 +737,14 @@ static int split_compound(const char *w, size_t len, split *out)
         for (size_t r = 0; r < e.n_heads; r++) {
             size_t head = e.heads[r], head_start = len - head;
             if (head == 0 || head >= len || dks_utf8_chars(w + head_start, head) < 5 ||
-                !known(w + head_start, head) || suffix_like(w + head_start, head))
+                !known(lx, w + head_start, head) || suffix_like(w + head_start, head))
                 continue;
-            size_t mod_end = drop_link(w, head_start);
-            if (!modifier_ok(w, 0, mod_end, 3) || iker_derivation(w, mod_end, head_start))
+            size_t mod_end = drop_link(lx, w, head_start);
+            if (!modifier_ok(lx, w, 0, mod_end, 3) || iker_derivation(w, mod_end, head_start))
                 continue;
             cand_mod[n_cand] = mod_end;
             cand_head[n_cand] = head_start;
-            cand_ok[n_cand++] = is_lemma_word(w, mod_end) && !is_prefix_word(w, mod_end);
+            cand_ok[n_cand++] = is_lemma_word(lx, w, mod_end) && !is_prefix_word(w, mod_end);
         }
         /* The finest reading (shortest head) among first parts that are
          * dictionary forms and no prefix ... */
@@ -770,10 +772,10 @@ static int split_compound(const char *w, size_t len, split *out)
         }
         if (e.n_heads)
             return 0;  /* Hunspell's readings were all rejected */
-        return split_known_word(w, len, out);
+        return split_known_word(lx, w, len, out);
     }
     split s;
-    if (best_split(w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2 &&
+    if (best_split(lx, w, len, 0, MAX_PARTS, &unknown_word, 0, &s) && s.n >= 2 &&
         !suffix_like(w + s.start[s.n - 1], len - s.start[s.n - 1])) {
         *out = s;
         return 1;
@@ -787,7 +789,7 @@ int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *s
     (void)an;
     split s;
     *n_parts = 0;
-    if (!split_compound(word, len, &s))
+    if (!split_compound(&an->lexicon, word, len, &s))
         return 0;
     for (size_t i = 0; i < s.n; i++) {
         starts[i] = s.start[i];
@@ -799,15 +801,15 @@ int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *s
 
 int dks_analyzer_known(dks_analyzer *an, const char *word, size_t len)
 {
-    (void)an;
     split s;
-    return known(word, len) || best_split(word, len, 0, MAX_PARTS, &unknown_word, 0, &s);
+    return known(&an->lexicon, word, len) ||
+           best_split(&an->lexicon, word, len, 0, MAX_PARTS, &unknown_word, 0, &s);
 }
 
 static int emit_compound(dks_analyzer *an, const token_info *tok, const char *w, size_t len)
 {
     split s;
-    if (!split_compound(w, len, &s))
+    if (!split_compound(&an->lexicon, w, len, &s))
         return DKS_OK;
     int rc;
     for (size_t i = 0; i + 1 < s.n; i++)
@@ -826,7 +828,7 @@ static int emit_lemmas(dks_analyzer *an, const token_info *tok, const char *w, s
                        const char *main, size_t main_len)
 {
     dks_lexicon_entry e;
-    if (!dks_lexicon_find(w, len, &e))
+    if (!dks_lexicon_find_in(&an->lexicon, w, len, &e))
         return DKS_OK;
     for (size_t i = 0; i < e.n_lemmas; i++) {
         size_t ll;
@@ -873,14 +875,14 @@ static int is_conjunction(const char *w, size_t len)
 /* The head a truncated word borrows from the last conjunct: its longest
  * proper ending that is a known word, leaving at least two characters
  * (forsyningsministeren -> ministeren, udrejse -> rejse). */
-static size_t borrowed_head(const char *w, size_t len)
+static size_t borrowed_head(const dks_lexicon *lx, const char *w, size_t len)
 {
     size_t skipped = 0;
     for (size_t i = 1; i < len; i++) {
         if (!at_boundary(w, i))
             continue;
         skipped++;
-        if (skipped >= 2 && dks_utf8_chars(w + i, len - i) >= MIN_PART_CHARS && known(w + i, len - i))
+        if (skipped >= 2 && dks_utf8_chars(w + i, len - i) >= MIN_PART_CHARS && known(lx, w + i, len - i))
             return len - i;
     }
     return 0;
@@ -888,7 +890,7 @@ static size_t borrowed_head(const char *w, size_t len)
 
 static int complete_ellipsis(dks_analyzer *an, const char *last, size_t last_len)
 {
-    size_t head = borrowed_head(last, last_len);
+    size_t head = borrowed_head(&an->lexicon, last, last_len);
     int rc = DKS_OK;
     for (size_t i = 0; head && i < an->n_pending && !rc; i++) {
         truncated *t = &an->pending[i];
@@ -1099,8 +1101,8 @@ static void word_cache_clear(word_cache *c)
 
 static void word_cache_free(word_cache *c)
 {
-    free(c->slots);
-    dks_buf_free(&c->data);
+    dks_huge_free(c->slots, c->n_slots * sizeof *c->slots);
+    dks_huge_free(c->data.data, c->data.cap);
     *c = (word_cache){0};
 }
 
@@ -1128,7 +1130,7 @@ static void cache_clear(dks_analyzer *an)
 static int cache_grow(dks_analyzer *an)
 {
     size_t n = an->cache.n_slots ? an->cache.n_slots * 2 : WORD_CACHE_FIRST_SLOTS;
-    uint32_t *slots = calloc(n, sizeof *slots);
+    uint32_t *slots = dks_huge_alloc(n * sizeof *slots);
     if (!slots)
         return DKS_ENOMEM;
     uint32_t *old = an->cache.slots;
@@ -1141,7 +1143,7 @@ static int cache_grow(dks_analyzer *an)
         const unsigned char *e = an->cache.data.data + old[i] - 1;
         slots[cache_slot(an, (const char *)e + 2, get16(e))] = old[i];
     }
-    free(old);
+    dks_huge_free(old, old_n * sizeof *old);
     return DKS_OK;
 }
 
@@ -1151,9 +1153,20 @@ static int cache_reserve(dks_analyzer *an, size_t bytes)
 {
     if ((an->cache.entries + 1) * 2 > an->cache.n_slots && cache_grow(an))
         return DKS_ENOMEM;
-    if (an->cache.data.len + bytes > UINT32_MAX - 1)
+    dks_buf *d = &an->cache.data;
+    if (d->len + bytes > UINT32_MAX - 1)
         return DKS_ELIMIT;
-    return dks_buf_reserve(&an->cache.data, bytes);
+    if (d->len + bytes <= d->cap)
+        return DKS_OK;
+    size_t cap = d->cap ? d->cap : 4096;
+    while (cap < d->len + bytes)
+        cap *= 2;
+    unsigned char *grown = dks_huge_realloc(d->data, d->cap, cap);
+    if (!grown)
+        return DKS_ENOMEM;
+    d->data = grown;
+    d->cap = cap;
+    return DKS_OK;
 }
 
 static void put16(dks_buf *b, size_t v)
@@ -1466,6 +1479,12 @@ void dks_analyzer_reset(dks_analyzer *an)
         word_cache_free(&an->cache);
     if (an->extras.cap > ANALYZER_KEEP_BYTES)
         dks_buf_free(&an->extras);
+}
+
+void dks_analyzer_set_lexicon(dks_analyzer *an, const dks_lexicon *lx)
+{
+    an->lexicon = *lx;
+    an->lexicon.copy = NULL;  /* the caller's to close */
 }
 
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d)

@@ -125,6 +125,14 @@ void dks_buf_free(dks_buf *b);
  * `array` is the address of the array pointer. */
 int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first);
 
+/* Tables of some MiB read at random places, in huge pages where the
+ * kernel gives them (huge.c): zeroed memory; every call passes the size
+ * the block was asked for.  realloc keeps the contents, zeroes what it
+ * adds, and returns NULL (the block as it was) when memory is short. */
+void *dks_huge_alloc(size_t bytes);
+void *dks_huge_realloc(void *p, size_t old_bytes, size_t new_bytes);
+void dks_huge_free(void *p, size_t bytes);
+
 /* A 64-bit hash of bytes (FNV-1a), for the hash tables of terms and stems. */
 uint64_t dks_hash_bytes(const char *s, size_t len);
 
@@ -227,7 +235,23 @@ typedef struct dks_lexicon_entry {
 
 /* Words in the lexicon (0 if the compiled data is damaged). */
 size_t dks_lexicon_size(void);
+/* The lexicon's bytes and the places in them: those linked into the
+ * library, or with `huge`, a copy in huge pages (huge.c), for an indexing
+ * run that looks up every new word some twenty times (the linked bytes
+ * are mapped from the file in small pages).  A copy that cannot be made
+ * leaves the linked bytes, which answer the same. */
+typedef struct dks_lexicon {
+    const unsigned char *start, *end, *pool, *slots;
+    uint32_t mask;
+    size_t n;              /* words; 0: no lexicon, every lookup misses */
+    void *copy;            /* what close gives back */
+} dks_lexicon;
+void dks_lexicon_open(dks_lexicon *lx, int huge);
+void dks_lexicon_close(dks_lexicon *lx);
 /* 1 and *out (may be NULL) if the normalised word is in the lexicon. */
+int dks_lexicon_find_in(const dks_lexicon *lx, const char *word, size_t len,
+                        dks_lexicon_entry *out);
+/* The same in the linked lexicon. */
 int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out);
 const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len);
 /* Entries in byte order: the index of the first not below word (the
@@ -265,6 +289,9 @@ size_t dks_termdict_bytes(const dks_termdict *d);
  * with each word, so a repeated word costs no interning.  Clears the word
  * cache. */
 void dks_analyzer_set_termdict(dks_analyzer *an, dks_termdict *d);
+/* Looks words up in lx (which outlives the analyzer) instead of the
+ * linked lexicon. */
+void dks_analyzer_set_lexicon(dks_analyzer *an, const dks_lexicon *lx);
 /* Makes the analyzer as a new one with its features, for another search:
  * no dictionary, no compound restriction.  It keeps the words it has
  * analysed without restriction (up to a bound), since the analysis of a
@@ -747,7 +774,8 @@ void dks_job_free(dks_job *j);
 typedef struct dks_pipeline dks_pipeline;
 /* The worker's analyzer interns in dict, which nobody else may intern in
  * while the pipeline exists. */
-int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out);
+int dks_pipeline_new(unsigned features, dks_termdict *dict, const dks_lexicon *lexicon,
+                     dks_pipeline **out);
 /* Stops the thread (after the jobs given) and frees everything. */
 void dks_pipeline_free(dks_pipeline *p);
 /* Whether the ring has no free slot, or holds max_bytes of documents. */

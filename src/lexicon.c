@@ -27,29 +27,60 @@
 extern const unsigned char dks_lexicon_start[];
 extern const unsigned char dks_lexicon_end[];
 
-size_t dks_lexicon_size(void)
+/* The layout's parts in bytes at start..end; 0 if it does not hold. */
+static int lexicon_layout(const unsigned char *p, const unsigned char *end, dks_lexicon *lx)
 {
-    const unsigned char *p = dks_lexicon_start;
-    if (dks_lexicon_end - p < 16 || memcmp(p, "DKSL", 4) != 0 || dks_get_le32(p + 4) != 4)
+    *lx = (dks_lexicon){0};
+    if (end - p < 16 || memcmp(p, "DKSL", 4) != 0 || dks_get_le32(p + 4) != 4)
         return 0;
     size_t n = dks_get_le32(p + 8), pool = dks_get_le32(p + 12);
     const unsigned char *table = p + 16 + 4 * n + pool;
-    if ((size_t)(dks_lexicon_end - p) < 16 + 4 * n + pool + 4)
+    if ((size_t)(end - p) < 16 + 4 * n + pool + 4)
         return 0;
     size_t slots = dks_get_le32(table);
     if (slots == 0 || (slots & (slots - 1)) || slots <= n ||
-        (size_t)(dks_lexicon_end - table) < 4 + 8 * slots)
+        (size_t)(end - table) < 4 + 8 * slots)
         return 0;
-    return n;
+    *lx = (dks_lexicon){.start = p, .end = end, .pool = p + 16 + 4 * n, .slots = table + 4,
+                        .mask = (uint32_t)(slots - 1), .n = n};
+    return 1;
+}
+
+static dks_lexicon linked(void)
+{
+    dks_lexicon lx;
+    lexicon_layout(dks_lexicon_start, dks_lexicon_end, &lx);
+    return lx;
+}
+
+size_t dks_lexicon_size(void)
+{
+    return linked().n;
+}
+
+void dks_lexicon_open(dks_lexicon *lx, int huge)
+{
+    *lx = linked();
+    size_t bytes = (size_t)(lx->end - lx->start);
+    unsigned char *copy = huge && lx->n ? dks_huge_alloc(bytes) : NULL;
+    if (!copy)
+        return;  /* the linked bytes serve as well, only slower */
+    memcpy(copy, lx->start, bytes);
+    lexicon_layout(copy, copy + bytes, lx);
+    lx->copy = copy;
+}
+
+void dks_lexicon_close(dks_lexicon *lx)
+{
+    if (lx->copy)
+        dks_huge_free(lx->copy, (size_t)(lx->end - lx->start));
+    *lx = (dks_lexicon){0};
 }
 
 /* Reads the entry at pool offset `at`; 0 if it runs past the data. */
-static int read_entry(uint32_t at, dks_lexicon_entry *e)
+static int read_entry(const dks_lexicon *lx, uint32_t at, dks_lexicon_entry *e)
 {
-    const unsigned char *base = dks_lexicon_start;
-    size_t n = dks_get_le32(base + 8);
-    const unsigned char *pool = base + 16 + 4 * n, *end = dks_lexicon_end;
-    const unsigned char *p = pool + at;
+    const unsigned char *p = lx->pool + at, *end = lx->end;
     if (p >= end)
         return 0;
     const unsigned char *nul = memchr(p, 0, (size_t)(end - p));
@@ -86,24 +117,28 @@ static int compare_at(const char *word, size_t len, const unsigned char *p,
     }
 }
 
-int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
+int dks_lexicon_find_in(const dks_lexicon *lx, const char *word, size_t len,
+                        dks_lexicon_entry *out)
 {
-    size_t n = dks_lexicon_size();
-    if (n == 0)
+    if (lx->n == 0)
         return 0;
-    const unsigned char *pool = dks_lexicon_start + 16 + 4 * n;
-    const unsigned char *table = pool + dks_get_le32(dks_lexicon_start + 12);
-    uint32_t mask = dks_get_le32(table) - 1, h = 2166136261u;
+    uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)word[i]) * 16777619u;
-    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        const unsigned char *s = table + 4 + 8 * (size_t)i;
+    for (uint32_t i = h & lx->mask;; i = (i + 1) & lx->mask) {
+        const unsigned char *s = lx->slots + 8 * (size_t)i;
         uint32_t slot = dks_get_le32(s);
         if (slot == 0)
             return 0;
-        if (dks_get_le32(s + 4) == h && compare_at(word, len, pool + slot - 1, dks_lexicon_end) == 0)
-            return out ? read_entry(slot - 1, out) : 1;
+        if (dks_get_le32(s + 4) == h && compare_at(word, len, lx->pool + slot - 1, lx->end) == 0)
+            return out ? read_entry(lx, slot - 1, out) : 1;
     }
+}
+
+int dks_lexicon_find(const char *word, size_t len, dks_lexicon_entry *out)
+{
+    dks_lexicon lx = linked();
+    return dks_lexicon_find_in(&lx, word, len, out);
 }
 
 const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)
@@ -119,11 +154,12 @@ const char *dks_lexicon_lemma(const dks_lexicon_entry *e, size_t i, size_t *len)
  * the words with that prefix (completions walk them in order). */
 size_t dks_lexicon_lower_bound(const char *word, size_t len)
 {
-    size_t n = dks_lexicon_size(), lo = 0, hi = n;
-    const unsigned char *offsets = dks_lexicon_start + 16, *pool = offsets + 4 * n;
+    dks_lexicon lx = linked();
+    size_t lo = 0, hi = lx.n;
+    const unsigned char *offsets = lx.start + 16;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (compare_at(word, len, pool + dks_get_le32(offsets + 4 * mid), dks_lexicon_end) > 0)
+        if (compare_at(word, len, lx.pool + dks_get_le32(offsets + 4 * mid), lx.end) > 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -141,6 +177,6 @@ uint64_t dks_lexicon_touch(void)
 
 int dks_lexicon_entry_at(size_t i, dks_lexicon_entry *out)
 {
-    size_t n = dks_lexicon_size();
-    return i < n && read_entry(dks_get_le32(dks_lexicon_start + 16 + 4 * i), out);
+    dks_lexicon lx = linked();
+    return i < lx.n && read_entry(&lx, dks_get_le32(lx.start + 16 + 4 * i), out);
 }

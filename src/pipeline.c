@@ -80,7 +80,8 @@ static void *work(void *arg)
     return NULL;
 }
 
-int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out)
+int dks_pipeline_new(unsigned features, dks_termdict *dict, const dks_lexicon *lexicon,
+                     dks_pipeline **out)
 {
     *out = NULL;
     dks_pipeline *p = calloc(1, sizeof *p);
@@ -95,6 +96,7 @@ int dks_pipeline_new(unsigned features, dks_termdict *dict, dks_pipeline **out)
     }
     p->dict = dict;
     dks_analyzer_set_termdict(p->an, dict);
+    dks_analyzer_set_lexicon(p->an, lexicon);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->submitted_cond, NULL);
     pthread_cond_init(&p->analysed_cond, NULL);

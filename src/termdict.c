@@ -23,7 +23,7 @@
 /* 2^28 distinct keys: far beyond any vocabulary, and it keeps the
  * directory, allocated whole, at 32 KiB. */
 #define MAX_CHUNKS 4096
-#define PAGE_BYTES ((size_t)1 << 20)
+#define PAGE_BYTES ((size_t)2 << 20)  /* a huge page (huge.c) */
 
 typedef struct entry {
     const char *key;
@@ -54,11 +54,11 @@ void dks_termdict_free(dks_termdict *d)
     if (!d)
         return;
     for (size_t i = 0; i < MAX_CHUNKS && d->chunks[i]; i++)
-        free(d->chunks[i]);
+        dks_huge_free(d->chunks[i], CHUNK_IDS * sizeof *d->chunks[i]);
     for (size_t i = 0; i < d->n_pages; i++)
-        free(d->pages[i]);
+        dks_huge_free(d->pages[i], PAGE_BYTES);
     free(d->pages);
-    free(d->slots);
+    dks_huge_free(d->slots, d->n_slots * sizeof *d->slots);
     free(d);
 }
 
@@ -70,7 +70,7 @@ static entry *entry_of(const dks_termdict *d, uint32_t id)
 static int grow_slots(dks_termdict *d)
 {
     size_t n = d->n_slots ? d->n_slots * 2 : 1 << 14;
-    uint64_t *slots = calloc(n, sizeof *slots);
+    uint64_t *slots = dks_huge_alloc(n * sizeof *slots);
     if (!slots)
         return DKS_ENOMEM;
     for (size_t i = 0; i < d->n_slots; i++) {
@@ -83,7 +83,7 @@ static int grow_slots(dks_termdict *d)
         slots[at] = s;
     }
     d->bytes += (n - d->n_slots) * sizeof *slots;
-    free(d->slots);
+    dks_huge_free(d->slots, d->n_slots * sizeof *slots);
     d->slots = slots;
     d->n_slots = n;
     return DKS_OK;
@@ -95,7 +95,7 @@ static const char *store_key(dks_termdict *d, const char *key, size_t len)
     if (d->n_pages == 0 || d->page_used + len > PAGE_BYTES) {
         if (dks_grow(&d->pages, d->n_pages, &d->pages_cap, sizeof *d->pages, 16))
             return NULL;
-        char *page = malloc(PAGE_BYTES);
+        char *page = dks_huge_alloc(PAGE_BYTES);
         if (!page)
             return NULL;
         d->pages[d->n_pages++] = page;
@@ -130,7 +130,7 @@ int dks_termdict_intern(dks_termdict *d, const char *key, size_t len, uint32_t *
     if ((next >> CHUNK_BITS) >= MAX_CHUNKS)
         return DKS_ELIMIT;
     if (!d->chunks[next >> CHUNK_BITS]) {
-        entry *chunk = malloc(CHUNK_IDS * sizeof *chunk);
+        entry *chunk = dks_huge_alloc(CHUNK_IDS * sizeof *chunk);
         if (!chunk)
             return DKS_ENOMEM;
         d->chunks[next >> CHUNK_BITS] = chunk;

@@ -18,10 +18,41 @@
 #include <string.h>
 
 #define ZDICT_STATIC_LINKING_ONLY  /* fixed fastCover parameters: no search */
+#define ZSTD_STATIC_LINKING_ONLY   /* ZSTD_customMem */
 #include <zdict.h>
 #include <zstd.h>
 
 #include "dks_int.h"
+
+/* The encoder's match tables, some hundred KiB read at random for every
+ * text, go in huge pages as the indexer's other tables do (huge.c).  zstd
+ * frees without a size, so each block keeps its own in front. */
+#define MEM_HEADER 64  /* keeps zstd's blocks as aligned as malloc's */
+
+static void *huge_mem_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    if (size > SIZE_MAX - MEM_HEADER)
+        return NULL;
+    unsigned char *p = dks_huge_alloc(size + MEM_HEADER);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    return p + MEM_HEADER;
+}
+
+static void huge_mem_free(void *opaque, void *block)
+{
+    (void)opaque;
+    if (!block)
+        return;
+    unsigned char *p = (unsigned char *)block - MEM_HEADER;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    dks_huge_free(p, size + MEM_HEADER);
+}
+
+static const ZSTD_customMem huge_mem = {huge_mem_alloc, huge_mem_free, NULL};
 
 enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
 
@@ -207,7 +238,12 @@ struct dks_text_encoder {
 /* Compresses every later text with the dictionary. */
 static int use_dict(dks_text_encoder *e, const void *dict, size_t len)
 {
-    if (!(e->cdict = ZSTD_createCDict(dict, len, TEXT_LEVEL)) ||
+    ZSTD_CCtx_params *params = ZSTD_createCCtxParams();
+    if (params && !ZSTD_isError(ZSTD_CCtxParams_init(params, TEXT_LEVEL)))
+        e->cdict = ZSTD_createCDict_advanced2(dict, len, ZSTD_dlm_byCopy, ZSTD_dct_auto, params,
+                                              huge_mem);
+    ZSTD_freeCCtxParams(params);
+    if (!e->cdict ||
         ZSTD_isError(ZSTD_CCtx_refCDict(e->cctx, e->cdict)))
         return DKS_ENOMEM;
     return DKS_OK;
@@ -224,7 +260,7 @@ int dks_text_encoder_new(const void *dict, size_t dict_len, dks_text_encoder **o
     dks_text_encoder *e = calloc(1, sizeof *e);
     if (!e)
         return DKS_ENOMEM;
-    int rc = (e->cctx = ZSTD_createCCtx()) ? DKS_OK : DKS_ENOMEM;
+    int rc = (e->cctx = ZSTD_createCCtx_advanced(huge_mem)) ? DKS_OK : DKS_ENOMEM;
     /* the checksum turns a damaged text into an error, never other text */
     if (!rc && (ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel,
                                                     TEXT_LEVEL)) ||

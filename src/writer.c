@@ -72,9 +72,9 @@
  * 0.  A stream is a chain of slices that double in size, so a rare term
  * costs a few bytes and a common one few jumps; the 4 bytes after a
  * slice's data hold the pool offset of the next slice. */
-#define POOL_PAGE_BITS 20
+#define POOL_PAGE_BITS 21            /* a huge page each (huge.c) */
 #define POOL_PAGE ((uint32_t)1 << POOL_PAGE_BITS)
-#define POOL_MAX_PAGES 4095          /* pool offsets are 32 bits */
+#define POOL_MAX_PAGES 2047          /* pool offsets are 32 bits */
 #define SLICE_FIRST 16u
 #define SLICE_MAX_LEVEL 8u           /* 16 << 8: 4 KiB */
 #define SLICE_LINK 4u
@@ -121,6 +121,7 @@ struct dks_writer {
     dks_analyzer *an;      /* adds documents on this thread, into dict */
     dks_termdict *del_dict;  /* deleted documents are analysed into this... */
     dks_analyzer *del_an;    /* ...by this, on this thread */
+    dks_lexicon lexicon;     /* a copy in huge pages, for every analyzer here */
     dks_txn *txn;
     dks_meta meta;
     int locked;            /* this writer holds the store's writer lock */
@@ -184,7 +185,7 @@ static int pool_alloc(dks_writer *w, uint32_t size, uint32_t *at)
                 return DKS_ELIMIT;
             if (dks_grow(&w->pages, w->n_pages, &w->pages_cap, sizeof *w->pages, 16))
                 return DKS_ENOMEM;
-            if (!(w->pages[w->n_pages] = malloc(POOL_PAGE)))
+            if (!(w->pages[w->n_pages] = dks_huge_alloc(POOL_PAGE)))
                 return DKS_ENOMEM;
             w->n_pages++;
         }
@@ -264,7 +265,7 @@ static inline int stream_get(const dks_writer *w, stream_reader *r, uint64_t *v)
 static void free_pool(dks_writer *w)
 {
     for (size_t i = 0; i < w->n_pages; i++)
-        free(w->pages[i]);
+        dks_huge_free(w->pages[i], POOL_PAGE);
     w->n_pages = 0;
 }
 
@@ -287,10 +288,9 @@ static int terms_reserve(dks_writer *w, uint32_t id)
     size_t cap = w->terms_cap ? w->terms_cap : 1 << 16;
     while (cap <= id)
         cap *= 2;
-    term_state *t = realloc(w->terms, cap * sizeof *t);
+    term_state *t = dks_huge_realloc(w->terms, w->terms_cap * sizeof *t, cap * sizeof *t);
     if (!t)
         return DKS_ENOMEM;
-    memset(t + w->terms_cap, 0, (cap - w->terms_cap) * sizeof *t);
     w->terms = t;
     w->terms_cap = cap;
     return DKS_OK;
@@ -988,6 +988,7 @@ static int analyze_deleted(dks_writer *w, const char *title, size_t title_len, c
         if ((rc = dks_index_analysis(w->index, &features)) ||
             (rc = dks_analyzer_new_with(features, &w->del_an)))
             return rc;
+        dks_analyzer_set_lexicon(w->del_an, &w->lexicon);
     }
     if (!w->del_dict) {
         if ((rc = dks_termdict_new(&w->del_dict)))
@@ -1176,6 +1177,10 @@ int dks_writer_open(dks_index *index, dks_writer **out, dks_error_detail *err)
         rc = dks_analyzer_new_with(features, &w->an);
     if (!rc && !(rc = dks_termdict_new(&w->dict)))
         dks_analyzer_set_termdict(w->an, w->dict);
+    if (!rc) {
+        dks_lexicon_open(&w->lexicon, features != 0);
+        dks_analyzer_set_lexicon(w->an, &w->lexicon);
+    }
     if (rc) {
         dks_writer_close(w);
         return dks_fail(err, rc, -1, "%s", dks_strerror(rc));
@@ -1451,7 +1456,7 @@ int dks_writer_set_threads(dks_writer *w, unsigned threads)
         return DKS_OK;
     unsigned features;
     int rc = dks_index_analysis(w->index, &features);
-    return rc ? rc : dks_pipeline_new(features, w->dict, &w->pipeline);
+    return rc ? rc : dks_pipeline_new(features, w->dict, &w->lexicon, &w->pipeline);
 }
 
 /* Whether title, body and fields together exceed DKS_MAX_DOC_BYTES
@@ -1807,7 +1812,7 @@ void dks_writer_close(dks_writer *w)
     dks_txn_abort(w->txn);
     free_pool(w);
     free(w->pages);
-    free(w->terms);
+    dks_huge_free(w->terms, w->terms_cap * sizeof *w->terms);
     free(w->batch_terms);
     free(w->docs);
     dks_doc_terms_free(&w->terms_scratch);
@@ -1824,6 +1829,7 @@ void dks_writer_close(dks_writer *w)
     dks_analyzer_free(w->del_an);
     dks_termdict_free(w->del_dict);
     dks_termdict_free(w->dict);  /* after the pipeline, whose worker interned in it */
+    dks_lexicon_close(&w->lexicon);  /* after every analyzer that reads it */
     if (w->locked)
         dks_store_unlock_writer(w->store);
     free(w);
