@@ -200,24 +200,6 @@ static long count_lines(const char *data, size_t len)
     return n;
 }
 
-/* Parses a buffer of whole lines chunk by chunk; `done(at)` is told how
- * far the input is finished with. */
-static int index_lines(run *r, dks_format format, const char *id, const char *data, size_t len,
-                       void (*done)(const char *data, size_t upto))
-{
-    int rc = 0;
-    for (size_t at = 0; at < len && !rc;) {
-        size_t n = chunk_end(data + at, len - at);
-        rc = dks_parse_documents(format, id, strlen(id), data + at, n, add_document,
-                                 skip_record, r, NULL);
-        r->line_base += count_lines(data + at, n);
-        at += n;
-        if (done)
-            done(data, at);
-    }
-    return rc;
-}
-
 /* Drops the pages of a mapped input that are parsed: they would otherwise
  * stay in the indexer's resident set until the whole file is done. */
 static void release_mapped(const char *data, size_t upto)
@@ -228,26 +210,51 @@ static void release_mapped(const char *data, size_t upto)
         madvise((void *)data, whole, MADV_DONTNEED);
 }
 
+/* A mapped file's content hash, taken CHUNK_BYTES at a time (the pieces
+ * and their order make the value), and its pages let go of once hashed
+ * and parsed. */
+typedef struct mapped_input {
+    const char *data;
+    size_t len, hashed;
+    uint64_t hash;
+} mapped_input;
+
+/* Hashes the pieces that end by upto (all, once upto is len) and lets go
+ * of the pages both are through with. */
+static void mapped_advance(mapped_input *m, size_t upto)
+{
+    while (m->hashed < m->len && (m->hashed + CHUNK_BYTES <= upto || upto == m->len)) {
+        size_t n = m->len - m->hashed < CHUNK_BYTES ? m->len - m->hashed : CHUNK_BYTES;
+        m->hash = dks_source_hash(m->hash, m->data + m->hashed, n);
+        m->hashed += n;
+    }
+    release_mapped(m->data, m->hashed < upto ? m->hashed : upto);
+}
+
+/* Parses a buffer of whole lines chunk by chunk; a mapped input is hashed
+ * as it is parsed (NULL: standard input, not hashed). */
+static int index_lines(run *r, dks_format format, const char *id, const char *data, size_t len,
+                       mapped_input *mapped)
+{
+    int rc = 0;
+    for (size_t at = 0; at < len && !rc;) {
+        size_t n = chunk_end(data + at, len - at);
+        rc = dks_parse_documents(format, id, strlen(id), data + at, n, add_document,
+                                 skip_record, r, NULL);
+        r->line_base += count_lines(data + at, n);
+        at += n;
+        if (mapped)
+            mapped_advance(mapped, at);
+    }
+    return rc;
+}
+
 static void input_error(run *r, const char *path, const char *what)
 {
     fprintf(stderr, PROG ": cannot read %s: %s\n", path, what);
     r->input_errors++;
 }
 
-/* The content hash of a mapped file, read a chunk at a time and let go
- * of like the parsing does, so that hashing a large file does not hold it
- * all in the resident set. */
-static uint64_t hash_mapped(const char *data, size_t len)
-{
-    uint64_t h = 0;
-    for (size_t at = 0; at < len;) {
-        size_t n = len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES;
-        h = dks_source_hash(h, data + at, n);
-        at += n;
-        release_mapped(data, at);
-    }
-    return h;
-}
 
 /* Notes a source as seen under a directory given (for --delete-missing). */
 /* Appends a copy of path[0, len). */
@@ -334,7 +341,15 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
     fault_input = path;
     fault_input_len = len;
     fault_input_map = data;
-    info.hash = hash_mapped(data, len);
+    /* Only a file of the size it had can be unchanged: its hash is read
+     * first.  Any other is hashed as it is parsed, which reads it once,
+     * instead of once for the hash and again for the documents. */
+    mapped_input mapped = {data, len, 0, 0};
+    int lines = !(format == DKS_FORMAT_TEXT || format == DKS_FORMAT_HTML || len == 0);
+    if ((is_known && known.size == info.size) || !lines) {
+        mapped_advance(&mapped, len);
+        info.hash = mapped.hash;
+    }
     if (is_known && known.size == info.size && known.hash == info.hash) {
         /* touched, not changed */
         r->unchanged++;
@@ -346,9 +361,9 @@ static int index_file(run *r, const char *path, const char *id, dks_format forma
         r->current = path;
         r->line_base = 0;
         if (!rc)
-            rc = format == DKS_FORMAT_TEXT || format == DKS_FORMAT_HTML || len == 0
-                     ? index_buffer(r, format, id, data ? data : "", len)
-                     : index_lines(r, format, id, data, len, release_mapped);
+            rc = lines ? index_lines(r, format, id, data, len, &mapped)
+                       : index_buffer(r, format, id, data ? data : "", len);
+        info.hash = mapped.hash;  /* all of the file's, once parsed */
         if (!rc && tracked && (rc = dks_writer_source_end(r->writer, &info, &err)))
             source_error(path, rc, &err);
     }

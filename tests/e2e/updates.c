@@ -97,6 +97,11 @@ static void test_only_changed_files(void **state)
     /* ...and the new time is recorded: the next run does not hash it either */
     s = index_ok(NULL, db, dir, NULL);
     assert_int_equal(s.unchanged, 4);
+    /* the same for a JSON Lines file, whose hash was taken as it was parsed */
+    set_mtime(dir, "d.jsonl", 1600000000);
+    s = index_ok(NULL, db, dir, NULL);
+    assert_int_equal(s.indexed, 0);
+    assert_int_equal(s.unchanged, 4);
 
     /* a JSON Lines file loses a document and changes another: the lost one
      * is deleted, and an id that moved to another file (read before it)
