@@ -489,12 +489,14 @@ int dks_store_compact(dks_store *s);
  * 1 << db) are copied on a thread of their own from begin on, while the
  * caller goes on changing the others (a merge of posting generations);
  * finish copies the rest and exchanges the copy for the index.  The
- * databases copied ahead must not change between the two.  Abort throws
- * the copy away. */
+ * databases copied ahead must not change between the two.  Abort stops
+ * the thread and throws the copy away. */
 typedef struct dks_compaction dks_compaction;
 int dks_store_compact_begin(dks_store *s, uint32_t ahead, dks_compaction **out);
 int dks_store_compact_finish(dks_store *s, dks_compaction *c);
 void dks_store_compact_abort(dks_compaction *c);
+/* Whether the index's file system has `bytes` free for this process. */
+int dks_store_disk_room(dks_store *s, uint64_t bytes);
 /* Bytes of the pages a database uses as of t. */
 int dks_store_db_bytes(dks_txn *t, dks_db db, uint64_t *bytes);
 int dks_txn_commit(dks_txn *t);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -510,7 +511,8 @@ int dks_store_free_bytes(dks_store *s, uint64_t *bytes)
 #define RELEASE_BYTES ((size_t)4 << 20)
 #define COPY_TXN_BYTES ((size_t)4 << 20)
 
-static int copy_entries(dks_store *from, dks_store *to, uint32_t dbs)
+/* cancel: NULL, or set to stop the copy early (with ECANCELED). */
+static int copy_entries(dks_store *from, dks_store *to, uint32_t dbs, const atomic_int *cancel)
 {
     MDB_txn *r = NULL, *w = NULL;
     /* a copy beside a writer's work holds the map as a reader does */
@@ -527,6 +529,10 @@ static int copy_entries(dks_store *from, dks_store *to, uint32_t dbs)
         int got;
         size_t since_release = 0;
         while (!rc && (got = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+            if (cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+                rc = ECANCELED;
+                break;
+            }
             if (!w && (rc = mdb_txn_begin(to->env, NULL, 0, &w)))
                 break;
             rc = mdb_put(w, to->dbi[db], &k, &v, MDB_APPEND);
@@ -580,12 +586,13 @@ struct dks_compaction {
     pthread_t thread;
     int threaded;
     int ahead_rc;     /* the thread's, an LMDB code */
+    atomic_int cancel;  /* set by abort: the thread stops copying */
 };
 
 static void *copy_ahead(void *arg)
 {
     dks_compaction *c = arg;
-    c->ahead_rc = copy_entries(c->from, &c->copy, c->ahead);
+    c->ahead_rc = copy_entries(c->from, &c->copy, c->ahead, &c->cancel);
     return NULL;
 }
 
@@ -602,6 +609,7 @@ void dks_store_compact_abort(dks_compaction *c)
 {
     if (!c)
         return;
+    atomic_store(&c->cancel, 1);
     join_ahead(c);
     close_env(&c->copy);
     remove_env_files(c->tmp);
@@ -616,6 +624,7 @@ int dks_store_compact_begin(dks_store *s, uint32_t ahead, dks_compaction **out)
         return DKS_ENOMEM;
     c->from = s;
     c->copy = (dks_store){.lock_fd = -1, .dir_fd = -1, .path = c->tmp};
+    atomic_init(&c->cancel, 0);
     if ((size_t)snprintf(c->tmp, sizeof c->tmp, "%s.compacting", s->path) >= sizeof c->tmp) {
         free(c);
         return DKS_EINVAL;
@@ -651,7 +660,7 @@ int dks_store_compact_finish(dks_store *s, dks_compaction *c)
 {
     int rc = join_ahead(c);
     if (!rc)
-        rc = copy_entries(s, &c->copy, ~c->ahead);
+        rc = copy_entries(s, &c->copy, ~c->ahead, NULL);
     if (!rc)
         rc = mdb_env_sync(c->copy.env, 1);
     /* the copy becomes the index: its commits wait for the disk again */
@@ -684,6 +693,12 @@ int dks_store_compact_finish(dks_store *s, dks_compaction *c)
     remove_env_files(c->tmp);
     free(c);
     return DKS_OK;
+}
+
+int dks_store_disk_room(dks_store *s, uint64_t bytes)
+{
+    struct statvfs fs;
+    return fstatvfs(s->dir_fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize >= bytes;
 }
 
 int dks_store_compact(dks_store *s)

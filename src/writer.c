@@ -1300,8 +1300,13 @@ int dks_writer_commit(dks_writer *w, dks_error_detail *err)
             /* Such a merge is almost always followed by a compaction.
              * With two threads the analysis's core is idle now: it copies
              * what the merge leaves alone meanwhile (or nothing, if
-             * this fails: the compaction then copies it all after). */
-            if (dks_store_compact_begin(w->store, UNTOUCHED_BY_MERGES, &early) != DKS_OK)
+             * this fails: the compaction then copies it all after).  The
+             * copy must not take the disk space the merge needs (a
+             * compaction that finds no room fails alone, after the
+             * merge), so it starts early only with room for both. */
+            uint64_t size = dks_store_size(w->store);
+            if (!dks_store_disk_room(w->store, 2 * size + ((uint64_t)64 << 20)) ||
+                dks_store_compact_begin(w->store, UNTOUCHED_BY_MERGES, &early) != DKS_OK)
                 early = NULL;
         }
     }

@@ -295,6 +295,55 @@ static void test_bulk_load_compacts_alike_on_two_threads(void **state)
     free(one.dir);
 }
 
+/* A compaction begun with a copy ahead (on its thread) and thrown away
+ * leaves the index as it was and nothing beside it; begun again and
+ * finished, the copy answers as the index did. */
+static void test_compaction_begun_and_abandoned(void **state)
+{
+    (void)state;
+    fixture f = {0};
+    dks_writer *w;
+    open_fresh(&f, "db");
+    assert_int_equal(dks_writer_open(f.idx, &w, NULL), DKS_OK);
+    for (unsigned i = 0; i < 2000; i++)
+        assert_int_equal(add_doc(w, i, 0), DKS_OK);
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    char *before = dump_terms(f.idx);
+    dks_results *r;
+    dks_search_options all = {.limit = 1000, .exact_total = 1};
+    const char *q = "velfærd OR sjælden0";
+    assert_int_equal(dks_search(f.idx, q, strlen(q), &all, &r, NULL), DKS_OK);
+    uint64_t hits = dks_results_total(r);
+    dks_results_free(r);
+    dks_store *s = dks_index_store(f.idx);
+    const uint32_t ahead = 1u << DKS_DB_TERMS | 1u << DKS_DB_DOCS | 1u << DKS_DB_TEXT;
+    char leftover[4300];
+    snprintf(leftover, sizeof leftover, "%s.compacting", f.db);
+    dks_compaction *c;
+    assert_int_equal(dks_store_compact_begin(s, ahead, &c), DKS_OK);
+    dks_store_compact_abort(c);
+    assert_int_equal(access(leftover, F_OK), -1);
+    assert_int_equal(dks_store_compact_begin(s, ahead, &c), DKS_OK);
+    assert_int_equal(dks_store_compact_finish(s, c), DKS_OK);
+    assert_int_equal(access(leftover, F_OK), -1);
+    char *after = dump_terms(f.idx);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(dks_search(f.idx, q, strlen(q), &all, &r, NULL), DKS_OK);
+    assert_int_equal(dks_results_total(r), hits);
+    dks_results_free(r);
+    assert_int_equal(add_doc(w, 5000, 0), DKS_OK);  /* the writer goes on in the copy */
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+    dks_index_stats st;
+    assert_int_equal(dks_index_stats_get(f.idx, &st), DKS_OK);
+    assert_int_equal(st.documents, 2001);
+    close_fixture(&f);
+    test_rmrf(f.dir);
+    free(f.dir);
+}
+
 /* The map is grown before every write transaction: an index whose map is
  * far smaller than what is written to it never meets MDB_MAP_FULL. */
 static void test_map_grows_before_it_fills(void **state)
@@ -740,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_many_commits_merge_generations),
         cmocka_unit_test(test_map_grows_before_it_fills),
         cmocka_unit_test(test_compaction_keeps_the_index),
+        cmocka_unit_test(test_compaction_begun_and_abandoned),
         cmocka_unit_test(test_term_counts_equal_the_analysers),
         cmocka_unit_test(test_uncommitted_work_is_discarded),
         cmocka_unit_test(test_bad_documents_are_refused_alone),
