@@ -255,7 +255,6 @@ static void input_error(run *r, const char *path, const char *what)
     r->input_errors++;
 }
 
-
 /* Notes a source as seen under a directory given (for --delete-missing). */
 /* Appends a copy of path[0, len). */
 static int path_list_add(path_list *l, const char *path, size_t len)

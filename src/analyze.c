@@ -160,13 +160,15 @@ int dks_analyzer_new_with(unsigned features, dks_analyzer **out)
     *out = NULL;
     if (features & ~(unsigned)DKS_ANALYSIS_ALL)
         return DKS_EINVAL;
-    if (features && dks_lexicon_size() == 0)
-        return DKS_ESTEMMER;  /* the compiled lexicon is damaged */
     dks_analyzer *an = calloc(1, sizeof *an);
     if (!an)
         return DKS_ENOMEM;
     an->features = features;
     dks_lexicon_open(&an->lexicon, 0);
+    if (features && an->lexicon.n == 0) {
+        free(an);
+        return DKS_ESTEMMER;  /* the compiled lexicon is damaged */
+    }
     an->stemmer = sb_stemmer_new("danish", "UTF_8");
     if (!an->stemmer) {
         free(an);
@@ -551,7 +553,8 @@ static int dropped_e_known(const dks_lexicon *lx, const char *w, size_t start, s
 
 /* Can w[start..end) be a first part?  Known as it stands, or as the
  * stem form of a word ending in e (arbejds- from arbejde). */
-static int modifier_ok(const dks_lexicon *lx, const char *w, size_t start, size_t end, size_t min_chars)
+static int modifier_ok(const dks_lexicon *lx, const char *w, size_t start, size_t end,
+                       size_t min_chars)
 {
     if (dks_utf8_chars(w + start, end - start) < min_chars)
         return 0;
@@ -786,7 +789,6 @@ static int split_compound(const dks_lexicon *lx, const char *w, size_t len, spli
 int dks_analyzer_split(dks_analyzer *an, const char *word, size_t len, size_t *starts,
                        size_t *ends, size_t *n_parts)
 {
-    (void)an;
     split s;
     *n_parts = 0;
     if (!split_compound(&an->lexicon, word, len, &s))
@@ -882,7 +884,8 @@ static size_t borrowed_head(const dks_lexicon *lx, const char *w, size_t len)
         if (!at_boundary(w, i))
             continue;
         skipped++;
-        if (skipped >= 2 && dks_utf8_chars(w + i, len - i) >= MIN_PART_CHARS && known(lx, w + i, len - i))
+        if (skipped >= 2 && dks_utf8_chars(w + i, len - i) >= MIN_PART_CHARS &&
+            known(lx, w + i, len - i))
             return len - i;
     }
     return 0;
@@ -1156,11 +1159,10 @@ static int cache_reserve(dks_analyzer *an, size_t bytes)
     dks_buf *d = &an->cache.data;
     if (d->len + bytes > UINT32_MAX - 1)
         return DKS_ELIMIT;
-    if (d->len + bytes <= d->cap)
-        return DKS_OK;
-    size_t cap = d->cap ? d->cap : 4096;
-    while (cap < d->len + bytes)
-        cap *= 2;
+    size_t cap;
+    int rc = dks_buf_capacity_for(d, bytes, &cap);
+    if (rc || cap == d->cap)
+        return rc;
     unsigned char *grown = dks_huge_realloc(d->data, d->cap, cap);
     if (!grown)
         return DKS_ENOMEM;

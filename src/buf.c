@@ -12,16 +12,27 @@
 
 #include "dks_int.h"
 
-int dks_buf_reserve(dks_buf *b, size_t extra)
+int dks_buf_capacity_for(const dks_buf *b, size_t extra, size_t *cap)
 {
     if (extra > DKS_BUF_MAX - b->len)
         return DKS_ELIMIT;
     size_t need = b->len + extra;
+    *cap = b->cap;
     if (need <= b->cap)
         return DKS_OK;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap = cap > DKS_BUF_MAX / 2 ? DKS_BUF_MAX : cap * 2;
+    size_t c = b->cap ? b->cap : 64;
+    while (c < need)
+        c = c > DKS_BUF_MAX / 2 ? DKS_BUF_MAX : c * 2;
+    *cap = c;
+    return DKS_OK;
+}
+
+int dks_buf_reserve(dks_buf *b, size_t extra)
+{
+    size_t cap;
+    int rc = dks_buf_capacity_for(b, extra, &cap);
+    if (rc || cap == b->cap)
+        return rc;
     unsigned char *p = realloc(b->data, cap);
     if (!p)
         return DKS_ENOMEM;

@@ -112,6 +112,9 @@ typedef struct dks_buf {
 } dks_buf;
 
 int dks_buf_reserve(dks_buf *b, size_t extra);
+/* The capacity dks_buf_reserve would give b for `extra` more bytes (its
+ * own if they fit), for a buffer whose memory comes from elsewhere. */
+int dks_buf_capacity_for(const dks_buf *b, size_t extra, size_t *cap);
 int dks_buf_append(dks_buf *b, const void *data, size_t len);
 int dks_buf_append_str(dks_buf *b, const char *s);
 int dks_buf_putc(dks_buf *b, unsigned char c);

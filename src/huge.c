@@ -11,8 +11,9 @@
  * Where it offers none the memory is ordinary pages, and works the same.
  *
  * Small tables (under HUGE_MIN) come from malloc: a 2 MiB page would be
- * mostly empty.  Larger ones are mapped in whole huge pages.  The caller passes the size to every call, so each call
- * knows which kind a block is.
+ * mostly empty.  Larger ones are mapped in whole huge pages.  The caller
+ * passes the size to every call, so each call knows which kind a block
+ * is.
  */
 #define _GNU_SOURCE  /* MADV_HUGEPAGE */
 #include <stdint.h>
@@ -34,9 +35,9 @@ void *dks_huge_alloc(size_t bytes)
 {
     if (bytes < HUGE_MIN)
         return calloc(1, bytes ? bytes : 1);
+    if (bytes > SIZE_MAX - 2 * HUGE_PAGE)
+        return NULL;  /* the mapping's size would wrap */
     size_t len = mapped_bytes(bytes);
-    if (len < bytes)
-        return NULL;  /* the size wrapped */
     /* A huge page must start at a 2 MiB boundary of the address space:
      * map one page more and give back what lies before and after. */
     unsigned char *raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,

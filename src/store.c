@@ -695,10 +695,21 @@ int dks_store_compact_finish(dks_store *s, dks_compaction *c)
     return DKS_OK;
 }
 
-int dks_store_disk_room(dks_store *s, uint64_t bytes)
+/* The bytes free for this process on the index's file system; 0 if
+ * that cannot be read. */
+static int disk_room(const dks_store *s, uint64_t *bytes)
 {
     struct statvfs fs;
-    return fstatvfs(s->dir_fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize >= bytes;
+    if (fstatvfs(s->dir_fd, &fs) != 0)
+        return 0;
+    *bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
+    return 1;
+}
+
+int dks_store_disk_room(dks_store *s, uint64_t bytes)
+{
+    uint64_t room;
+    return disk_room(s, &room) && room >= bytes;
 }
 
 int dks_store_compact(dks_store *s)
@@ -805,10 +816,10 @@ static int explain_write_error(const dks_store *s, int rc)
 {
     if (rc != EIO)
         return rc;
-    struct statvfs fs;
     struct stat st;
     struct rlimit lim;
-    if (fstatvfs(s->dir_fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)1 << 20))
+    uint64_t room;
+    if (disk_room(s, &room) && room < ((uint64_t)1 << 20))
         return ENOSPC;
     if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
         fstatat(s->dir_fd, "data.mdb", &st, 0) == 0 &&

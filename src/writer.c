@@ -1271,8 +1271,7 @@ static int maybe_compact(dks_writer *w, dks_compaction **early)
      * space, so the commit still succeeds. */
     dks_compaction *c = *early;
     *early = NULL;
-    if ((c || dks_store_compact_begin(w->store, 0, &c) == DKS_OK) &&
-        dks_store_compact_finish(w->store, c) == DKS_OK) {
+    if ((c ? dks_store_compact_finish(w->store, c) : dks_store_compact(w->store)) == DKS_OK) {
         w->stats.compactions++;
         w->compacted_at = w->stats.bytes + w->deleted_bytes;
         w->merged_bytes = 0;
