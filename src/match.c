@@ -724,6 +724,26 @@ static inline int term_bound_at(term_iter *t, uint32_t doc, double *bound)
     return DKS_OK;
 }
 
+/* A term with at most one posting in this many document ids: a title
+ * key, a head, a rare spelling.  Each of its blocks spans so many
+ * documents that its bound would count for nearly every document an AND
+ * checks, and a frequent word's title key bounds high; such a term is
+ * moved to the document and scored instead, which costs little, as its
+ * blocks are few. */
+#define SPARSE_TERM_SPAN 8
+
+/* A sparse term's exact part of doc's score: 0 if it lacks doc (or passes
+ * over it, as it passes over blocks that cannot lift any document over
+ * the minimum). */
+static int term_part_at(term_iter *t, uint32_t doc, double *part)
+{
+    *part = 0;
+    int rc = t->base.doc < doc ? term_skip_to(&t->base, doc) : DKS_OK;
+    if (!rc && t->base.doc == doc)
+        rc = term_score(&t->base, part);
+    return rc;
+}
+
 static int bound_at(iter *it, uint32_t doc, double *bound)
 {
     *bound = 0;
@@ -736,13 +756,20 @@ static int bound_at(iter *it, uint32_t doc, double *bound)
         return DKS_OK;
     }
     /* a word's alternatives, asked for each lead document an AND checks:
-     * its terms without a call each */
+     * its terms without a call each, the sparse ones exactly */
     const or_iter *o = (const or_iter *)it;
     for (size_t i = 0; i < o->n; i++) {
         iter *sub = o->subs[i];
         double b;
-        int rc = sub->ops == &term_ops ? term_bound_at((term_iter *)sub, doc, &b)
-                                       : bound_at(sub, doc, &b);
+        int rc;
+        if (sub->ops != &term_ops) {
+            rc = bound_at(sub, doc, &b);
+        } else {
+            term_iter *t = (term_iter *)sub;
+            rc = sub->cost * SPARSE_TERM_SPAN <= t->ctx->meta.next_doc
+                     ? term_part_at(t, doc, &b)
+                     : term_bound_at(t, doc, &b);
+        }
         if (rc)
             return rc;
         *bound += b;
@@ -1607,6 +1634,7 @@ typedef struct phrase_iter {
     double idf;          /* sum of the terms' idf */
     uint32_t freq;       /* phrase occurrences in the current document */
     double min;          /* documents that cannot score above it are passed over */
+    int merge;           /* two words of like frequency: terms_meet aligns them */
     uint32_t **pos;      /* per-term position buffers */
     size_t *pos_cap;
     uint32_t *pos_n;
@@ -1732,12 +1760,70 @@ static int phrase_cannot_beat(phrase_iter *p, int *cannot)
     return rc;
 }
 
+/* Moves a term to document i of its decoded block, or when i is past the
+ * block's last, on to its next block. */
+static int term_move_in_block(term_iter *t, uint32_t i)
+{
+    if (i == t->h.n)
+        return term_next_block(t, 0);
+    t->i = i;
+    t->base.doc = t->docs[i];
+    return DKS_OK;
+}
+
+/* Moves two terms to the next document both have (DKS_DOC_END for
+ * both after the last).  Where their current blocks overlap, it merges
+ * the decoded documents in one loop without a call per step: the two
+ * words of most phrases are frequent, and leapfrogging with skip_to
+ * costs a call and its block checks for every document passed.  Where
+ * one word is far rarer, skip_to's search passes over more of the other's
+ * block than a merge would step through, so the merge is for two words
+ * of like frequency (up to PHRASE_MERGE_RATIO times the other's). */
+#define PHRASE_MERGE_RATIO 4
+static int terms_meet(term_iter *a, term_iter *b)
+{
+    int rc;
+    for (;;) {
+        uint32_t x = a->base.doc, y = b->base.doc;
+        if (x == DKS_DOC_END || y == DKS_DOC_END) {
+            a->base.doc = b->base.doc = DKS_DOC_END;
+            return DKS_OK;
+        }
+        if (x == y)
+            return DKS_OK;
+        /* each in the block that may hold the other's document */
+        if (x < y && a->h.last_doc < y) {
+            if ((rc = term_next_block(a, y)))
+                return rc;
+            continue;
+        }
+        if (y < x && b->h.last_doc < x) {
+            if ((rc = term_next_block(b, x)))
+                return rc;
+            continue;
+        }
+        if ((rc = term_decode(a)) || (rc = term_decode(b)))
+            return rc;
+        uint32_t i = a->i, j = b->i, na = a->h.n, nb = b->h.n;
+        const uint32_t *da = a->docs, *db = b->docs;
+        while (i < na && j < nb && da[i] != db[j]) {
+            uint32_t u = da[i], v = db[j];
+            i += u < v;
+            j += v < u;
+        }
+        if ((rc = term_move_in_block(a, i)) || (rc = term_move_in_block(b, j)))
+            return rc;
+    }
+}
+
 /* From the lead term's document on, finds the next phrase match. */
 static int phrase_align(phrase_iter *p)
 {
     int rc;
     iter *lead = &p->terms[p->lead]->base;
     for (;;) {
+        if (p->n == 2 && p->merge && (rc = terms_meet(p->terms[0], p->terms[1])))
+            return rc;
         uint32_t target = lead->doc;
         if (target == DKS_DOC_END)
             break;
@@ -1905,6 +1991,10 @@ static int phrase_new(match_ctx *ctx, const dks_qnode *q, iter **out)
         return rc ? rc : empty_new(out);
     }
     p->base.max_score = p->idf * (DKS_BM25_K1 + 1.0);
+    if (p->n == 2) {
+        uint64_t a = p->terms[0]->base.cost, b = p->terms[1]->base.cost;
+        p->merge = a <= b * PHRASE_MERGE_RATIO && b <= a * PHRASE_MERGE_RATIO;
+    }
     if ((rc = phrase_align(p))) {
         phrase_free(&p->base);
         return rc;

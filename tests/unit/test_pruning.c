@@ -36,22 +36,34 @@ static unsigned next_random(unsigned *x)
     return *x >> 8;
 }
 
+#define MAX_DOC_WORDS 125
+
+/* The next document's words, as indexes into words[]; how many. */
+static unsigned doc_words(unsigned *x, unsigned *w)
+{
+    unsigned n = 5 + next_random(x) % (MAX_DOC_WORDS - 5);  /* lengths vary, so norms do */
+    for (unsigned k = 0; k < n; k++) {
+        /* roughly Zipf: the minimum of two uniform draws, squared */
+        unsigned a = next_random(x) % N_WORDS, b = next_random(x) % N_WORDS;
+        w[k] = (a < b ? a : b) * (a < b ? a : b) / N_WORDS;
+    }
+    return n;
+}
+
+#define SEED 7
+
 static int setup(void **state)
 {
     (void)state;
     if (scratch_open())
         return -1;
     char body[4096], id[32];
-    unsigned x = 7;
+    unsigned x = SEED, w[MAX_DOC_WORDS];
     for (unsigned i = 0; i < N_DOCS; i++) {
         size_t at = 0;
-        unsigned n = 5 + next_random(&x) % 120;  /* lengths vary, so norms do */
-        for (unsigned k = 0; k < n; k++) {
-            /* roughly Zipf: the minimum of two uniform draws, squared */
-            unsigned a = next_random(&x) % N_WORDS, b = next_random(&x) % N_WORDS;
-            unsigned w = (a < b ? a : b) * (a < b ? a : b) / N_WORDS;
-            at += (size_t)snprintf(body + at, sizeof body - at, "%s ", words[w]);
-        }
+        unsigned n = doc_words(&x, w);
+        for (unsigned k = 0; k < n; k++)
+            at += (size_t)snprintf(body + at, sizeof body - at, "%s ", words[w[k]]);
         snprintf(id, sizeof id, "d%05u", i);
         if (scratch_add(id, body))
             return -1;
@@ -126,7 +138,17 @@ static void test_pruned_pages_equal_exhaustive_ones(void **state)
         "kommune borger skole",
         "kommune -borger",
         "\"kommune borger\"",
+        /* two words of like frequency, merged block by block */
+        "\"skole cykel\"",
+        "\"borger kommune\"",
+        /* a frequent and a rare word: leapfrogged */
+        "\"kommune telemedicin\"",
         "\"kommune borger\" OR skole",
+        /* a rare word's documents, bounded exactly by the frequent word's
+         * sparse alternatives (its compound heads and parts) */
+        "telemedicin kommune",
+        "cykelsti skole",
+        "velfærdsalliance sundhed",
         "(kommune OR skole) borger",
         "bo*",
         "sk* OR kommune",
@@ -216,6 +238,53 @@ static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
     }
 }
 
+static unsigned word_index(const char *word)
+{
+    for (unsigned i = 0; i < N_WORDS; i++)
+        if (strcmp(words[i], word) == 0)
+            return i;
+    fail_msg("'%s' is not among the collection's words", word);
+    return 0;
+}
+
+/* A phrase of two words finds exactly the documents where the second
+ * follows the first, whether its words are aligned by merging their
+ * blocks (words of like frequency) or by leapfrogging (vej is in a
+ * tenth of the documents kommune is in).  The words chosen have stems no
+ * other word of the collection shares. */
+static void test_two_word_phrases_find_every_document_with_them(void **state)
+{
+    (void)state;
+    static char expected[N_DOCS][8], found[N_DOCS][8];
+    const char *pairs[][2] = {
+        {"kommune", "borger"}, {"borger", "kommune"}, {"skole", "sundhed"},
+        {"kommune", "hospital"}, {"kommune", "vej"}, {"vej", "kommune"},
+    };
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        unsigned first = word_index(pairs[p][0]), second = word_index(pairs[p][1]);
+        unsigned x = SEED, w[MAX_DOC_WORDS];
+        size_t n = 0;
+        for (unsigned i = 0; i < N_DOCS; i++) {
+            unsigned len = doc_words(&x, w);
+            for (unsigned k = 0; k + 1 < len; k++)
+                if (w[k] == first && w[k + 1] == second) {
+                    snprintf(expected[n++], sizeof expected[0], "d%05u", i);
+                    break;
+                }
+        }
+        char q[64];
+        snprintf(q, sizeof q, "\"%s %s\"", pairs[p][0], pairs[p][1]);
+        size_t n_found = hit_ids(q, found);
+        assert_true(n > 10);
+        if (n_found != n)
+            fail_msg("'%s': %zu hits, %zu expected", q, n_found, n);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(found[i], expected[i]) != 0)
+                fail_msg("'%s': %s found, %s expected", q, found[i], expected[i]);
+        expect_same_page(q, 0);
+    }
+}
+
 /* An OR of terms at the root is scored a window at a time, and so is an
  * AND of frequent words; an explanation walks the terms one document at
  * a time: a hit's parts, added up in the explanation's order, give its
@@ -254,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_frequent_word_prunes_and_says_so),
         cmocka_unit_test(test_pruned_pages_equal_exhaustive_ones),
         cmocka_unit_test(test_and_of_frequent_words_finds_what_each_word_finds),
+        cmocka_unit_test(test_two_word_phrases_find_every_document_with_them),
         cmocka_unit_test(test_scores_are_their_parts_exactly),
     };
     return cmocka_run_group_tests_name("pruning", tests, setup, scratch_teardown);
