@@ -129,6 +129,20 @@ int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first)
     return DKS_OK;
 }
 
+int dks_reserve_u32(uint32_t **array, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return DKS_OK;
+    if (n > DKS_BUF_MAX / sizeof **array)
+        return DKS_ELIMIT;
+    uint32_t *grown = realloc(*array, n * sizeof **array);
+    if (!grown)
+        return DKS_ENOMEM;
+    *array = grown;
+    *cap = n;
+    return DKS_OK;
+}
+
 uint64_t dks_hash_bytes(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ull;  /* FNV-1a */

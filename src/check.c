@@ -210,13 +210,9 @@ static int check_block(checker *c, dks_block_header *h, const char *what, int po
             return corrupt(c, "a block of %s says its shortest document has %u tokens, "
                            "document %u has %u", what, h->min_len, doc, length);
         if (positions) {
-            if (tf > c->pos_cap) {
-                uint32_t *p = realloc(c->pos, tf * sizeof *p);
-                if (!p)
-                    return DKS_ENOMEM;
-                c->pos = p;
-                c->pos_cap = tf;
-            }
+            int rc = dks_reserve_u32(&c->pos, &c->pos_cap, tf);
+            if (rc)
+                return rc;
             if (dks_block_positions(h, i, gap_at, tf, c->pos) != 0)
                 return corrupt(c, "the positions of document %u in %s do not decode", doc, what);
             gap_at += tf - 1;

@@ -127,6 +127,9 @@ void dks_buf_free(dks_buf *b);
  * capacity *cap), doubling it, or allocating `first` elements at first.
  * `array` is the address of the array pointer. */
 int dks_grow(void *array, size_t n, size_t *cap, size_t size, size_t first);
+/* Makes room for n numbers in *array, of *cap so far (to exactly n: for
+ * buffers that hold one record's numbers at a time). */
+int dks_reserve_u32(uint32_t **array, size_t *cap, size_t n);
 
 /* Tables of some MiB read at random places, in huge pages where the
  * kernel gives them (huge.c): zeroed memory; every call passes the size
@@ -396,6 +399,10 @@ int dks_block_check_positions(dks_block_header *h);
  * out; gap_at: the sum of tf - 1 over the documents before it. */
 int dks_block_positions(dks_block_header *h, uint32_t i, uint64_t gap_at, uint32_t tf,
                         uint32_t *out);
+/* Every position of a decoded block with positions, document after
+ * document (the sum of tfs, which are the block's frequencies, of them),
+ * into out: cheaper than dks_block_positions for each of many. */
+int dks_block_decode_positions(dks_block_header *h, const uint32_t *tfs, uint32_t *out);
 /* Encodes a block; out is cleared first. */
 int dks_block_encode(dks_block_data *b, dks_buf *out);
 /* Decodes the block fully into b (for merging and deleting). */

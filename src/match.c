@@ -110,6 +110,15 @@ typedef struct term_iter {
     uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS];
     uint64_t gap_at;                  /* of document pos_i: see dks_block_positions */
     uint32_t pos_i;
+    /* Positions are read document by document for the first few asked of
+     * a block, then all of its positions decoded at once (block_pos, doc
+     * i's from pos_from[i]): a phrase of two frequent words asks for most
+     * documents of the blocks it is in, a snippet for one. */
+    uint32_t pos_read;
+    int pos_decoded;
+    uint32_t *block_pos;
+    size_t block_pos_cap;
+    uint32_t pos_from[DKS_BLOCK_DOCS];
     double idf;
     double weight;                    /* of this alternative of a query word */
     double min;                       /* blocks that cannot beat this are skipped */
@@ -124,6 +133,8 @@ static void term_take_block(term_iter *t)
     t->decoded = 0;
     t->tfs_decoded = 0;
     t->tfs_read = 0;
+    t->pos_read = 0;
+    t->pos_decoded = 0;
     t->i = 0;
 }
 
@@ -312,6 +323,23 @@ static int term_score(iter *it, double *score)
 
 /* The current document's positions, into a buffer that grows as needed;
  * none (*n = 0) for a key that records none. */
+#define POSITIONS_READ_ALONE 16
+
+/* Every position of the current block, its frequencies decoded. */
+static int term_decode_block_positions(term_iter *t)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < t->h.n; i++) {
+        t->pos_from[i] = (uint32_t)total;
+        total += t->tfs[i];
+    }
+    int rc = dks_reserve_u32(&t->block_pos, &t->block_pos_cap, total);
+    if (!rc)
+        rc = dks_block_decode_positions(&t->h, t->tfs, t->block_pos);
+    t->pos_decoded = !rc;
+    return rc;
+}
+
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
     /* the position section first, so that decoding the frequencies checks
@@ -325,21 +353,23 @@ static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n
     if (t->h.positions_len == 0)
         return dks_key_has_positions((const char *)t->prefix, t->prefix_len - 1)
                    ? DKS_ECORRUPT : DKS_OK;
+    uint32_t tf = t->tfs[t->i];
+    if ((rc = dks_reserve_u32(buf, cap, tf)))
+        return rc;
+    if (!t->pos_decoded && ++t->pos_read > POSITIONS_READ_ALONE &&
+        (rc = term_decode_block_positions(t)))
+        return rc;
+    *n = tf;
+    if (t->pos_decoded) {
+        memcpy(*buf, t->block_pos + t->pos_from[t->i], tf * sizeof **buf);
+        return DKS_OK;
+    }
     if (t->pos_i > t->i) {
         t->gap_at = 0;
         t->pos_i = 0;
     }
     for (; t->pos_i < t->i; t->pos_i++)
         t->gap_at += t->tfs[t->pos_i] - 1;
-    uint32_t tf = t->tfs[t->i];
-    if (tf > *cap) {
-        uint32_t *b = realloc(*buf, tf * sizeof *b);
-        if (!b)
-            return DKS_ENOMEM;
-        *buf = b;
-        *cap = tf;
-    }
-    *n = tf;
     return dks_block_positions(&t->h, t->i, t->gap_at, tf, *buf);
 }
 
@@ -352,6 +382,7 @@ static void term_free(iter *it)
 {
     term_iter *t = (term_iter *)it;
     dks_plist_close(&t->list);
+    free(t->block_pos);
     free(t);
 }
 

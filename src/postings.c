@@ -336,6 +336,39 @@ static int unpack_patched(const dks_packed *s, uint32_t *out)
     return DKS_OK;
 }
 
+/* Every number of a section of any length: its runs are unpacked
+ * DKS_BLOCK_DOCS numbers at a time (a run of that many numbers of B bits
+ * is 16 B bytes, so each starts on a byte), then the exceptions patched
+ * in, their places checked to ascend within the section. */
+static void unpack_long(const unsigned char *p, uint64_t n, unsigned bits, uint32_t *out)
+{
+    for (uint64_t done = 0; done < n; done += DKS_BLOCK_DOCS) {
+        uint64_t left = n - done;
+        uint32_t count = left < DKS_BLOCK_DOCS ? (uint32_t)left : DKS_BLOCK_DOCS;
+        unpack(p + done / 8 * bits, count, bits, out + done);
+    }
+}
+
+static int unpack_patched_long(const dks_packed *s, uint32_t *out, uint32_t *scratch)
+{
+    unpack_long(s->low, s->n, s->bits, out);
+    uint64_t prev = 0;
+    for (uint64_t done = 0; done < s->n_exc; done += DKS_BLOCK_DOCS) {
+        uint64_t left = s->n_exc - done;
+        uint32_t count = left < DKS_BLOCK_DOCS ? (uint32_t)left : DKS_BLOCK_DOCS;
+        uint32_t *at = scratch, *high = scratch + DKS_BLOCK_DOCS;
+        unpack(s->index + done / 8 * s->index_bits, count, s->index_bits, at);
+        unpack(s->high + done / 8 * s->high_bits, count, s->high_bits, high);
+        for (uint32_t j = 0; j < count; j++) {
+            if (at[j] >= s->n || (done + j > 0 && at[j] <= prev))
+                return DKS_ECORRUPT;
+            prev = at[j];
+            out[at[j]] |= high[j] << s->bits;
+        }
+    }
+    return DKS_OK;
+}
+
 /* The first exception at or after number i (n_exc if none). */
 static uint64_t exception_from(const dks_packed *s, uint64_t i)
 {
@@ -551,6 +584,39 @@ int dks_block_positions(dks_block_header *h, uint32_t i, uint64_t gap_at, uint32
         if (pos > DKS_MAX_POSITION)
             return DKS_ECORRUPT;
         out[k] = (uint32_t)pos;
+    }
+    return DKS_OK;
+}
+
+int dks_block_decode_positions(dks_block_header *h, const uint32_t *tfs, uint32_t *out)
+{
+    int rc = h->positions_parsed ? DKS_OK : dks_block_parse_positions(h);
+    if (rc)
+        return rc;
+    uint32_t n = h->n;
+    uint64_t n_gaps = 0;
+    for (uint32_t i = 0; i < n; i++)
+        n_gaps += tfs[i] - 1;
+    if (!h->positions_len || n_gaps != h->n_pos_gaps)
+        return DKS_ECORRUPT;
+    uint32_t firsts[DKS_BLOCK_DOCS], scratch[2 * DKS_BLOCK_DOCS];
+    /* the gaps go after the first n places: document i's positions then
+     * take the places of its gaps shifted down by n - i, each written
+     * after the gap it replaces was read */
+    if (unpack_patched(&h->firsts, firsts) ||
+        unpack_patched_long(&h->pos_gaps, out + n, scratch))
+        return DKS_ECORRUPT;
+    uint64_t gap = n;
+    size_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t pos = firsts[i];
+        for (uint32_t k = 0; k < tfs[i]; k++) {
+            if (k)
+                pos += (uint64_t)out[gap++] + 1;
+            if (pos > DKS_MAX_POSITION)
+                return DKS_ECORRUPT;
+            out[at++] = (uint32_t)pos;
+        }
     }
     return DKS_OK;
 }

@@ -6,8 +6,8 @@
  *
  * Input: the first byte picks the decoder, the rest is its value:
  *   0  a posting block (after a be32 first document): parse, decode, every
- *      document's positions, load; a block that decodes is encoded again
- *      and must decode to the same postings
+ *      document's positions (one by one and all at once), load; a block
+ *      that decodes is encoded again and must decode to the same postings
  *   1  term statistics, with an inline block decoded as in 0
  *   2  a document record and its stored fields
  *   3  the meta record, and the generation of a few documents
@@ -120,6 +120,15 @@ static void fuzz_block(const unsigned char *val, size_t len, uint32_t first_doc)
         FUZZ_CHECK_RC(order_rc, DKS_ECORRUPT);
         if (!rc)
             rc = order_rc;
+        /* all at once, as a phrase reads a block's: the same verdict as
+         * the two together, and the same positions */
+        uint32_t *all = malloc((total ? total : 1) * sizeof *all);
+        fuzz_setup(all ? DKS_OK : DKS_ENOMEM, "malloc");
+        int all_rc = dks_block_decode_positions(&h, tfs, all);
+        FUZZ_CHECK_RC(all_rc, DKS_ECORRUPT);
+        FUZZ_CHECK(all_rc == rc);
+        FUZZ_CHECK(all_rc || memcmp(all, read.pos, total * sizeof *all) == 0);
+        free(all);
     }
     int load_rc = dks_block_load(&h, &loaded);
     FUZZ_CHECK(load_rc == rc);

@@ -142,6 +142,12 @@ static void test_block_round_trip(void **state)
             assert_int_equal(dks_block_positions(&h, i, gap_at, tfs[i], got), DKS_OK);
             assert_memory_equal(got, positions[i], tfs[i] * sizeof *got);
         }
+        /* every position of the block at once, as a phrase of frequent
+         * words reads them */
+        uint32_t all[DKS_BLOCK_DOCS * 16];
+        assert_int_equal(dks_block_decode_positions(&h, tfs, all), DKS_OK);
+        for (uint32_t i = 0, at = 0; i < n; at += tfs[i++])
+            assert_memory_equal(all + at, positions[i], tfs[i] * sizeof *all);
         /* in two halves, as a search parses: documents and frequencies at
          * once, positions only once asked for, then the same */
         dks_block_header head;
@@ -161,6 +167,7 @@ static void test_block_round_trip(void **state)
         assert_int_equal(dks_block_parse_head(enc.data, enc.len, first, &head), DKS_OK);
         assert_int_equal(dks_block_decode_docs(&head, docs), DKS_OK);
         assert_int_equal(dks_block_positions(&head, 0, 0, tfs[0], got), DKS_ECORRUPT);
+        assert_int_equal(dks_block_decode_positions(&head, tfs, all), DKS_ECORRUPT);
         assert_int_equal(dks_block_decode(&head, docs, tfs), DKS_ECORRUPT);
         assert_int_equal(dks_block_parse(enc.data, enc.len, first, &h), DKS_ECORRUPT);
         /* a block of a key without positions */
@@ -230,21 +237,30 @@ static void test_encode_rejects_unsorted_docs(void **state)
     dks_buf_free(&enc);
 }
 
-/* Parses and decodes a possibly damaged block; returns the first error. */
+/* Parses and decodes a possibly damaged block, each document's positions
+ * alone and then all at once; returns the first error.  Where both ways
+ * read the positions, they read the same. */
 static int decode_all(const unsigned char *val, size_t len, uint32_t first)
 {
     dks_block_header h;
-    uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS], pos[4096];
+    static uint32_t docs[DKS_BLOCK_DOCS], tfs[DKS_BLOCK_DOCS], pos[DKS_BLOCK_DOCS * 4096],
+        all[DKS_BLOCK_DOCS * 4096];
     int rc = dks_block_parse(val, len, first, &h);
     if (!rc)
         rc = dks_block_decode(&h, docs, tfs);
-    uint64_t gap_at = 0;
+    uint64_t gap_at = 0, at = 0;
     for (uint32_t i = 0; !rc && i < h.n; i++) {
         if (tfs[i] > 4096)
             return DKS_ECORRUPT;
-        rc = dks_block_positions(&h, i, gap_at, tfs[i], pos);
+        rc = dks_block_positions(&h, i, gap_at, tfs[i], pos + at);
         gap_at += tfs[i] - 1;
+        at += tfs[i];
     }
+    if (rc || !h.positions_len)
+        return rc;
+    /* all at once also checks the exceptions' order, which alone it does not */
+    if ((rc = dks_block_decode_positions(&h, tfs, all)) == DKS_OK)
+        assert_memory_equal(all, pos, at * sizeof *all);
     return rc;
 }
 
