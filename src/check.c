@@ -57,25 +57,26 @@ static void describe_key(const unsigned char *key, size_t len, char *out, size_t
  * return ends the walk and is returned. */
 typedef int (*visit_fn)(checker *c, const void *k, size_t kl, const void *v, size_t vl);
 
+typedef struct walking {
+    checker *c;
+    visit_fn visit;
+    uint64_t n;
+} walking;
+
+static int visit_counted(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+    walking *w = arg;
+    w->n++;
+    return w->visit ? w->visit(w->c, k, kl, v, vl) : DKS_OK;
+}
+
 static int walk(checker *c, dks_db db, visit_fn visit, uint64_t *entries)
 {
-    dks_cursor *cur;
-    int rc = dks_cursor_open(c->txn, db, &cur);
-    if (rc)
-        return rc;
-    const void *k, *v;
-    size_t kl, vl;
-    uint64_t n = 0;
-    for (rc = dks_cursor_first(cur, &k, &kl, &v, &vl); rc == 0;
-         rc = dks_cursor_next(cur, &k, &kl, &v, &vl)) {
-        n++;
-        if (visit && (rc = visit(c, k, kl, v, vl)))
-            break;
-    }
-    dks_cursor_close(cur);
+    walking w = {c, visit, 0};
+    int rc = dks_db_walk(c->txn, db, visit_counted, &w);
     if (entries)
-        *entries = n;
-    return rc == 1 ? DKS_OK : rc;
+        *entries = w.n;
+    return rc;
 }
 
 /* A document record that decodes, with the id, length and text it needs. */

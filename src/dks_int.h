@@ -541,6 +541,10 @@ int dks_cursor_prev(dks_cursor *c, const void **k, size_t *kl, const void **v, s
 /* Moves to the first / last entry.  Empty: 1. */
 int dks_cursor_first(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
 int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, size_t *vl);
+/* Calls visit(arg, entry) for every entry of db in key order; its first
+ * non-zero return (never 1) ends the walk and is returned. */
+typedef int (*dks_visit_fn)(void *arg, const void *k, size_t kl, const void *v, size_t vl);
+int dks_db_walk(dks_txn *t, dks_db db, dks_visit_fn visit, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* keys.c: key and record layouts shared by writer and reader          */
@@ -869,7 +873,9 @@ dks_store *dks_index_store(dks_index *index);
 /* The index's table of every document's length as of t's snapshot, or
  * NULL (read the lengths database then): made when a second search asks
  * on the same snapshot, and shared.  Give it back with
- * dks_index_lengths_give.  Out of memory for it, a search goes without. */
+ * dks_index_lengths_give.  Out of memory for it, or where the lengths
+ * database does not read whole (tried once a snapshot), a search goes
+ * without. */
 int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table **out);
 void dks_index_lengths_give(dks_index *index, const dks_length_table *table);
 /* Where the handle keeps the text dictionary its searches share (text.c). */
@@ -1049,11 +1055,12 @@ typedef struct dks_doc_matches {
  * per key.  Prefix keys are skipped. */
 int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_t n_keys,
                         dks_doc_matches *docs, size_t n_docs);
-/* The parts of a hit's score for the query (the hit from dks_match_run).
- * *parts and each part's term are owned by the caller: free them with
- * dks_score_parts_free(). */
-int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
-                      double title_weight, dks_score_part **parts, size_t *n);
+/* The parts of a hit's score for the query (the hit from dks_match_run,
+ * lengths as given to it).  *parts and each part's term are owned by the
+ * caller: free them with dks_score_parts_free(). */
+int dks_match_explain(dks_txn *t, const dks_length_table *lengths, const dks_qnode *root,
+                      const dks_hit_ref *hit, double title_weight, dks_score_part **parts,
+                      size_t *n);
 void dks_score_parts_free(dks_score_part *parts, size_t n);
 
 /* ------------------------------------------------------------------ */

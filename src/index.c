@@ -27,6 +27,11 @@ struct dks_index {
     pthread_mutex_t lengths_lock;
     dks_length_table *lengths;      /* holds a reference; NULL: none yet */
     dks_snapshot lengths_asked;     /* of the last search that went without */
+    /* A snapshot whose lengths database did not read as a table: its
+     * searches go without one, as the first of each does, and meet the
+     * damage only where they read the damaged chunk. */
+    dks_snapshot lengths_unreadable;
+    int any_unreadable;
 };
 
 int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table **out)
@@ -39,6 +44,8 @@ int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table 
     if (lt && dks_snapshot_cmp(lt->snapshot, at) == 0) {
         lt->refs++;
         *out = lt;
+    } else if (index->any_unreadable && dks_snapshot_cmp(index->lengths_unreadable, at) == 0) {
+        /* tried once: not again for every search */
     } else {
         build = dks_snapshot_cmp(index->lengths_asked, at) == 0;
         index->lengths_asked = at;
@@ -48,8 +55,14 @@ int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table 
         return DKS_OK;
     /* (outside the lock: other searches go on meanwhile) */
     int rc = dks_length_table_build(t, &lt);
+    if (rc == DKS_ECORRUPT) {
+        pthread_mutex_lock(&index->lengths_lock);
+        index->lengths_unreadable = at;
+        index->any_unreadable = 1;
+        pthread_mutex_unlock(&index->lengths_lock);
+    }
     if (rc)
-        return rc == DKS_ENOMEM ? DKS_OK : rc;
+        return rc == DKS_ENOMEM || rc == DKS_ECORRUPT ? DKS_OK : rc;
     pthread_mutex_lock(&index->lengths_lock);
     dks_length_table *held = index->lengths;
     if (held && dks_snapshot_cmp(held->snapshot, at) == 0) {
@@ -293,21 +306,19 @@ int dks_index_replaced(dks_index *index)
     return dks_store_replaced(index->store);
 }
 
-/* Reads every entry of a database as of t, so that its pages are mapped. */
+/* Reads an entry, so that its pages are mapped: summed into *arg. */
+static int touch_entry(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+    uint64_t *sum = arg;
+    *sum += kl + vl + (kl ? *(const unsigned char *)k : 0) +
+            (vl ? ((const unsigned char *)v)[vl - 1] : 0);
+    return DKS_OK;
+}
+
+/* Reads every entry of a database as of t. */
 static int touch_db(dks_txn *t, dks_db db, uint64_t *sum)
 {
-    dks_cursor *c;
-    const void *k, *v;
-    size_t kl, vl;
-    int rc = dks_cursor_open(t, db, &c);
-    if (rc)
-        return rc;
-    for (rc = dks_cursor_first(c, &k, &kl, &v, &vl); rc == 0;
-         rc = dks_cursor_next(c, &k, &kl, &v, &vl))
-        *sum += kl + vl + (kl ? *(const unsigned char *)k : 0) +
-                (vl ? ((const unsigned char *)v)[vl - 1] : 0);
-    dks_cursor_close(c);
-    return rc == 1 ? DKS_OK : rc;
+    return dks_db_walk(t, db, touch_entry, sum);
 }
 
 int dks_index_warm(dks_index *index, dks_error_detail *err)

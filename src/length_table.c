@@ -16,6 +16,24 @@
 
 #include "dks_int.h"
 
+/* A chunk of the lengths database into the table. */
+static int copy_chunk(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+    dks_length_table *lt = arg;
+    uint32_t chunk = kl == 4 ? dks_get_be32(k) : UINT32_MAX;
+    if (chunk >= lt->n / DKS_LENGTH_CHUNK || vl != DKS_LENGTH_CHUNK * 4)
+        return DKS_ECORRUPT;
+    uint32_t *to = lt->len + (size_t)chunk * DKS_LENGTH_CHUNK;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(to, v, DKS_LENGTH_CHUNK * 4);  /* the chunk's order is the host's */
+#else
+    const unsigned char *p = v;
+    for (size_t i = 0; i < DKS_LENGTH_CHUNK; i++)
+        to[i] = dks_get_le32(p + 4 * i);
+#endif
+    return DKS_OK;
+}
+
 int dks_length_table_build(dks_txn *t, dks_length_table **out)
 {
     *out = NULL;
@@ -35,31 +53,7 @@ int dks_length_table_build(dks_txn *t, dks_length_table **out)
     lt->snapshot = dks_txn_snapshot(t);
     lt->n = (uint32_t)(chunks * DKS_LENGTH_CHUNK);
     lt->len = len;
-    dks_cursor *c;
-    if ((rc = dks_cursor_open(t, DKS_DB_LENGTHS, &c))) {
-        dks_length_table_free(lt);
-        return rc;
-    }
-    const void *k, *v;
-    size_t kl, vl;
-    for (rc = dks_cursor_first(c, &k, &kl, &v, &vl); rc == 0;
-         rc = dks_cursor_next(c, &k, &kl, &v, &vl)) {
-        uint32_t chunk = kl == 4 ? dks_get_be32(k) : UINT32_MAX;
-        if (chunk >= chunks || vl != DKS_LENGTH_CHUNK * 4) {
-            rc = DKS_ECORRUPT;
-            break;
-        }
-        uint32_t *to = len + (size_t)chunk * DKS_LENGTH_CHUNK;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(to, v, DKS_LENGTH_CHUNK * 4);  /* the chunk's order is the host's */
-#else
-        const unsigned char *p = v;
-        for (size_t i = 0; i < DKS_LENGTH_CHUNK; i++)
-            to[i] = dks_get_le32(p + 4 * i);
-#endif
-    }
-    dks_cursor_close(c);
-    if (rc != 1) {
+    if ((rc = dks_db_walk(t, DKS_DB_LENGTHS, copy_chunk, lt))) {
         dks_length_table_free(lt);
         return rc;
     }

@@ -2640,8 +2640,9 @@ static int match_ctx_init(dks_txn *t, const dks_length_table *lengths,
     return DKS_OK;
 }
 
-int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
-                      double title_weight, dks_score_part **parts, size_t *n)
+int dks_match_explain(dks_txn *t, const dks_length_table *lengths, const dks_qnode *root,
+                      const dks_hit_ref *hit, double title_weight, dks_score_part **parts,
+                      size_t *n)
 {
     uint32_t doc = hit->doc;
     *parts = NULL;
@@ -2650,7 +2651,7 @@ int dks_match_explain(dks_txn *t, const dks_qnode *root, const dks_hit_ref *hit,
     match_ctx ctx;
     iter *it = NULL;
     explanation e = {0};
-    int rc = match_ctx_init(t, NULL, &scratch, title_weight, &ctx);
+    int rc = match_ctx_init(t, lengths, &scratch, title_weight, &ctx);
     if (!rc)
         rc = build(&ctx, root, &it);
     if (!rc)
@@ -2924,6 +2925,7 @@ int dks_match_positions(dks_txn *t, char *const *keys, const size_t *lens, size_
     match_ctx ctx;
     uint32_t *buf = NULL, n_pos;
     size_t cap = 0;
+    /* (positions score nothing: no lengths are read) */
     int rc = match_ctx_init(t, NULL, &scratch, 2.0, &ctx);
     for (size_t k = 0; !rc && k < n_keys; k++) {
         iter *it;

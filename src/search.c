@@ -415,8 +415,8 @@ int dks_search(dks_index *index, const char *query, size_t query_len,
         r->n_hits = i + 1;  /* so that dks_results_free releases a partial hit */
         if (!rc && opt.explain) {
             dks_score_part *parts;
-            rc = dks_match_explain(t, root, &m.hits[opt.offset + i], opt.title_weight, &parts,
-                                   &r->hits[i].n_parts);
+            rc = dks_match_explain(t, lengths, root, &m.hits[opt.offset + i], opt.title_weight,
+                                   &parts, &r->hits[i].n_parts);
             r->hits[i].parts = parts;
         }
         if (rc)

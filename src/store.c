@@ -1025,3 +1025,19 @@ int dks_cursor_last(dks_cursor *c, const void **k, size_t *kl, const void **v, s
     MDB_val kv;
     return cursor_op(c, MDB_LAST, &kv, k, kl, v, vl);
 }
+
+int dks_db_walk(dks_txn *t, dks_db db, dks_visit_fn visit, void *arg)
+{
+    dks_cursor *c;
+    const void *k, *v;
+    size_t kl, vl;
+    int rc = dks_cursor_open(t, db, &c);
+    if (rc)
+        return rc;
+    for (rc = dks_cursor_first(c, &k, &kl, &v, &vl); rc == 0;
+         rc = dks_cursor_next(c, &k, &kl, &v, &vl))
+        if ((rc = visit(arg, k, kl, v, vl)))
+            break;
+    dks_cursor_close(c);
+    return rc == 1 ? DKS_OK : rc;
+}

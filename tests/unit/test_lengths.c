@@ -190,6 +190,48 @@ static void test_search_same_with_table(void **state)
     }
 }
 
+/* A lengths database that does not read as a table (a chunk of the wrong
+ * size): the table is tried once for the snapshot, not for every search;
+ * searches go on without it, and the damage shows as DKS_ECORRUPT only to
+ * a search that scores a document of the damaged chunk. */
+static void test_unreadable_lengths_are_tried_once(void **state)
+{
+    (void)state;
+    /* forty documents after the others, in the last chunk */
+    assert_int_equal(dks_writer_open(idx, &scratch_writer, NULL), DKS_OK);
+    add_docs(N_DOCS + 3, N_DOCS + 43, "tredje");
+    assert_int_equal(scratch_commit(), DKS_OK);
+    dks_txn *w;
+    assert_int_equal(dks_txn_begin(dks_index_store(idx), 1, &w), DKS_OK);
+    unsigned char key[4];
+    dks_put_be32(key, 1);
+    const unsigned char short_chunk[8] = {1, 0, 0, 0, 1, 0, 0, 0};
+    assert_int_equal(dks_kv_put(w, DKS_DB_LENGTHS, key, sizeof key, short_chunk,
+                                sizeof short_chunk),
+                     DKS_OK);
+    assert_int_equal(dks_txn_commit(w), DKS_OK);
+
+    dks_txn *t[3] = {begin(), begin(), begin()};
+    for (size_t i = 0; i < 3; i++) {
+        const dks_length_table *lt = (const dks_length_table *)1;
+        assert_int_equal(dks_index_lengths_take(idx, t[i], &lt), DKS_OK);
+        assert_null(lt);
+    }
+    for (size_t i = 0; i < 3; i++)
+        dks_txn_abort(t[i]);
+    /* a word of the last chunk's documents only, then one of every chunk */
+    const char *last = "tredje", *all = "kommune";
+    dks_search_options opt = {.limit = 10, .exact_total = 1, .no_snippets = 1};
+    dks_results *r;
+    for (int pass = 0; pass < 3; pass++) {
+        assert_int_equal(dks_search(idx, last, strlen(last), &opt, &r, NULL), DKS_OK);
+        assert_int_equal(dks_results_total(r), 40);
+        dks_results_free(r);
+        dks_error_detail err = {0};
+        assert_int_equal(dks_search(idx, all, strlen(all), &opt, &r, &err), DKS_ECORRUPT);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_index_shares_a_table_from_the_second_search),
         cmocka_unit_test(test_search_same_with_table),
         cmocka_unit_test(test_deleted_chunk_has_no_lengths),
+        cmocka_unit_test(test_unreadable_lengths_are_tried_once),
     };
     return cmocka_run_group_tests(tests, setup, scratch_teardown);
 }
