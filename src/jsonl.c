@@ -116,11 +116,17 @@ static size_t put_utf8(unsigned char *out, unsigned cp)
     return 4;
 }
 
-/* The first byte from p on that is no plain string text (a quote, a
- * backslash, a control character, a byte of a multi-byte character), or
- * end.  Eight bytes at a time where the machine is little-endian: a text
- * is mostly runs of ASCII between its letters æ, ø and å, and a byte at a
- * time this scan was a twenty-fifth of indexing. */
+/* Plain string text: no quote, backslash, control character or byte of a
+ * multi-byte character. */
+static inline int plain_byte(unsigned char c)
+{
+    return c != '"' && c != '\\' && c >= 0x20 && c < 0x80;
+}
+
+/* The first byte from p on that is not plain_byte(), or end.  Eight bytes
+ * at a time where the machine is little-endian: a text is mostly runs of
+ * ASCII between its letters æ, ø and å, and a byte at a time this scan
+ * was a twenty-fifth of indexing. */
 static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -129,8 +135,9 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
         uint64_t x;
         memcpy(&x, p, 8);
         uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
-        /* A byte's high bit says it is 0x80 or more, below 0x20 (x less
-         * 0x20 borrows), a quote or a backslash (0 after the xor).  A
+        /* plain_byte for eight at once: a byte's high bit says it is
+         * 0x80 or more, below 0x20 (x less 0x20 borrows), a quote or a
+         * backslash (0 after the xor).  A
          * borrow can flag bytes above one flagged rightly, never below
          * it, so the lowest flag is the first odd byte. */
         uint64_t odd = (x | ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
@@ -140,7 +147,7 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
         p += 8;
     }
 #endif
-    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
+    while (p < end && plain_byte(*p))
         p++;
     return p;
 }

@@ -108,7 +108,9 @@ typedef struct pending_source {
 } pending_source;
 
 /* A stream read back: the bytes of its current slice, and of its end
- * where that lies in this slice. */
+ * where that lies in this slice.  The end is kept as a pool offset
+ * (stop_at) too, since slices lie on different pages: each slice entered
+ * finds stop from it. */
 typedef struct stream_reader {
     const unsigned char *p, *end, *stop;  /* stop NULL: not in this slice */
     uint32_t stop_at, level;
