@@ -104,7 +104,12 @@ struct dks_analyzer {
     dks_buf extras;
 
     /* Compounds only for words containing one of these (see
-     * dks_analyzer_restrict_compounds); restricted = 0: all words. */
+     * dks_analyzer_restrict_compounds); restricted = 0: all words.  The
+     * restricted cache is kept from search to search (parked while the
+     * analyzer is not restricted), since the snippets' texts repeat their
+     * words: an entry notes whether its word's compound stage was left
+     * out, and such an entry is analysed again when the needles of a
+     * later search want it. */
     int restricted;
     char needles[DKS_MAX_QUERY_TERMS][4];
     size_t n_needles;
@@ -1021,14 +1026,19 @@ static int track_abbreviations(dks_analyzer *an, const token_info *tok, const ch
 /* Cache entry in an->cache at offset o: the key (u16 length, the word as
  * written or normalised), then its analysis, which is the same for every
  * key of the word:
- *   u16 length, normalised word, u8 stop word, u16 length, main term,
+ *   u16 length, normalised word, u8 flags (ENTRY_STOPWORD,
+ *   ENTRY_NO_COMPOUNDS), u16 length, main term,
  *   u32 main key id, u32 extras length,
  *   extras (u8 kind, u16 length, term, u32 key id; repeated)
  * Ids are in host order; DKS_NO_TERM without a dictionary. */
+#define ENTRY_STOPWORD 1
+#define ENTRY_NO_COMPOUNDS 2    /* restricted: the compound stage was left out */
+
 typedef struct cached_word {
     const char *norm;
     size_t norm_len;
     int is_stopword;
+    int no_compounds;
     const char *main;
     size_t main_len;
     uint32_t main_id;
@@ -1066,7 +1076,8 @@ static void read_cached(const dks_analyzer *an, uint32_t offset, cached_word *c)
     c->norm_len = get16(p);
     c->norm = (const char *)p + 2;
     p += 2 + c->norm_len;
-    c->is_stopword = *p++;
+    c->is_stopword = (*p & ENTRY_STOPWORD) != 0;
+    c->no_compounds = (*p++ & ENTRY_NO_COMPOUNDS) != 0;
     c->main_len = get16(p);
     c->main = (const char *)p + 2;
     p += 2 + c->main_len;
@@ -1107,15 +1118,6 @@ static void word_cache_free(word_cache *c)
     dks_huge_free(c->slots, c->n_slots * sizeof *c->slots);
     dks_huge_free(c->data.data, c->data.cap);
     *c = (word_cache){0};
-}
-
-/* Empties c, and gives its memory back if it has grown past keep bytes. */
-static void word_cache_trim(word_cache *c, size_t keep)
-{
-    if (c->data.cap > keep)
-        word_cache_free(c);
-    else
-        word_cache_clear(c);
 }
 
 static void word_cache_swap(word_cache *a, word_cache *b)
@@ -1192,8 +1194,8 @@ static void cache_link(dks_analyzer *an, const char *key, size_t key_len, size_t
 
 /* Stores a word's analysis under its normalised form w; sets *offset to
  * the entry.  The extra terms are in an->extras. */
-static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const char *main,
-                     size_t main_len, uint32_t main_id, uint32_t *offset)
+static int cache_add(dks_analyzer *an, const char *w, size_t n, unsigned flags,
+                     const char *main, size_t main_len, uint32_t main_id, uint32_t *offset)
 {
     size_t el = an->extras.len;
     int rc = cache_reserve(an, 2 + n + 2 + n + 1 + 2 + main_len + 8 + el);
@@ -1206,7 +1208,7 @@ static int cache_add(dks_analyzer *an, const char *w, size_t n, int stop, const 
     put_bytes(b, w, n);
     put16(b, n);
     put_bytes(b, w, n);
-    b->data[b->len++] = (unsigned char)stop;
+    b->data[b->len++] = (unsigned char)flags;
     put16(b, main_len);
     put_bytes(b, main, main_len);
     put_bytes(b, &main_id, 4);
@@ -1254,21 +1256,23 @@ static int wanted_compound(const dks_analyzer *an, const char *w, size_t n)
 void dks_analyzer_restrict_compounds(dks_analyzer *an, char *const *keys, const size_t *lens,
                                      size_t n)
 {
-    /* words analysed before have their parts; these may lack them */
-    if (!an->restricted)
-        word_cache_swap(&an->cache, &an->parked);
-    cache_clear(an);
-    an->restricted = 1;
-    an->n_needles = 0;
-    for (size_t i = 0; i < n && an->n_needles < DKS_MAX_QUERY_TERMS; i++) {
+    char needles[DKS_MAX_QUERY_TERMS][4];
+    size_t n_needles = 0;
+    for (size_t i = 0; i < n && n_needles < DKS_MAX_QUERY_TERMS; i++) {
         if (lens[i] < 2 || (keys[i][0] != 0x01 && keys[i][0] != 0x02))
             continue;
         /* The first three bytes of the part's stem stand in the word even
          * where its stem is a lemma's (cykler -> cykel: "cyk"). */
         size_t nl = lens[i] - 1 < 3 ? lens[i] - 1 : 3;
-        memcpy(an->needles[an->n_needles], keys[i] + 1, nl);
-        an->needles[an->n_needles++][nl] = '\0';
+        memcpy(needles[n_needles], keys[i] + 1, nl);
+        needles[n_needles++][nl] = '\0';
     }
+    /* words analysed before have their parts; these may lack them */
+    if (!an->restricted)
+        word_cache_swap(&an->cache, &an->parked);
+    an->restricted = 1;
+    memcpy(an->needles, needles, n_needles * sizeof *needles);
+    an->n_needles = n_needles;
 }
 
 /* Analyses a word the first time it is seen: its main term and the terms
@@ -1307,13 +1311,27 @@ static int analyze_new_word(dks_analyzer *an, const char *w, size_t n, uint32_t 
             rc = emit_stemmed(an, &none, DKS_TERM_SPELLING, folded, fl, main, main_len);
         }
     }
-    if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS) && wanted_compound(an, w, n))
-        rc = emit_compound(an, &none, w, n);
+    unsigned flags = stop ? ENTRY_STOPWORD : 0;
+    if (!rc && (an->features & DKS_ANALYSIS_COMPOUNDS)) {
+        if (wanted_compound(an, w, n))
+            rc = emit_compound(an, &none, w, n);
+        else
+            flags |= ENTRY_NO_COMPOUNDS;
+    }
     an->collect = NULL;
     uint32_t main_id;
     if (!rc)
         rc = key_id(an, DKS_TERM_WORD, main, main_len, &main_id);
-    return rc ? rc : cache_add(an, w, n, stop, main, main_len, main_id, offset);
+    return rc ? rc : cache_add(an, w, n, flags, main, main_len, main_id, offset);
+}
+
+/* Whether a restricted analyzer's entry left out the compound stage that
+ * its word, with the needles of this search, wants. */
+static int lacks_wanted_compounds(const dks_analyzer *an, uint32_t offset)
+{
+    cached_word c;
+    read_cached(an, offset, &c);
+    return c.no_compounds && wanted_compound(an, c.norm, c.norm_len);
 }
 
 /* The cache entry of a token as written (*offset; hash its
@@ -1324,7 +1342,7 @@ static int lookup_word(dks_analyzer *an, const char *raw, size_t raw_len, uint64
 {
     if (an->cache.n_slots) {
         uint32_t hit = an->cache.slots[cache_slot_hashed(an, raw, raw_len, hash)];
-        if (hit) {
+        if (hit && !(an->restricted && lacks_wanted_compounds(an, hit - 1))) {
             *offset = hit - 1;
             return DKS_OK;
         }
@@ -1341,6 +1359,8 @@ static int lookup_word(dks_analyzer *an, const char *raw, size_t raw_len, uint64
     char w[DKS_MAX_TERM_BYTES];
     memcpy(w, an->norm, n);
     uint32_t hit = an->cache.n_slots ? an->cache.slots[cache_slot(an, w, n)] : 0;
+    if (hit && an->restricted && lacks_wanted_compounds(an, hit - 1))
+        hit = 0;  /* analysed again, and filed in its place */
     if (hit)
         *offset = hit - 1;
     else if ((rc = analyze_new_word(an, w, n, offset)))
@@ -1470,13 +1490,16 @@ void dks_analyzer_reset(dks_analyzer *an)
     if (an->restricted)
         word_cache_swap(&an->cache, &an->parked);
     /* the ids cached belong to the dictionary, which the next user lacks */
-    if (an->dict)
+    if (an->dict) {
         cache_clear(an);
+        word_cache_clear(&an->parked);
+    }
     an->dict = NULL;
     an->restricted = 0;
-    an->n_needles = 0;
-    /* a search whose snippets analysed long texts gives that memory back */
-    word_cache_trim(&an->parked, ANALYZER_KEEP_BYTES);
+    /* the restricted cache is kept up to the bound of a search's words: a
+     * search whose snippets analysed long texts gives that memory back */
+    if (an->parked.data.cap > KEPT_WORDS_BYTES)
+        word_cache_free(&an->parked);
     if (an->cache.data.cap > KEPT_WORDS_BYTES)
         word_cache_free(&an->cache);
     if (an->extras.cap > ANALYZER_KEEP_BYTES)

@@ -32,7 +32,10 @@ static int setup(void **state)
     return scratch_add("tele", "Telemedicin og telefoner i kommunen.") ||
            scratch_add("velf", "Kommunerne indgår velfærdsalliancer med foreningerne.") ||
            scratch_add("anden", "Et helt andet emne om cykler.") ||
-           scratch_add("former", "Sundhedsvæsnet under Himlen om somrene.") || scratch_commit();
+           scratch_add("former", "Sundhedsvæsnet under Himlen om somrene.") ||
+           scratch_add("cykelsti", "Cykelstien langs havnen er ny, og stien er bred.") ||
+           scratch_add("stier", "Stierne ved havnen fører til cykelstierne og cykelparkeringen.") ||
+           scratch_commit();
 }
 
 static dks_results *search(const char *q, int typing)
@@ -208,6 +211,53 @@ static void test_suggestions(void **state)
     dks_results_free(r);
 }
 
+/* One hit's snippet and highlights as text, to compare. */
+static void describe_hits(const dks_results *r, char *out, size_t cap)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < dks_results_count(r) && at < cap; i++) {
+        const dks_hit *h = dks_results_hit(r, i);
+        at += (size_t)snprintf(out + at, cap - at, "%s: %s", h->id, h->snippet);
+        for (size_t k = 0; k < h->n_highlights && at < cap; k++)
+            at += (size_t)snprintf(out + at, cap - at, " [%zu,%zu]", h->highlights[k].start,
+                                   h->highlights[k].end);
+        if (at < cap)
+            at += (size_t)snprintf(out + at, cap - at, "\n");
+    }
+}
+
+/* Snippets analyse their texts with compound splitting only for words
+ * that may hold a part the query names, and an index's analyzers keep
+ * those words from search to search while the query parts are the same.
+ * Searches in any order on one index give the highlights that each gives
+ * on an index handle of its own. */
+static void test_snippets_alike_whatever_searches_came_before(void **state)
+{
+    (void)state;
+    const char *queries[] = {"havnen", "cykelsti", "havnen", "sti", "cykelsti",
+                             "cykel", "havnen", "sti"};
+    char db[4200];
+    snprintf(db, sizeof db, "%s/db", scratch_dir);
+    static char shared[8192], fresh[8192];
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        dks_results *r = search(queries[i], 0);
+        assert_true(dks_results_count(r) > 0);
+        describe_hits(r, shared, sizeof shared);
+        dks_results_free(r);
+        dks_index *own;
+        assert_int_equal(dks_index_open(db, 0, &own, NULL), DKS_OK);
+        dks_search_options opt = {.limit = 20, .exact_total = 1};
+        assert_int_equal(dks_search(own, queries[i], strlen(queries[i]), &opt, &r, NULL),
+                         DKS_OK);
+        describe_hits(r, fresh, sizeof fresh);
+        dks_results_free(r);
+        dks_index_close(own);
+        if (strcmp(shared, fresh) != 0)
+            fail_msg("'%s' after other searches:\n%s\non its own:\n%s", queries[i], shared,
+                     fresh);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_malformed_prefixes),
         cmocka_unit_test(test_typos),
         cmocka_unit_test(test_suggestions),
+        cmocka_unit_test(test_snippets_alike_whatever_searches_came_before),
     };
     return cmocka_run_group_tests_name("expansion", tests, setup, scratch_teardown);
 }
