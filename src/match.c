@@ -1445,11 +1445,41 @@ static int noted_marked(const and_bulk *b, const noted_posting *p)
     return (b->have[p->at / 64] >> (p->at % 64)) & 1;
 }
 
+/* Unmarks the documents left marked whose noted postings cannot lift
+ * them over the minimum, each counted at its block's bound (the block's
+ * largest frequency and shortest document), before a frequency or length
+ * of theirs is read: a document of the words' long lists alone rarely
+ * reaches a page that their title keys and heads fill.  They still count
+ * as matched.  acc holds the bounds meanwhile, and 0 again after. */
+static void and_bulk_drop_hopeless(and_bulk *b)
+{
+    if (b->min <= 0)
+        return;
+    for (size_t k = 0; k < b->n_postings;) {
+        uint32_t block = b->postings[k].block;
+        const noted_block *nb = &b->blocks[block];
+        double bound = nb->term->weight * dks_bm25_bound(&b->w.ctx->bm25, nb->term->idf,
+                                                         nb->h.max_tf, nb->h.min_len);
+        for (; k < b->n_postings && b->postings[k].block == block; k++)
+            if (noted_marked(b, &b->postings[k]))
+                b->w.acc[b->postings[k].at] += bound;
+    }
+    for (size_t w = 0; w < WINDOW_DOCS / 64; w++)
+        for (uint64_t bits = b->have[w]; bits; bits &= bits - 1) {
+            unsigned bit = (unsigned)__builtin_ctzll(bits);
+            size_t at = w * 64 + bit;
+            if (b->w.acc[at] * (1.0 + DKS_PRUNE_SLACK) <= b->min)
+                b->have[w] &= ~((uint64_t)1 << bit);
+            b->w.acc[at] = 0;
+        }
+}
+
 /* Scores the documents left marked from the postings noted of them, a
  * block's at a time: its frequencies are read one by one for a few
  * documents, decoded all at once for more (as term_tf does). */
 static int and_bulk_score_window(and_bulk *b)
 {
+    and_bulk_drop_hopeless(b);
     uint32_t tfs[DKS_BLOCK_DOCS];
     for (size_t k = 0; k < b->n_postings;) {
         const noted_block *nb = &b->blocks[b->postings[k].block];
