@@ -123,6 +123,7 @@ typedef struct term_iter {
     double weight;                    /* of this alternative of a query word */
     double min;                       /* blocks that cannot beat this are skipped */
     double block_bound;               /* the current block's, < 0 until asked (weight is set by then) */
+    int sparse;                       /* an AND's bound takes its exact part (bound_at) */
 } term_iter;
 
 /* Takes the list's current block. */
@@ -186,11 +187,15 @@ static int term_tf(term_iter *t, uint32_t *tf)
  * first asked (most blocks a search passes are never asked), then kept:
  * an AND asks for each document of its lead that a block of another
  * operand spans. */
+static double bound_of_block(const term_iter *t, const dks_block_header *h)
+{
+    return t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, h->max_tf, h->min_len);
+}
+
 static double term_block_bound(term_iter *t)
 {
     if (t->block_bound < 0)
-        t->block_bound =
-            t->weight * dks_bm25_bound(&t->ctx->bm25, t->idf, t->h.max_tf, t->h.min_len);
+        t->block_bound = bound_of_block(t, &t->h);
     return t->block_bound;
 }
 
@@ -321,8 +326,6 @@ static int term_score(iter *it, double *score)
     return DKS_OK;
 }
 
-/* The current document's positions, into a buffer that grows as needed;
- * none (*n = 0) for a key that records none. */
 #define POSITIONS_READ_ALONE 16
 
 /* Every position of the current block, its frequencies decoded. */
@@ -340,6 +343,8 @@ static int term_decode_block_positions(term_iter *t)
     return rc;
 }
 
+/* The current document's positions, into a buffer that grows as needed;
+ * none (*n = 0) for a key that records none. */
 static int term_positions(term_iter *t, uint32_t **buf, size_t *cap, uint32_t *n)
 {
     /* the position section first, so that decoding the frequencies checks
@@ -443,6 +448,14 @@ static int empty_new(iter **out)
 
 /* Opens an iterator over one dictionary key, its scores multiplied by
  * weight; a key not in the index gives an empty iterator. */
+/* A term with at most one posting in this many document ids: a title
+ * key, a head, a rare spelling.  Each of its blocks spans so many
+ * documents that its bound would count for nearly every document an AND
+ * checks, and a frequent word's title key bounds high; such a term is
+ * moved to the document and scored instead, which costs little, as its
+ * blocks are few. */
+#define SPARSE_TERM_SPAN 8
+
 static int term_new(match_ctx *ctx, const char *term, size_t len, double weight, iter **out,
                     double *idf)
 {
@@ -474,6 +487,7 @@ static int term_new(match_ctx *ctx, const char *term, size_t len, double weight,
     t->idf = *idf = dks_bm25_idf(&ctx->bm25, st.df);
     t->weight = weight;
     t->base.max_score = weight * t->idf * (DKS_BM25_K1 + 1.0);
+    t->sparse = st.df * SPARSE_TERM_SPAN <= ctx->meta.next_doc;
 
     rc = dks_plist_open(&t->list, ctx->txn, &ctx->meta, term, len, &st);
     if (!rc)
@@ -755,14 +769,6 @@ static inline int term_bound_at(term_iter *t, uint32_t doc, double *bound)
     return DKS_OK;
 }
 
-/* A term with at most one posting in this many document ids: a title
- * key, a head, a rare spelling.  Each of its blocks spans so many
- * documents that its bound would count for nearly every document an AND
- * checks, and a frequent word's title key bounds high; such a term is
- * moved to the document and scored instead, which costs little, as its
- * blocks are few. */
-#define SPARSE_TERM_SPAN 8
-
 /* A sparse term's exact part of doc's score: 0 if it lacks doc (or passes
  * over it, as it passes over blocks that cannot lift any document over
  * the minimum). */
@@ -797,9 +803,7 @@ static int bound_at(iter *it, uint32_t doc, double *bound)
             rc = bound_at(sub, doc, &b);
         } else {
             term_iter *t = (term_iter *)sub;
-            rc = sub->cost * SPARSE_TERM_SPAN <= t->ctx->meta.next_doc
-                     ? term_part_at(t, doc, &b)
-                     : term_bound_at(t, doc, &b);
+            rc = t->sparse ? term_part_at(t, doc, &b) : term_bound_at(t, doc, &b);
         }
         if (rc)
             return rc;
@@ -1458,8 +1462,7 @@ static void and_bulk_drop_hopeless(and_bulk *b)
     for (size_t k = 0; k < b->n_postings;) {
         uint32_t block = b->postings[k].block;
         const noted_block *nb = &b->blocks[block];
-        double bound = nb->term->weight * dks_bm25_bound(&b->w.ctx->bm25, nb->term->idf,
-                                                         nb->h.max_tf, nb->h.min_len);
+        double bound = bound_of_block(nb->term, &nb->h);
         for (; k < b->n_postings && b->postings[k].block == block; k++)
             if (noted_marked(b, &b->postings[k]))
                 b->w.acc[b->postings[k].at] += bound;
@@ -1883,7 +1886,7 @@ static int phrase_align(phrase_iter *p)
     int rc;
     iter *lead = &p->terms[p->lead]->base;
     for (;;) {
-        if (p->n == 2 && p->merge && (rc = terms_meet(p->terms[0], p->terms[1])))
+        if (p->merge && (rc = terms_meet(p->terms[0], p->terms[1])))
             return rc;
         uint32_t target = lead->doc;
         if (target == DKS_DOC_END)
