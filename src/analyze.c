@@ -1256,23 +1256,20 @@ static int wanted_compound(const dks_analyzer *an, const char *w, size_t n)
 void dks_analyzer_restrict_compounds(dks_analyzer *an, char *const *keys, const size_t *lens,
                                      size_t n)
 {
-    char needles[DKS_MAX_QUERY_TERMS][4];
-    size_t n_needles = 0;
-    for (size_t i = 0; i < n && n_needles < DKS_MAX_QUERY_TERMS; i++) {
+    /* words analysed before have their parts; these may lack them */
+    if (!an->restricted)
+        word_cache_swap(&an->cache, &an->parked);
+    an->restricted = 1;
+    an->n_needles = 0;
+    for (size_t i = 0; i < n && an->n_needles < DKS_MAX_QUERY_TERMS; i++) {
         if (lens[i] < 2 || (keys[i][0] != 0x01 && keys[i][0] != 0x02))
             continue;
         /* The first three bytes of the part's stem stand in the word even
          * where its stem is a lemma's (cykler -> cykel: "cyk"). */
         size_t nl = lens[i] - 1 < 3 ? lens[i] - 1 : 3;
-        memcpy(needles[n_needles], keys[i] + 1, nl);
-        needles[n_needles++][nl] = '\0';
+        memcpy(an->needles[an->n_needles], keys[i] + 1, nl);
+        an->needles[an->n_needles++][nl] = '\0';
     }
-    /* words analysed before have their parts; these may lack them */
-    if (!an->restricted)
-        word_cache_swap(&an->cache, &an->parked);
-    an->restricted = 1;
-    memcpy(an->needles, needles, n_needles * sizeof *needles);
-    an->n_needles = n_needles;
 }
 
 /* Analyses a word the first time it is seen: its main term and the terms

@@ -137,9 +137,9 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
         uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
         /* plain_byte for eight at once: a byte's high bit says it is
          * 0x80 or more, below 0x20 (x less 0x20 borrows), a quote or a
-         * backslash (0 after the xor).  A
-         * borrow can flag bytes above one flagged rightly, never below
-         * it, so the lowest flag is the first odd byte. */
+         * backslash (0 after the xor).  A borrow can flag bytes above one
+         * flagged rightly, never below it, so the lowest flag is the
+         * first odd byte. */
         uint64_t odd = (x | ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
                         ((backslash - ones) & ~backslash)) & highs;
         if (odd)
