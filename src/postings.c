@@ -313,7 +313,24 @@ static int exceptions_valid(const dks_packed *s)
     return 1;
 }
 
-/* Every number of a section of at most DKS_BLOCK_DOCS. */
+/* Patches count exceptions (their places at[], high bits high[]) into
+ * the numbers of a section of n, checking that the places ascend from
+ * *lowest and stay below n; *lowest then is one past the last. */
+static inline int patch_exceptions(const uint32_t *at, const uint32_t *high, uint32_t count,
+                                   uint64_t n, unsigned bits, uint64_t *lowest, uint32_t *out)
+{
+    uint64_t from = *lowest;
+    for (uint32_t j = 0; j < count; j++) {
+        if (at[j] < from || at[j] >= n)
+            return DKS_ECORRUPT;
+        from = (uint64_t)at[j] + 1;
+        out[at[j]] |= high[j] << bits;
+    }
+    *lowest = from;
+    return DKS_OK;
+}
+
+/* Every number of a section of at most DKS_BLOCK_DOCS (a block's). */
 static int unpack_patched(const dks_packed *s, uint32_t *out)
 {
     if (s->n > DKS_BLOCK_DOCS)
@@ -324,47 +341,30 @@ static int unpack_patched(const dks_packed *s, uint32_t *out)
     uint32_t at[DKS_BLOCK_DOCS], high[DKS_BLOCK_DOCS];
     unpack(s->index, (uint32_t)s->n_exc, s->index_bits, at);
     unpack(s->high, (uint32_t)s->n_exc, s->high_bits, high);
-    /* locals: a store to out might change s->bits as far as the compiler
-     * knows */
-    uint32_t n_exc = (uint32_t)s->n_exc, n = (uint32_t)s->n;
-    unsigned bits = s->bits;
-    for (uint32_t j = 0; j < n_exc; j++) {
-        if (at[j] >= n || (j > 0 && at[j] <= at[j - 1]))
-            return DKS_ECORRUPT;
-        out[at[j]] |= high[j] << bits;
-    }
-    return DKS_OK;
+    uint64_t lowest = 0;
+    return patch_exceptions(at, high, (uint32_t)s->n_exc, s->n, s->bits, &lowest, out);
 }
 
-/* Every number of a section of any length: its runs are unpacked
- * DKS_BLOCK_DOCS numbers at a time (a run of that many numbers of B bits
- * is 16 B bytes, so each starts on a byte), then the exceptions patched
- * in, their places checked to ascend within the section. */
-static void unpack_long(const unsigned char *p, uint64_t n, unsigned bits, uint32_t *out)
+/* Every number of a patched section of any length (a block's position
+ * gaps): as unpack_patched, DKS_BLOCK_DOCS numbers at a time (a run of
+ * that many numbers of B bits is 16 B bytes, so each starts on a byte). */
+static int unpack_patched_any(const dks_packed *s, uint32_t *out)
 {
-    for (uint64_t done = 0; done < n; done += DKS_BLOCK_DOCS) {
-        uint64_t left = n - done;
-        uint32_t count = left < DKS_BLOCK_DOCS ? (uint32_t)left : DKS_BLOCK_DOCS;
-        unpack(p + done / 8 * bits, count, bits, out + done);
+    for (uint64_t done = 0; done < s->n; done += DKS_BLOCK_DOCS) {
+        uint64_t left = s->n - done;
+        unpack(s->low + done / 8 * s->bits,
+               left < DKS_BLOCK_DOCS ? (uint32_t)left : DKS_BLOCK_DOCS, s->bits, out + done);
     }
-}
-
-static int unpack_patched_long(const dks_packed *s, uint32_t *out, uint32_t *scratch)
-{
-    unpack_long(s->low, s->n, s->bits, out);
-    uint64_t prev = 0;
+    uint32_t at[DKS_BLOCK_DOCS], high[DKS_BLOCK_DOCS];
+    uint64_t lowest = 0;
     for (uint64_t done = 0; done < s->n_exc; done += DKS_BLOCK_DOCS) {
         uint64_t left = s->n_exc - done;
         uint32_t count = left < DKS_BLOCK_DOCS ? (uint32_t)left : DKS_BLOCK_DOCS;
-        uint32_t *at = scratch, *high = scratch + DKS_BLOCK_DOCS;
         unpack(s->index + done / 8 * s->index_bits, count, s->index_bits, at);
         unpack(s->high + done / 8 * s->high_bits, count, s->high_bits, high);
-        for (uint32_t j = 0; j < count; j++) {
-            if (at[j] >= s->n || (done + j > 0 && at[j] <= prev))
-                return DKS_ECORRUPT;
-            prev = at[j];
-            out[at[j]] |= high[j] << s->bits;
-        }
+        int rc = patch_exceptions(at, high, count, s->n, s->bits, &lowest, out);
+        if (rc)
+            return rc;
     }
     return DKS_OK;
 }
@@ -599,12 +599,12 @@ int dks_block_decode_positions(dks_block_header *h, const uint32_t *tfs, uint32_
         n_gaps += tfs[i] - 1;
     if (!h->positions_len || n_gaps != h->n_pos_gaps)
         return DKS_ECORRUPT;
-    uint32_t firsts[DKS_BLOCK_DOCS], scratch[2 * DKS_BLOCK_DOCS];
+    uint32_t firsts[DKS_BLOCK_DOCS];
     /* the gaps go after the first n places: document i's positions then
      * take the places of its gaps shifted down by n - i, each written
      * after the gap it replaces was read */
     if (unpack_patched(&h->firsts, firsts) ||
-        unpack_patched_long(&h->pos_gaps, out + n, scratch))
+        unpack_patched_any(&h->pos_gaps, out + n))
         return DKS_ECORRUPT;
     uint64_t gap = n;
     size_t at = 0;
