@@ -181,6 +181,19 @@ static size_t hit_ids(const char *q, char (*ids)[8])
     return n;
 }
 
+/* The query finds exactly expected[0..n) (in id order), more than ten. */
+static void expect_hits(const char *q, char (*expected)[8], size_t n)
+{
+    static char found[N_DOCS][8];
+    size_t n_found = hit_ids(q, found);
+    assert_true(n > 10);
+    if (n_found != n)
+        fail_msg("'%s': %zu hits, %zu expected", q, n_found, n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(found[i], expected[i]) != 0)
+            fail_msg("'%s': %s found, %s expected", q, found[i], expected[i]);
+}
+
 /* Keeps the ids of set[0..n) that are (or with keep 0: are not) among
  * other[0..n_other); both in id order. */
 static size_t filter_ids(char (*set)[8], size_t n, char (*other)[8], size_t n_other, int keep)
@@ -201,7 +214,7 @@ static size_t filter_ids(char (*set)[8], size_t n, char (*other)[8], size_t n_ot
 static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
 {
     (void)state;
-    static char expected[N_DOCS][8], word[N_DOCS][8], found[N_DOCS][8];
+    static char expected[N_DOCS][8], word[N_DOCS][8];
     const struct {
         const char *query, *words[3], *not;
     } cases[] = {
@@ -222,13 +235,7 @@ static void test_and_of_frequent_words_finds_what_each_word_finds(void **state)
             size_t nw = hit_ids(cases[c].not, word);
             n = filter_ids(expected, n, word, nw, 0);
         }
-        size_t n_found = hit_ids(cases[c].query, found);
-        assert_true(n > 10);
-        if (n_found != n)
-            fail_msg("'%s': %zu hits, %zu expected", cases[c].query, n_found, n);
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(found[i], expected[i]) != 0)
-                fail_msg("'%s': %s found, %s expected", cases[c].query, found[i], expected[i]);
+        expect_hits(cases[c].query, expected, n);
         /* the windows see every document of the AND, so even a page of
          * ten counts them all */
         dks_results *page = search(cases[c].query, 0, 0);
@@ -255,7 +262,7 @@ static unsigned word_index(const char *word)
 static void test_two_word_phrases_find_every_document_with_them(void **state)
 {
     (void)state;
-    static char expected[N_DOCS][8], found[N_DOCS][8];
+    static char expected[N_DOCS][8];
     const char *pairs[][2] = {
         {"kommune", "borger"}, {"borger", "kommune"}, {"skole", "sundhed"},
         {"kommune", "hospital"}, {"kommune", "vej"}, {"vej", "kommune"},
@@ -274,13 +281,7 @@ static void test_two_word_phrases_find_every_document_with_them(void **state)
         }
         char q[64];
         snprintf(q, sizeof q, "\"%s %s\"", pairs[p][0], pairs[p][1]);
-        size_t n_found = hit_ids(q, found);
-        assert_true(n > 10);
-        if (n_found != n)
-            fail_msg("'%s': %zu hits, %zu expected", q, n_found, n);
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(found[i], expected[i]) != 0)
-                fail_msg("'%s': %s found, %s expected", q, found[i], expected[i]);
+        expect_hits(q, expected, n);
         expect_same_page(q, 0);
     }
 }

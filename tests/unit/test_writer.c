@@ -95,6 +95,28 @@ static char *dump_terms(dks_index *idx)
     return (char *)b.data;
 }
 
+/* The terms of idx are still those dump_terms gave before (freed here). */
+static void expect_terms(dks_index *idx, char *before)
+{
+    char *after = dump_terms(idx);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+/* The query's hits, every one counted, and (top not NULL) the best score. */
+static uint64_t exact_hits(dks_index *idx, const char *q, double *top)
+{
+    dks_results *r;
+    dks_search_options all = {.limit = 1000, .exact_total = 1};
+    assert_int_equal(dks_search(idx, q, strlen(q), &all, &r, NULL), DKS_OK);
+    uint64_t hits = dks_results_total(r);
+    if (top)
+        *top = dks_results_hit(r, 0)->score;
+    dks_results_free(r);
+    return hits;
+}
+
 static void same_scores(dks_index *a, dks_index *b, const char *q)
 {
     dks_results *ra, *rb;
@@ -309,12 +331,8 @@ static void test_compaction_begun_and_abandoned(void **state)
         assert_int_equal(add_doc(w, i, 0), DKS_OK);
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
     char *before = dump_terms(f.idx);
-    dks_results *r;
-    dks_search_options all = {.limit = 1000, .exact_total = 1};
     const char *q = "velfærd OR sjælden0";
-    assert_int_equal(dks_search(f.idx, q, strlen(q), &all, &r, NULL), DKS_OK);
-    uint64_t hits = dks_results_total(r);
-    dks_results_free(r);
+    uint64_t hits = exact_hits(f.idx, q, NULL);
     dks_store *s = dks_index_store(f.idx);
     const uint32_t ahead = 1u << DKS_DB_TERMS | 1u << DKS_DB_DOCS | 1u << DKS_DB_TEXT;
     char leftover[4300];
@@ -326,13 +344,8 @@ static void test_compaction_begun_and_abandoned(void **state)
     assert_int_equal(dks_store_compact_begin(s, ahead, &c), DKS_OK);
     assert_int_equal(dks_store_compact_finish(s, c), DKS_OK);
     assert_int_equal(access(leftover, F_OK), -1);
-    char *after = dump_terms(f.idx);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
-    assert_int_equal(dks_search(f.idx, q, strlen(q), &all, &r, NULL), DKS_OK);
-    assert_int_equal(dks_results_total(r), hits);
-    dks_results_free(r);
+    expect_terms(f.idx, before);
+    assert_int_equal(exact_hits(f.idx, q, NULL), hits);
     assert_int_equal(add_doc(w, 5000, 0), DKS_OK);  /* the writer goes on in the copy */
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
     dks_writer_close(w);
@@ -393,12 +406,8 @@ static void test_compaction_keeps_the_index(void **state)
         assert_int_equal(add_doc(w, i, 7), DKS_OK);
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
     char *before = dump_terms(f.idx);
-    dks_results *r;
-    dks_search_options all = {.limit = 1000, .exact_total = 1};
-    assert_int_equal(dks_search(f.idx, "velfærd OR klima", 16, &all, &r, NULL), DKS_OK);
-    uint64_t hits_before = dks_results_total(r);
-    double top_before = dks_results_hit(r, 0)->score;
-    dks_results_free(r);
+    double top_before;
+    uint64_t hits_before = exact_hits(f.idx, "velfærd OR klima", &top_before);
     uint64_t free_before, free_after, size_before = dks_store_size(dks_index_store(f.idx));
     assert_int_equal(dks_store_free_bytes(dks_index_store(f.idx), &free_before), DKS_OK);
     assert_true(free_before > 0);
@@ -410,14 +419,10 @@ static void test_compaction_keeps_the_index(void **state)
     /* (the writer's commits compact too, when a round of updates leaves
      * enough free: the file cannot have grown) */
     assert_true(dks_store_size(dks_index_store(f.idx)) <= size_before);
-    char *after = dump_terms(f.idx);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
-    assert_int_equal(dks_search(f.idx, "velfærd OR klima", 16, &all, &r, NULL), DKS_OK);
-    assert_int_equal(dks_results_total(r), hits_before);
-    assert_true(dks_results_hit(r, 0)->score == top_before);
-    dks_results_free(r);
+    expect_terms(f.idx, before);
+    double top_after;
+    assert_int_equal(exact_hits(f.idx, "velfærd OR klima", &top_after), hits_before);
+    assert_true(top_after == top_before);
     /* still this writer's: a second one is refused, and this one goes on */
     dks_index *other;
     dks_writer *w2;
