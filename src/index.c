@@ -29,9 +29,9 @@ struct dks_index {
     dks_snapshot lengths_asked;     /* of the last search that went without */
     /* A snapshot whose lengths database did not read as a table: its
      * searches go without one, as the first of each does, and meet the
-     * damage only where they read the damaged chunk. */
+     * damage only where they read the damaged chunk.  (Zero, as
+     * lengths_asked starts, is no search's: a search needs a commit.) */
     dks_snapshot lengths_unreadable;
-    int any_unreadable;
 };
 
 int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table **out)
@@ -44,7 +44,7 @@ int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table 
     if (lt && dks_snapshot_cmp(lt->snapshot, at) == 0) {
         lt->refs++;
         *out = lt;
-    } else if (index->any_unreadable && dks_snapshot_cmp(index->lengths_unreadable, at) == 0) {
+    } else if (dks_snapshot_cmp(index->lengths_unreadable, at) == 0) {
         /* tried once: not again for every search */
     } else {
         build = dks_snapshot_cmp(index->lengths_asked, at) == 0;
@@ -58,7 +58,6 @@ int dks_index_lengths_take(dks_index *index, dks_txn *t, const dks_length_table 
     if (rc == DKS_ECORRUPT) {
         pthread_mutex_lock(&index->lengths_lock);
         index->lengths_unreadable = at;
-        index->any_unreadable = 1;
         pthread_mutex_unlock(&index->lengths_lock);
     }
     if (rc)
