@@ -223,12 +223,16 @@ typedef struct mapped_input {
  * of the pages both are through with. */
 static void mapped_advance(mapped_input *m, size_t upto)
 {
-    while (m->hashed < m->len && (m->hashed + CHUNK_BYTES <= upto || upto == m->len)) {
+    for (;;) {
+        /* (each piece as it is hashed: a file hashed whole before it is
+         * parsed is never resident all at once) */
+        release_mapped(m->data, m->hashed < upto ? m->hashed : upto);
+        if (m->hashed == m->len || (m->hashed + CHUNK_BYTES > upto && upto != m->len))
+            return;
         size_t n = m->len - m->hashed < CHUNK_BYTES ? m->len - m->hashed : CHUNK_BYTES;
         m->hash = dks_source_hash(m->hash, m->data + m->hashed, n);
         m->hashed += n;
     }
-    release_mapped(m->data, m->hashed < upto ? m->hashed : upto);
 }
 
 /* Parses a buffer of whole lines chunk by chunk; a mapped input is hashed
