@@ -24,8 +24,12 @@
  * After an error from the store the transaction is aborted and the writer
  * refuses further work: what was committed stays, the batch is lost.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dks_int.h"
 
@@ -419,14 +423,18 @@ static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
                                  w->scratch.len, append);
 }
 
+/* Where write_stream hands each block that fills: written at once, or
+ * packed for the writer to write later (see flush_packer). */
+typedef int (*block_sink)(void *ctx, dks_block_data *b);
+
 /* Appends a term's stream to the block b (which may hold the term's
- * documents before), writing every block that fills at the end of db and
- * leaving the last in b; documents deleted since they were added are left
- * out.  Counts what it added. */
-static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
-                        const term_state *st, uint64_t *df, uint64_t *cf, int *wrote)
+ * documents before), handing every block that fills to sink and leaving
+ * the last in b; documents deleted since they were added are left out.
+ * Counts what it added.  Reads only what a flush leaves alone, so that
+ * two threads can read streams at once. */
+static int write_stream(const dks_writer *w, dks_block_data *b, const term_state *st,
+                        block_sink sink, void *ctx, uint64_t *df, uint64_t *cf)
 {
-    dks_block_data *b = &w->block;
     *df = *cf = 0;
     stream_reader r = stream_open(w, st);
     uint64_t v;
@@ -434,9 +442,8 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
     uint32_t local = 0;
     while (more && !rc) {
         if (b->n == DKS_BLOCK_DOCS) {
-            if ((rc = put_block(w, db, key, len, b, 1)))
+            if ((rc = sink(ctx, b)))
                 return rc;
-            *wrote = 1;
             b->n = 0;
             b->pos_n = 0;
         }
@@ -465,6 +472,67 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
     return rc;
 }
 
+/* A full block of a term, written at the end of its generation. */
+typedef struct put_sink {
+    dks_writer *w;
+    dks_db db;
+    const char *key;
+    size_t len;
+    int spilled;
+} put_sink;
+
+static int put_full_block(void *ctx, dks_block_data *b)
+{
+    put_sink *s = ctx;
+    s->spilled = 1;
+    return put_block(s->w, s->db, s->key, s->len, b, 1);
+}
+
+/* A term's statistics before the flush adds to them; *is_new if it has
+ * none.  append: the term sorts above every term of the index. */
+static int read_term_stats(dks_writer *w, const char *key, size_t len, int append,
+                           dks_term_stats *stats, int *is_new)
+{
+    *stats = (dks_term_stats){0};
+    int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, stats);
+    *is_new = rc == 1;
+    return *is_new ? DKS_OK : rc;
+}
+
+/* Ends a term's flush once the blocks before its last are written: adds
+ * the batch's df and cf to its statistics, and keeps the last block
+ * (encoded in last, of first document `first`) there if it is short and
+ * the term has no other, else writes it into generation db.  spilled: a
+ * block went into db before. */
+static int finish_term(dks_writer *w, dks_db db, const char *key, size_t len,
+                       dks_term_stats *stats, int is_new, uint64_t df, uint64_t cf,
+                       const unsigned char *last, size_t last_len, uint32_t first, int spilled,
+                       int append, int *wrote)
+{
+    if (df == 0)
+        return DKS_OK;  /* every document of the batch with it was deleted again */
+    /* its blocks are in generations already: the new ones follow them */
+    int in_generations = !is_new && !stats->inline_block;
+    if (is_new)
+        w->meta.term_count++;
+    stats->df += df;
+    stats->cf += cf;
+    stats->inline_block = NULL;
+    stats->inline_len = 0;
+    *wrote |= spilled;
+    if (last_len && !spilled && !in_generations && last_len <= DKS_INLINE_BLOCK_BYTES) {
+        stats->inline_block = last;
+        stats->inline_len = last_len;
+        stats->inline_first = first;
+    } else if (last_len) {
+        int rc = put_encoded(w, db, key, len, first, last, last_len, 1);
+        if (rc)
+            return rc;
+        *wrote = 1;
+    }
+    return dks_term_stats_put(w->txn, key, len, stats, append);
+}
+
 /* Writes a term's postings of the batch into generation db and its
  * statistics.  A term whose postings, with those it had, fit one short
  * block keeps them in its statistics (see DKS_INLINE_BLOCK_BYTES); a term
@@ -473,16 +541,13 @@ static int write_stream(dks_writer *w, dks_db db, const char *key, size_t len,
 static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
                       const term_state *st, int append, int *wrote)
 {
-    dks_term_stats stats = {0};
+    dks_term_stats stats;
     dks_block_data *b = &w->block;
     b->n = 0;
     b->pos_n = 0;
-    int rc = append ? 1 : dks_term_stats_get(w->txn, key, len, &stats);
-    int is_new = rc == 1;
-    if (rc && !is_new)
+    int is_new, rc = read_term_stats(w, key, len, append, &stats, &is_new);
+    if (rc)
         return rc;
-    /* its blocks are in generations already: the new ones follow them */
-    int in_generations = !is_new && !stats.inline_block;
     if (!is_new && stats.inline_block) {
         dks_block_header h;
         if ((rc = dks_block_parse(stats.inline_block, stats.inline_len, stats.inline_first,
@@ -491,30 +556,14 @@ static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
             return rc;
     }
     uint64_t df, cf;
-    int spilled = 0;
-    if ((rc = write_stream(w, db, key, len, st, &df, &cf, &spilled)))
+    put_sink sink = {w, db, key, len, 0};
+    if ((rc = write_stream(w, b, st, put_full_block, &sink, &df, &cf)))
         return rc;
-    if (df == 0)
-        return DKS_OK;  /* every document of the batch with it was deleted again */
-    if (is_new)
-        w->meta.term_count++;
-    stats.df += df;
-    stats.cf += cf;
-    stats.inline_block = NULL;
-    stats.inline_len = 0;
-    *wrote |= spilled;
     if (b->n && (rc = dks_block_encode(b, &w->scratch)))
         return rc;
-    if (b->n && !spilled && !in_generations && w->scratch.len <= DKS_INLINE_BLOCK_BYTES) {
-        stats.inline_block = w->scratch.data;
-        stats.inline_len = w->scratch.len;
-        stats.inline_first = b->docs[0];
-    } else if (b->n) {
-        if ((rc = put_encoded(w, db, key, len, b->docs[0], w->scratch.data, w->scratch.len, 1)))
-            return rc;
-        *wrote = 1;
-    }
-    return dks_term_stats_put(w->txn, key, len, &stats, append);
+    return finish_term(w, db, key, len, &stats, is_new, df, cf, w->scratch.data,
+                       b->n ? w->scratch.len : 0, b->n ? b->docs[0] : 0, sink.spilled, append,
+                       wrote);
 }
 
 /* A batch term in the order of keys: the first bytes in one number, so
@@ -561,6 +610,203 @@ static int take_free_slot(dks_writer *w, unsigned *slot)
 #define FLUSH_PREFETCH_STATES 8
 #define FLUSH_PREFETCH_STREAMS 4
 
+/* ---- a flush's terms packed on two threads ---------------------------- */
+
+/* On two threads, the analysis thread runs out of work a fraction of a
+ * second into a flush (what was handed to it is analysed) and idles, while
+ * the writer reads the batch's streams back and packs blocks, most of a
+ * flush's time.  So a flush on two threads starts a helper that packs
+ * terms in key order ahead of the writer.  The writer writes each term in
+ * turn (the write transaction is its alone); when the next is not packed
+ * yet, it packs the first term nobody has taken meanwhile, and waits only
+ * for a term the helper is packing.  A term the helper packed as if it
+ * had no postings before, though its statistics hold a short block, is
+ * flushed again by the writer (flush_term): such terms are rare in a
+ * batch, and short. */
+
+/* Terms packed and not yet written, at most, and the bytes of their
+ * blocks that the helper may add to them: its lead. */
+#define PACK_AHEAD 1024
+#define PACK_AHEAD_BYTES ((size_t)16 << 20)
+/* A slot that held a term's larger blocks gives the memory back. */
+#define PACK_KEEP_BYTES ((size_t)16 << 10)
+/* Batches with fewer terms are flushed on the writer's thread alone. */
+#define PACK_MIN_TERMS 4096
+
+/* A term's blocks, packed: each a (first document, length) pair of
+ * uint32_t before its bytes. */
+typedef struct packed_term {
+    dks_buf blocks;
+    uint32_t n_blocks;
+    uint64_t df, cf;
+    int rc;
+    atomic_size_t done;  /* index + 1 of the term packed here */
+} packed_term;
+
+typedef struct flush_packer {
+    const dks_writer *w;
+    const key_order *order;
+    size_t n;
+    atomic_size_t next;     /* the first term no one has taken */
+    atomic_size_t written;  /* the terms the writer has written */
+    atomic_size_t pending_bytes;  /* of the blocks packed and not yet written */
+    atomic_int stop;
+    packed_term slots[PACK_AHEAD];
+    dks_block_data block;   /* the helper's */
+    dks_buf scratch;
+    pthread_t thread;
+    int started;
+} flush_packer;
+
+/* The first term nobody has taken, taken; n if there is none, or if it
+ * would lead the writer by more than PACK_AHEAD terms (or, for the
+ * helper, PACK_AHEAD_BYTES). */
+static size_t take_term(flush_packer *pk, int helper)
+{
+    if (helper && atomic_load(&pk->pending_bytes) >= PACK_AHEAD_BYTES)
+        return pk->n;
+    size_t i = atomic_load(&pk->next);
+    while (i < pk->n && i < atomic_load(&pk->written) + PACK_AHEAD)
+        if (atomic_compare_exchange_weak(&pk->next, &i, i + 1))
+            return i;
+    return pk->n;
+}
+
+typedef struct pack_sink {
+    packed_term *out;
+    dks_buf *scratch;
+} pack_sink;
+
+static int pack_block(void *ctx, dks_block_data *b)
+{
+    pack_sink *s = ctx;
+    int rc = dks_block_encode(b, s->scratch);
+    uint32_t head[2] = {b->docs[0], (uint32_t)s->scratch->len};
+    if (!rc)
+        rc = dks_buf_append(&s->out->blocks, head, sizeof head);
+    if (!rc)
+        rc = dks_buf_append(&s->out->blocks, s->scratch->data, s->scratch->len);
+    s->out->n_blocks++;
+    return rc;
+}
+
+/* Packs term i into its slot, with a thread's own block and scratch. */
+static void pack_term(flush_packer *pk, size_t i, dks_block_data *b, dks_buf *scratch)
+{
+    const dks_writer *w = pk->w;
+    packed_term *pt = &pk->slots[i % PACK_AHEAD];
+    if (i + FLUSH_PREFETCH_STATES < pk->n)
+        __builtin_prefetch(&w->terms[pk->order[i + FLUSH_PREFETCH_STATES].id]);
+    if (i + FLUSH_PREFETCH_STREAMS < pk->n)
+        __builtin_prefetch(pool_at(w, w->terms[pk->order[i + FLUSH_PREFETCH_STREAMS].id].head));
+    pt->blocks.len = 0;
+    pt->n_blocks = 0;
+    b->n = 0;
+    b->pos_n = 0;
+    pack_sink sink = {pt, scratch};
+    pt->rc = write_stream(w, b, &w->terms[pk->order[i].id], pack_block, &sink, &pt->df, &pt->cf);
+    if (!pt->rc && b->n)
+        pt->rc = pack_block(&sink, b);
+    atomic_fetch_add(&pk->pending_bytes, pt->blocks.len);
+    atomic_store_explicit(&pt->done, i + 1, memory_order_release);
+}
+
+static void *pack_ahead(void *arg)
+{
+    flush_packer *pk = arg;
+    while (!atomic_load(&pk->stop) && atomic_load(&pk->next) < pk->n) {
+        size_t i = take_term(pk, 1);
+        if (i < pk->n)
+            pack_term(pk, i, &pk->block, &pk->scratch);
+        else
+            nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL);  /* far enough ahead */
+    }
+    return NULL;
+}
+
+/* Writes a term the way flush_term would, from its packed blocks. */
+static int write_packed(dks_writer *w, dks_db db, const key_order *o, packed_term *pt,
+                        int append, int *wrote)
+{
+    dks_term_stats stats;
+    int is_new, rc = read_term_stats(w, o->key, o->len, append, &stats, &is_new);
+    if (rc)
+        return rc;
+    if (!is_new && stats.inline_block)
+        return flush_term(w, db, o->key, o->len, &w->terms[o->id], append, wrote);
+    const unsigned char *p = pt->blocks.data;
+    uint32_t head[2] = {0, 0};
+    for (uint32_t k = 0; k < pt->n_blocks; k++) {
+        memcpy(head, p, sizeof head);
+        p += sizeof head;
+        if (k + 1 < pt->n_blocks) {
+            if ((rc = put_encoded(w, db, o->key, o->len, head[0], p, head[1], 1)))
+                return rc;
+            p += head[1];
+        }
+    }
+    return finish_term(w, db, o->key, o->len, &stats, is_new, pt->df, pt->cf, p,
+                       pt->n_blocks ? head[1] : 0, head[0], pt->n_blocks > 1, append, wrote);
+}
+
+static int packer_start(dks_writer *w, const key_order *order, size_t n, flush_packer **out)
+{
+    flush_packer *pk = calloc(1, sizeof *pk);
+    if (!pk)
+        return DKS_ENOMEM;
+    pk->w = w;
+    pk->order = order;
+    pk->n = n;
+    atomic_init(&pk->next, 0);
+    atomic_init(&pk->written, 0);
+    atomic_init(&pk->pending_bytes, 0);
+    atomic_init(&pk->stop, 0);
+    for (size_t i = 0; i < PACK_AHEAD; i++)
+        atomic_init(&pk->slots[i].done, 0);
+    /* without a helper, the writer packs every term itself */
+    pk->started = pthread_create(&pk->thread, NULL, pack_ahead, pk) == 0;
+    *out = pk;
+    return DKS_OK;
+}
+
+static void packer_free(flush_packer *pk)
+{
+    if (!pk)
+        return;
+    atomic_store(&pk->stop, 1);
+    if (pk->started)
+        pthread_join(pk->thread, NULL);
+    for (size_t i = 0; i < PACK_AHEAD; i++)
+        dks_buf_free(&pk->slots[i].blocks);
+    dks_block_data_free(&pk->block);
+    dks_buf_free(&pk->scratch);
+    free(pk);
+}
+
+/* Term i packed, by the helper or by this thread. */
+static packed_term *packed(dks_writer *w, flush_packer *pk, size_t i)
+{
+    packed_term *pt = &pk->slots[i % PACK_AHEAD];
+    while (atomic_load_explicit(&pt->done, memory_order_acquire) != i + 1) {
+        size_t t = take_term(pk, 0);
+        if (t < pk->n)
+            pack_term(pk, t, &w->block, &w->scratch);
+        else
+            sched_yield();  /* the helper is packing term i */
+    }
+    return pt;
+}
+
+/* Term i is written: its slot may be packed again. */
+static void written(flush_packer *pk, size_t i)
+{
+    packed_term *pt = &pk->slots[i % PACK_AHEAD];
+    atomic_fetch_sub(&pk->pending_bytes, pt->blocks.len);
+    if (pt->blocks.cap > PACK_KEEP_BYTES)
+        dks_buf_free(&pt->blocks);
+    atomic_store(&pk->written, i + 1);
+}
+
 /* Writes the in-memory batch into the open transaction, as a generation of
  * its own. */
 static int flush_postings(dks_writer *w)
@@ -605,18 +851,29 @@ static int flush_postings(dks_writer *w)
     if (rc == 1 || rc == 0)
         rc = DKS_OK;
     int wrote = 0;
+    flush_packer *pk = NULL;
+    if (!rc && w->pipeline && w->n_batch_terms >= PACK_MIN_TERMS)
+        rc = packer_start(w, order, w->n_batch_terms, &pk);
     for (size_t i = 0; i < w->n_batch_terms && !rc; i++) {
         const key_order *o = &order[i];
-        if (i + FLUSH_PREFETCH_STATES < w->n_batch_terms)
-            __builtin_prefetch(&w->terms[order[i + FLUSH_PREFETCH_STATES].id]);
-        if (i + FLUSH_PREFETCH_STREAMS < w->n_batch_terms)
-            __builtin_prefetch(pool_at(w, w->terms[order[i + FLUSH_PREFETCH_STREAMS].id].head));
         if (!append && cmp_keys(o->key, o->len, last_copy, last_len) > 0)
             append = 1;
-        rc = flush_term(w, db, o->key, o->len, &w->terms[o->id], append, &wrote);
+        if (pk) {
+            packed_term *pt = packed(w, pk, i);
+            rc = pt->rc ? pt->rc : write_packed(w, db, o, pt, append, &wrote);
+            written(pk, i);
+        } else {
+            if (i + FLUSH_PREFETCH_STATES < w->n_batch_terms)
+                __builtin_prefetch(&w->terms[order[i + FLUSH_PREFETCH_STATES].id]);
+            if (i + FLUSH_PREFETCH_STREAMS < w->n_batch_terms)
+                __builtin_prefetch(
+                    pool_at(w, w->terms[order[i + FLUSH_PREFETCH_STREAMS].id].head));
+            rc = flush_term(w, db, o->key, o->len, &w->terms[o->id], append, &wrote);
+        }
         if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
             dks_store_release_map(w->store);
     }
+    packer_free(pk);  /* before the order it reads */
     free(order);
     if (!rc && wrote) {
         dks_meta *m = &w->meta;

@@ -317,6 +317,104 @@ static void test_bulk_load_compacts_alike_on_two_threads(void **state)
     free(one.dir);
 }
 
+/* Every entry of every database of a and b: the same keys and values, in
+ * the same order. */
+static void same_databases(dks_index *a, dks_index *b)
+{
+    dks_txn *ta, *tb;
+    assert_int_equal(dks_txn_begin(dks_index_store(a), 0, &ta), DKS_OK);
+    assert_int_equal(dks_txn_begin(dks_index_store(b), 0, &tb), DKS_OK);
+    for (int db = 0; db < DKS_DB_COUNT; db++) {
+        dks_cursor *ca, *cb;
+        const void *ka, *kb, *va, *vb;
+        size_t kla, klb, vla, vlb;
+        assert_int_equal(dks_cursor_open(ta, (dks_db)db, &ca), DKS_OK);
+        assert_int_equal(dks_cursor_open(tb, (dks_db)db, &cb), DKS_OK);
+        int ra = dks_cursor_first(ca, &ka, &kla, &va, &vla);
+        int rb = dks_cursor_first(cb, &kb, &klb, &vb, &vlb);
+        while (ra == 0 && rb == 0) {
+            assert_memory_equal(ka, kb, kla < klb ? kla : klb);
+            assert_int_equal(kla, klb);
+            assert_int_equal(vla, vlb);
+            assert_memory_equal(va, vb, vla);
+            ra = dks_cursor_next(ca, &ka, &kla, &va, &vla);
+            rb = dks_cursor_next(cb, &kb, &klb, &vb, &vlb);
+        }
+        assert_int_equal(ra, 1);
+        assert_int_equal(rb, 1);
+        dks_cursor_close(ca);
+        dks_cursor_close(cb);
+    }
+    dks_txn_abort(ta);
+    dks_txn_abort(tb);
+}
+
+/* Document i of a vocabulary of thousands of made-up words, drawn with a
+ * skew: a few in most documents, most in a handful. */
+static void make_wordy_body(unsigned i, unsigned version, char *out, size_t cap)
+{
+    static const char *const syllables[] = {"ba", "ke", "li", "mo", "nu", "sa", "te", "vi",
+                                            "ro", "du", "fa", "gi", "ho", "ja", "pe", "ly"};
+    size_t at = 0;
+    unsigned x = i * 2654435761u + version * 40503u + 7;
+    for (unsigned k = 0; k < 60 && at + 24 < cap; k++) {
+        x = x * 1103515245u + 12345u;
+        double u = (double)(x >> 8) / (double)(1u << 24);
+        unsigned rank = (unsigned)(u * u * u * 30000.0);
+        at += (size_t)snprintf(out + at, cap - at, "ord");
+        do {
+            at += (size_t)snprintf(out + at, cap - at, "%s", syllables[rank % 16]);
+            rank /= 16;
+        } while (rank);
+        out[at++] = ' ';
+    }
+    out[at] = '\0';
+}
+
+static void wordy_load(fixture *f, const char *name, unsigned threads)
+{
+    dks_writer *w;
+    open_fresh(f, name);
+    assert_int_equal(dks_writer_open(f->idx, &w, NULL), DKS_OK);
+    assert_int_equal(dks_writer_set_threads(w, threads), DKS_OK);
+    assert_int_equal(dks_writer_set_commit_docs(w, 600), DKS_OK);
+    char id[32], body[1024];
+    for (unsigned i = 0; i < 2400; i++) {
+        /* every tenth document replaces one added a few before, in its batch */
+        unsigned doc = i % 10 == 9 ? i - 3 : i;
+        snprintf(id, sizeof id, "doc-%u", doc);
+        make_wordy_body(doc, i, body, sizeof body);
+        dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
+                          .body = body, .body_len = strlen(body)};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+    }
+    assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
+    dks_writer_close(w);
+}
+
+/* On two threads a flush of many terms packs them on a helper thread
+ * ahead of the writer: batches of thousands of words, common ones over
+ * many blocks, rare ones in their statistics and found again in later
+ * batches, and documents replaced before their batch is flushed, make
+ * the index one thread makes, byte for byte. */
+static void test_two_threads_flush_many_terms_alike(void **state)
+{
+    (void)state;
+    fixture one = {0}, two = {0};
+    wordy_load(&one, "one", 1);
+    two.dir = one.dir;
+    wordy_load(&two, "two", 2);
+    dks_index_stats st;
+    assert_int_equal(dks_index_stats_get(two.idx, &st), DKS_OK);
+    assert_int_equal(st.documents, 2400 - 240);
+    assert_true(st.terms > 10000);
+    same_databases(one.idx, two.idx);
+    close_fixture(&one);
+    close_fixture(&two);
+    test_rmrf(one.dir);
+    free(one.dir);
+}
+
 /* A compaction begun with a copy ahead (on its thread) and thrown away
  * leaves the index as it was and nothing beside it; begun again and
  * finished, the copy answers as the index did. */
@@ -791,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_long_posting_lists_across_blocks),
         cmocka_unit_test(test_two_threads_build_the_same_index),
         cmocka_unit_test(test_bulk_load_compacts_alike_on_two_threads),
+        cmocka_unit_test(test_two_threads_flush_many_terms_alike),
         cmocka_unit_test(test_many_commits_merge_generations),
         cmocka_unit_test(test_map_grows_before_it_fills),
         cmocka_unit_test(test_compaction_keeps_the_index),
