@@ -379,6 +379,18 @@ static void wordy_load(fixture *f, const char *name, unsigned threads)
     assert_int_equal(dks_writer_set_threads(w, threads), DKS_OK);
     assert_int_equal(dks_writer_set_commit_docs(w, 600), DKS_OK);
     char id[32], body[1024];
+    /* a word whose 129th document is replaced at once by one without it:
+     * a full block, then only a deleted document */
+    for (unsigned i = 0; i <= 129; i++) {
+        unsigned doc = i < 129 ? i : 128;
+        snprintf(id, sizeof id, "hest-%u", doc);
+        make_wordy_body(doc, 5000 + i, body, sizeof body);
+        if (i < 129)
+            strcat(body, " østerhest");
+        dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
+                          .body = body, .body_len = strlen(body)};
+        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+    }
     for (unsigned i = 0; i < 2400; i++) {
         /* every tenth document replaces one added a few before, in its batch */
         unsigned doc = i % 10 == 9 ? i - 3 : i;
@@ -395,8 +407,9 @@ static void wordy_load(fixture *f, const char *name, unsigned threads)
 /* On two threads a flush of many terms packs them on a helper thread
  * ahead of the writer: batches of thousands of words, common ones over
  * many blocks, rare ones in their statistics and found again in later
- * batches, and documents replaced before their batch is flushed, make
- * the index one thread makes, byte for byte. */
+ * batches, and documents replaced before their batch is flushed (also
+ * right after a word's full block), make the index one thread makes,
+ * byte for byte. */
 static void test_two_threads_flush_many_terms_alike(void **state)
 {
     (void)state;
@@ -406,7 +419,8 @@ static void test_two_threads_flush_many_terms_alike(void **state)
     wordy_load(&two, "two", 2);
     dks_index_stats st;
     assert_int_equal(dks_index_stats_get(two.idx, &st), DKS_OK);
-    assert_int_equal(st.documents, 2400 - 240);
+    assert_int_equal(st.documents, 2400 - 240 + 129);
+    assert_int_equal(exact_hits(two.idx, "østerhest", NULL), 128);
     assert_true(st.terms > 10000);
     same_databases(one.idx, two.idx);
     close_fixture(&one);
