@@ -428,8 +428,9 @@ static int put_block(dks_writer *w, dks_db db, const char *term, size_t len,
 typedef int (*block_sink)(void *ctx, dks_block_data *b);
 
 /* Appends a term's stream to the block b (which may hold the term's
- * documents before), handing every block that fills to sink and leaving
- * the last in b; documents deleted since they were added are left out.
+ * documents before), handing a full block to sink when a live document
+ * follows it, so that the last block, with a document at least, stays in
+ * b; documents deleted since they were added are left out.
  * Counts what it added.  Reads only what a flush leaves alone, so that
  * two threads can read streams at once. */
 static int write_stream(const dks_writer *w, dks_block_data *b, const term_state *st,
@@ -441,14 +442,14 @@ static int write_stream(const dks_writer *w, dks_block_data *b, const term_state
     int more = stream_get(w, &r, &v), rc = DKS_OK;  /* the first document's gap */
     uint32_t local = 0;
     while (more && !rc) {
-        if (b->n == DKS_BLOCK_DOCS) {
+        local += (uint32_t)(v >> 1);
+        int dead = w->docs[local - 1].dead;
+        if (!dead && b->n == DKS_BLOCK_DOCS) {
             if ((rc = sink(ctx, b)))
                 return rc;
             b->n = 0;
             b->pos_n = 0;
         }
-        local += (uint32_t)(v >> 1);
-        int dead = w->docs[local - 1].dead;
         size_t mark = b->pos_n;
         uint32_t tf = 0, pos = 0;
         while ((more = stream_get(w, &r, &v)) && !(v & 1) && !rc) {
@@ -537,20 +538,20 @@ static int finish_term(dks_writer *w, dks_db db, const char *key, size_t len,
  * statistics.  A term whose postings, with those it had, fit one short
  * block keeps them in its statistics (see DKS_INLINE_BLOCK_BYTES); a term
  * that outgrows that moves them into this generation.  append: the term
- * sorts above every term of the index.  *wrote: a block went into db. */
-static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
-                      const term_state *st, int append, int *wrote)
+ * sorts above every term of the index.  *wrote: a block went into db.
+ * stats, is_new: the term's statistics before, as read_term_stats gives
+ * them. */
+static int flush_term_with(dks_writer *w, dks_db db, const char *key, size_t len,
+                           const term_state *st, dks_term_stats *stats, int is_new, int append,
+                           int *wrote)
 {
-    dks_term_stats stats;
     dks_block_data *b = &w->block;
     b->n = 0;
     b->pos_n = 0;
-    int is_new, rc = read_term_stats(w, key, len, append, &stats, &is_new);
-    if (rc)
-        return rc;
-    if (!is_new && stats.inline_block) {
+    int rc;
+    if (!is_new && stats->inline_block) {
         dks_block_header h;
-        if ((rc = dks_block_parse(stats.inline_block, stats.inline_len, stats.inline_first,
+        if ((rc = dks_block_parse(stats->inline_block, stats->inline_len, stats->inline_first,
                                   &h)) ||
             (rc = dks_block_load(&h, b)))
             return rc;
@@ -561,9 +562,18 @@ static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
         return rc;
     if (b->n && (rc = dks_block_encode(b, &w->scratch)))
         return rc;
-    return finish_term(w, db, key, len, &stats, is_new, df, cf, w->scratch.data,
+    return finish_term(w, db, key, len, stats, is_new, df, cf, w->scratch.data,
                        b->n ? w->scratch.len : 0, b->n ? b->docs[0] : 0, sink.spilled, append,
                        wrote);
+}
+
+/* flush_term_with the term's statistics as they are. */
+static int flush_term(dks_writer *w, dks_db db, const char *key, size_t len,
+                      const term_state *st, int append, int *wrote)
+{
+    dks_term_stats stats;
+    int is_new, rc = read_term_stats(w, key, len, append, &stats, &is_new);
+    return rc ? rc : flush_term_with(w, db, key, len, st, &stats, is_new, append, wrote);
 }
 
 /* A batch term in the order of keys: the first bytes in one number, so
@@ -610,6 +620,15 @@ static int take_free_slot(dks_writer *w, unsigned *slot)
 #define FLUSH_PREFETCH_STATES 8
 #define FLUSH_PREFETCH_STREAMS 4
 
+static void prefetch_terms_after(const dks_writer *w, const key_order *order, size_t n,
+                                 size_t i)
+{
+    if (i + FLUSH_PREFETCH_STATES < n)
+        __builtin_prefetch(&w->terms[order[i + FLUSH_PREFETCH_STATES].id]);
+    if (i + FLUSH_PREFETCH_STREAMS < n)
+        __builtin_prefetch(pool_at(w, w->terms[order[i + FLUSH_PREFETCH_STREAMS].id].head));
+}
+
 /* ---- a flush's terms packed on two threads ---------------------------- */
 
 /* On two threads, the analysis thread runs out of work a fraction of a
@@ -621,7 +640,7 @@ static int take_free_slot(dks_writer *w, unsigned *slot)
  * yet, it packs the first term nobody has taken meanwhile, and waits only
  * for a term the helper is packing.  A term packed as if it had no
  * postings before, though its statistics hold a short block, is flushed
- * again by the writer (flush_term).  In the batches after the first that
+ * again by the writer (flush_term_with).  In the batches after the first that
  * is most terms, the rare ones, but each costs little: packing them
  * twice was faster on the 200 MiB benchmark corpus than leaving every
  * term below a block's worth of documents to the writer alone (5.3-5.6
@@ -641,8 +660,7 @@ static int take_free_slot(dks_writer *w, unsigned *slot)
  * uint32_t before its bytes. */
 typedef struct packed_term {
     dks_buf blocks;
-    uint32_t n_blocks;
-    int last_full;       /* the last block was handed on full: no short block is left */
+    uint32_t n_blocks;   /* the last one what write_stream left in its block */
     uint64_t df, cf;
     int rc;
     atomic_size_t done;  /* index + 1 of the term packed here */
@@ -700,18 +718,13 @@ static void pack_term(flush_packer *pk, size_t i, dks_block_data *b, dks_buf *sc
 {
     const dks_writer *w = pk->w;
     packed_term *pt = &pk->slots[i % PACK_AHEAD];
-    if (i + FLUSH_PREFETCH_STATES < pk->n)
-        __builtin_prefetch(&w->terms[pk->order[i + FLUSH_PREFETCH_STATES].id]);
-    if (i + FLUSH_PREFETCH_STREAMS < pk->n)
-        __builtin_prefetch(pool_at(w, w->terms[pk->order[i + FLUSH_PREFETCH_STREAMS].id].head));
+    prefetch_terms_after(w, pk->order, pk->n, i);
     pt->blocks.len = 0;
     pt->n_blocks = 0;
     b->n = 0;
     b->pos_n = 0;
     pack_sink sink = {pt, scratch};
     pt->rc = write_stream(w, b, &w->terms[pk->order[i].id], pack_block, &sink, &pt->df, &pt->cf);
-    /* documents deleted after a full block leave none short */
-    pt->last_full = b->n == 0;
     if (!pt->rc && b->n)
         pt->rc = pack_block(&sink, b);
     atomic_fetch_add(&pk->pending_bytes, pt->blocks.len);
@@ -740,23 +753,21 @@ static int write_packed(dks_writer *w, dks_db db, const key_order *o, packed_ter
     if (rc)
         return rc;
     if (!is_new && stats.inline_block)
-        return flush_term(w, db, o->key, o->len, &w->terms[o->id], append, wrote);
-    /* the last block stays in b on one thread, unless it was handed on full */
-    uint32_t put = pt->n_blocks && !pt->last_full ? pt->n_blocks - 1 : pt->n_blocks;
+        return flush_term_with(w, db, o->key, o->len, &w->terms[o->id], &stats, is_new, append,
+                               wrote);
     const unsigned char *p = pt->blocks.data;
     uint32_t head[2] = {0, 0};
     for (uint32_t k = 0; k < pt->n_blocks; k++) {
         memcpy(head, p, sizeof head);
         p += sizeof head;
-        if (k < put) {
+        if (k + 1 < pt->n_blocks) {
             if ((rc = put_encoded(w, db, o->key, o->len, head[0], p, head[1], 1)))
                 return rc;
             p += head[1];
         }
     }
-    size_t last_len = put < pt->n_blocks ? head[1] : 0;
-    return finish_term(w, db, o->key, o->len, &stats, is_new, pt->df, pt->cf, p, last_len,
-                       head[0], put > 0, append, wrote);
+    return finish_term(w, db, o->key, o->len, &stats, is_new, pt->df, pt->cf, p,
+                       pt->n_blocks ? head[1] : 0, head[0], pt->n_blocks > 1, append, wrote);
 }
 
 /* NULL if there is no memory for it: the writer flushes alone. */
@@ -873,11 +884,7 @@ static int flush_postings(dks_writer *w)
             rc = pt->rc ? pt->rc : write_packed(w, db, o, pt, append, &wrote);
             written(pk, i);
         } else {
-            if (i + FLUSH_PREFETCH_STATES < w->n_batch_terms)
-                __builtin_prefetch(&w->terms[order[i + FLUSH_PREFETCH_STATES].id]);
-            if (i + FLUSH_PREFETCH_STREAMS < w->n_batch_terms)
-                __builtin_prefetch(
-                    pool_at(w, w->terms[order[i + FLUSH_PREFETCH_STREAMS].id].head));
+            prefetch_terms_after(w, order, w->n_batch_terms, i);
             rc = flush_term(w, db, o->key, o->len, &w->terms[o->id], append, &wrote);
         }
         if (i % RELEASE_EVERY_TERMS == RELEASE_EVERY_TERMS - 1)
