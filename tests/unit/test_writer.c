@@ -40,14 +40,19 @@ static void make_body(unsigned i, unsigned version, char *out, size_t cap)
     out[at] = '\0';
 }
 
+static int add_text(dks_writer *w, const char *id, const char *body)
+{
+    dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
+                      .body = body, .body_len = strlen(body)};
+    return dks_writer_add(w, &d, NULL, NULL);
+}
+
 static int add_doc(dks_writer *w, unsigned i, unsigned version)
 {
     char id[32], body[512];
     snprintf(id, sizeof id, "doc-%u", i);
     make_body(i, version, body, sizeof body);
-    dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
-                      .body = body, .body_len = strlen(body)};
-    return dks_writer_add(w, &d, NULL, NULL);
+    return add_text(w, id, body);
 }
 
 typedef struct fixture {
@@ -387,18 +392,14 @@ static void wordy_load(fixture *f, const char *name, unsigned threads)
         make_wordy_body(doc, 5000 + i, body, sizeof body);
         if (i < 129)
             strcat(body, " østerhest");
-        dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
-                          .body = body, .body_len = strlen(body)};
-        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+        assert_int_equal(add_text(w, id, body), DKS_OK);
     }
     for (unsigned i = 0; i < 2400; i++) {
         /* every tenth document replaces one added a few before, in its batch */
         unsigned doc = i % 10 == 9 ? i - 3 : i;
         snprintf(id, sizeof id, "doc-%u", doc);
         make_wordy_body(doc, i, body, sizeof body);
-        dks_document d = {.id = id, .id_len = strlen(id), .title = "Titel", .title_len = 5,
-                          .body = body, .body_len = strlen(body)};
-        assert_int_equal(dks_writer_add(w, &d, NULL, NULL), DKS_OK);
+        assert_int_equal(add_text(w, id, body), DKS_OK);
     }
     assert_int_equal(dks_writer_commit(w, NULL), DKS_OK);
     dks_writer_close(w);
